@@ -1,0 +1,1 @@
+"""Foundation shared by every platform client: config, errors, HTTP, auth, XML, time."""

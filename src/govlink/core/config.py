@@ -1,0 +1,381 @@
+"""Settings and deployment profiles.
+
+A *profile* describes one deployment: for each platform its base URL, path
+overrides, auth style and credential references. Profiles live in a TOML file
+(``[profiles.NAME]``); one profile, ``mock``, is built in and points at
+``govlink mock up`` on its default port.
+
+Precedence, highest first (tested in ``tests/unit/core/test_config.py``):
+
+1. keyword arguments to :class:`GovLinkSettings` / :meth:`GovLinkSettings.load`;
+2. environment variables ``GOVLINK_…`` (nested with ``__``, e.g.
+   ``GOVLINK_SSO__BASE_URL``);
+3. a ``.env`` file in the working directory;
+4. the selected profile from the profile file (``GOVLINK_PROFILE_FILE``);
+5. the built-in ``mock`` profile's values when the profile is ``mock``;
+6. field defaults.
+
+Credential values may be references instead of literals: ``env:NAME`` reads the
+environment variable ``NAME``, ``file:/path`` reads a file (trailing newline
+stripped). A missing reference is a :class:`ConfigurationError` naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from govlink.core.errors import ConfigurationError
+
+__all__ = [
+    "MOCK_DEFAULT_PORT",
+    "PLATFORMS",
+    "AuthSettings",
+    "GovLinkSettings",
+    "HttpSettings",
+    "PlatformSettings",
+    "builtin_profile",
+    "mock_profile",
+    "resolve_reference",
+]
+
+MOCK_DEFAULT_PORT = 8700
+PLATFORMS = ("sso", "dossiers", "payments", "citizens", "documents")
+# Path prefix of each platform on the mock server (``mock_servers`` mounts the same).
+MOCK_PREFIXES: dict[str, str] = {
+    "sso": "/sso",
+    "dossiers": "/dvcqg",
+    "payments": "/payment",
+    "citizens": "/dancu",
+    "documents": "/vdxp",
+    "gateway": "/gateway",
+}
+
+
+def resolve_reference(value: str, *, setting: str) -> str:
+    """Resolve ``env:NAME`` / ``file:PATH`` credential references; literals pass through."""
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            raise ConfigurationError(
+                f"{setting} refers to environment variable {name}, which is not set",
+                setting=name,
+                expected=f"the value of {setting}",
+            )
+        return os.environ[name]
+    if value.startswith("file:"):
+        path = Path(value[5:]).expanduser()
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{setting} refers to file {path}, which cannot be read ({exc.strerror})",
+                setting=setting,
+                expected="a readable file path after 'file:'",
+            ) from None
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AuthSettings(_Section):
+    """How to authenticate to one platform or its gateway.
+
+    ``style`` names a strategy from :mod:`govlink.core.auth` (``none``,
+    ``client_credentials_basic``, ``client_credentials_form``, ``gateway_header_json``,
+    ``dvcqg_session``, ``hashed_basic``, ``x_road``, ``bearer``) or a platform-specific
+    one (``client_secret_post``, ``client_secret_basic``, ``private_key_jwt`` for SSO;
+    ``vdxp_hmac`` for the document axis). ``extra`` holds style-specific values such as
+    ``AppName``/``PartnerCode`` or the ``X-Road-Client`` identifier.
+    """
+
+    style: str = "none"
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    private_key_file: Path | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("client_secret", "password", mode="before")
+    @classmethod
+    def _resolve_secret(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str):
+            return resolve_reference(value, setting=f"auth.{info.field_name}")
+        return value
+
+
+class PlatformSettings(_Section):
+    """One platform's endpoint in one deployment."""
+
+    base_url: str | None = None
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    timeout: float | None = Field(default=None, gt=0)
+    paths: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class HttpSettings(_Section):
+    """Transport settings shared by every platform client."""
+
+    timeout: float = Field(default=30.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    backoff_initial: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=30.0, ge=0)
+    retry_total_seconds: float = Field(default=120.0, gt=0)
+    max_connections: int = Field(default=100, ge=1)
+    max_keepalive_connections: int = Field(default=20, ge=0)
+    proxy: str | None = None
+    verify: bool = True
+    ca_bundle: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    user_agent: str | None = None
+
+
+def mock_profile(port: int = MOCK_DEFAULT_PORT, host: str = "127.0.0.1") -> dict[str, Any]:
+    """The profile that matches ``govlink mock up --host HOST --port PORT``."""
+    root = f"http://{host}:{port}"
+    gateway_token = f"{root}{MOCK_PREFIXES['gateway']}/token"
+    return {
+        "sso": {
+            "base_url": f"{root}{MOCK_PREFIXES['sso']}",
+            "auth": {
+                "style": "client_secret_post",
+                "client_id": "govlink-demo",
+                "client_secret": "demo-secret",
+            },
+        },
+        "dossiers": {
+            "base_url": f"{root}{MOCK_PREFIXES['dossiers']}",
+            "auth": {
+                "style": "dvcqg_session",
+                "username": "govlink-demo",
+                "password": "demo-password",
+                "extra": {"madonvi": "000.00.00.H47"},
+            },
+        },
+        "payments": {
+            "base_url": f"{root}{MOCK_PREFIXES['payments']}",
+            "auth": {
+                "style": "none",
+                "client_id": "GOVLINKDEMO",
+                "client_secret": "demo-payment-secret",
+            },
+        },
+        "citizens": {
+            "base_url": f"{root}{MOCK_PREFIXES['citizens']}",
+            "auth": {
+                "style": "hashed_basic",
+                "username": "govlink-demo",
+                "client_secret": "demo-dancu-secret",
+            },
+        },
+        "documents": {
+            "base_url": f"{root}{MOCK_PREFIXES['documents']}",
+            "auth": {
+                "style": "vdxp_hmac",
+                "client_id": "000.00.00.H47",
+                "client_secret": "demo-vdxp-secret",
+            },
+        },
+        "gateway": {
+            "base_url": f"{root}{MOCK_PREFIXES['gateway']}",
+            "auth": {
+                "style": "client_credentials_basic",
+                "token_url": gateway_token,
+                "client_id": "govlink-demo",
+                "client_secret": "demo-gateway-secret",
+            },
+        },
+    }
+
+
+def builtin_profile(name: str) -> dict[str, Any] | None:
+    """Profiles shipped with govlink (only ``mock`` today)."""
+    return mock_profile() if name == "mock" else None
+
+
+def _load_profile_file(path: Path, name: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            document = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"profile file {path} does not exist",
+            setting="GOVLINK_PROFILE_FILE",
+            expected="the path of a TOML file with [profiles.NAME] tables",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(
+            f"profile file {path} is not valid TOML: {exc}",
+            setting="GOVLINK_PROFILE_FILE",
+            expected="a TOML file with [profiles.NAME] tables",
+        ) from None
+    profiles = document.get("profiles", {})
+    if name not in profiles:
+        if builtin_profile(name) is not None:
+            return {}
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigurationError(
+            f"profile {name!r} is not in {path} (profiles there: {known})",
+            setting="GOVLINK_PROFILE",
+            expected="one of the profile names in the file, or 'mock'",
+        )
+    section = profiles[name]
+    if not isinstance(section, dict):
+        raise ConfigurationError(
+            f"[profiles.{name}] in {path} is not a table",
+            setting="GOVLINK_PROFILE_FILE",
+            expected="a TOML table per profile",
+        )
+    return section
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class _ProfileSource(PydanticBaseSettingsSource):
+    """Lowest-priority source: the selected profile (file, then built-in)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        state = self.current_state
+        name = str(state.get("profile") or "mock")
+        file_value = state.get("profile_file")
+        values: dict[str, Any] = builtin_profile(name) or {}
+        if file_value:
+            values = _deep_merge(values, _load_profile_file(Path(file_value), name))
+        elif builtin_profile(name) is None:
+            raise ConfigurationError(
+                f"profile {name!r} is not built in and no profile file is set",
+                setting="GOVLINK_PROFILE_FILE",
+                expected="the path of a TOML file defining [profiles." + name + "]",
+            )
+        return values
+
+
+class GovLinkSettings(BaseSettings):
+    """Everything govlink needs to talk to one deployment.
+
+    Build it with :meth:`load` (or :meth:`from_profile`) to get
+    :class:`ConfigurationError` messages that name the environment variable to fix.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="GOVLINK_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    profile: str = "mock"
+    profile_file: Path | None = None
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    sso: PlatformSettings = Field(default_factory=PlatformSettings)
+    dossiers: PlatformSettings = Field(default_factory=PlatformSettings)
+    payments: PlatformSettings = Field(default_factory=PlatformSettings)
+    citizens: PlatformSettings = Field(default_factory=PlatformSettings)
+    documents: PlatformSettings = Field(default_factory=PlatformSettings)
+    gateway: PlatformSettings = Field(default_factory=PlatformSettings)
+    unmask: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, _ProfileSource(settings_cls))
+
+    @classmethod
+    def load(cls, **overrides: Any) -> GovLinkSettings:
+        """Build settings; turn validation failures into one actionable error."""
+        try:
+            return cls(**overrides)
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            loc = [str(part) for part in first["loc"]]
+            variable = "GOVLINK_" + "__".join(part.upper() for part in loc)
+            raise ConfigurationError(
+                f"invalid setting {'.'.join(loc)}: {first['msg']}",
+                setting=variable,
+                expected=_expected_for(first),
+            ) from None
+
+    @classmethod
+    def from_profile(cls, name: str, profile_file: str | Path | None = None) -> GovLinkSettings:
+        """Settings for profile ``name`` (built-in, or from ``profile_file``)."""
+        overrides: dict[str, Any] = {"profile": name}
+        if profile_file is not None:
+            overrides["profile_file"] = Path(profile_file)
+        return cls.load(**overrides)
+
+    def platform(self, name: str) -> PlatformSettings:
+        """Settings of platform ``name`` with a clear error when it has no base URL."""
+        if name not in (*PLATFORMS, "gateway"):
+            raise ConfigurationError(
+                f"unknown platform {name!r}",
+                setting="platform",
+                expected=", ".join((*PLATFORMS, "gateway")),
+            )
+        settings: PlatformSettings = getattr(self, name)
+        if settings.base_url is None:
+            raise ConfigurationError(
+                f"no base URL configured for {name} in profile {self.profile!r}",
+                setting=f"GOVLINK_{name.upper()}__BASE_URL",
+                expected="the platform's https:// URL (or use the 'mock' profile)",
+            )
+        return settings
+
+    def masked_dump(self) -> dict[str, Any]:
+        """A JSON-ready view with every secret masked (``govlink config show``)."""
+        return self.model_dump(mode="json")
+
+
+def _expected_for(error: Any) -> str:
+    kind = str(error.get("type", ""))
+    if kind.startswith(("float", "int")):
+        return "a number"
+    if kind.startswith("bool"):
+        return "true or false"
+    if "url" in str(error.get("msg", "")).lower():
+        return "an http:// or https:// URL"
+    return str(error.get("msg", "a valid value"))

@@ -1,0 +1,140 @@
+"""One exception hierarchy for every platform, so callers can catch by meaning.
+
+Each error carries what a user needs to act: a message that says what to do next
+(``hint``), the correlation id of the logical call (to quote to the platform
+operator), and, for replies from a platform, its code and the raw reply. Messages
+are masked with :mod:`govlink.core.redact` before they are stored, so an exception
+that ends up in a log never leaks a citizen's ID number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from govlink.core.redact import redact_text
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "GovLinkError",
+    "GovLinkTimeoutError",
+    "NotFoundError",
+    "PlatformError",
+    "RateLimitedError",
+    "SignatureError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class GovLinkError(Exception):
+    """Root of every error raised by govlink."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.message = redact_text(message)
+        self.hint = hint
+        self.correlation_id = correlation_id
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.hint:
+            text = f"{text} — {self.hint}"
+        if self.correlation_id:
+            text = f"{text} [correlation id {self.correlation_id}]"
+        return text
+
+
+class ConfigurationError(GovLinkError):
+    """A setting is missing or malformed; ``setting`` names the variable to fix."""
+
+    def __init__(self, message: str, *, setting: str, expected: str | None = None) -> None:
+        self.setting = setting
+        self.expected = expected
+        hint = f"set {setting}" + (f" to {expected}" if expected else "")
+        super().__init__(message, hint=hint)
+
+
+class TransportError(GovLinkError):
+    """The platform could not be reached (DNS, connect, TLS, reset). Usually transient."""
+
+
+class GovLinkTimeoutError(TransportError):
+    """The platform did not answer in time."""
+
+
+class RateLimitedError(TransportError):
+    """The platform answered 429; ``retry_after`` is the delay it asked for, in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        hint = (
+            f"wait {retry_after:g} s before retrying"
+            if retry_after is not None
+            else "slow down and retry later"
+        )
+        super().__init__(message, hint=hint, correlation_id=correlation_id)
+
+
+class AuthenticationError(GovLinkError):
+    """Credentials, token or session were refused by the platform or the gateway."""
+
+
+class PlatformError(GovLinkError):
+    """The platform answered with an error code.
+
+    ``code`` is the platform's own code (kept as a string), ``raw`` the reply as
+    received (bytes or parsed JSON), ``items`` the ids concerned when a batch was
+    partly rejected.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        raw: Any = None,
+        items: Sequence[str] = (),
+        status_code: int | None = None,
+        hint: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.code = code
+        self.raw = raw
+        self.items = tuple(items)
+        self.status_code = status_code
+        super().__init__(message, hint=hint, correlation_id=correlation_id)
+
+
+class NotFoundError(PlatformError):
+    """The platform has no record for what was asked (dossier, citizen, document)."""
+
+
+class ValidationError(GovLinkError):
+    """Input rejected before anything was sent: ``field`` and what was ``expected``."""
+
+    def __init__(self, field: str, expected: str, *, got: object = None) -> None:
+        self.field = field
+        self.expected = expected
+        shown = "" if got is None else f" (got {redact_text(repr(got))})"
+        super().__init__(
+            f"{field}: expected {expected}{shown}",
+            hint=f"correct {field} and call again; nothing was sent",
+        )
+
+
+class SignatureError(GovLinkError):
+    """A signature or checksum did not verify, or the signer is not trusted."""
