@@ -105,10 +105,16 @@ class GovLink(_FacadeBase):
         return self._clients[name]
 
     def close(self) -> None:
-        """Close every platform client opened so far."""
+        """Close every platform client opened so far (all of them, even if one fails)."""
         clients, self._clients = self._clients, {}
+        failure: BaseException | None = None
         for client in clients.values():
-            client.close()
+            try:
+                client.close()
+            except Exception as exc:  # close the others, then report the first failure
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def __enter__(self) -> Self:
         return self
@@ -151,10 +157,16 @@ class AsyncGovLink(_FacadeBase):
         return self._clients[name]
 
     async def aclose(self) -> None:
-        """Close every platform client opened so far."""
+        """Close every platform client opened so far (all of them, even if one fails)."""
         clients, self._clients = self._clients, {}
+        failure: BaseException | None = None
         for client in clients.values():
-            await client.aclose()
+            try:
+                await client.aclose()
+            except Exception as exc:  # close the others, then report the first failure
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     async def __aenter__(self) -> Self:
         return self

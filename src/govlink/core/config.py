@@ -22,7 +22,9 @@ stripped). A missing reference is a :class:`ConfigurationError` naming the setti
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from govlink.core.errors import ConfigurationError
@@ -153,7 +156,15 @@ class HttpSettings(_Section):
     ca_bundle: Path | None = None
     client_cert: Path | None = None
     client_key: Path | None = None
+    client_key_password: SecretStr | None = None
     user_agent: str | None = None
+
+    @field_validator("client_key_password", mode="before")
+    @classmethod
+    def _resolve_key_password(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return resolve_reference(value, setting="GOVLINK_HTTP__CLIENT_KEY_PASSWORD")
+        return value
 
 
 def mock_profile(port: int = MOCK_DEFAULT_PORT, host: str = "127.0.0.1") -> dict[str, Any]:
@@ -330,6 +341,17 @@ class GovLinkSettings(BaseSettings):
         """Build settings; turn validation failures into one actionable error."""
         try:
             return cls(**overrides)
+        except SettingsError as exc:
+            # a complex value (a whole section, ``paths``, ``extra``) that is not JSON
+            found = re.search(r'field "(\w+)"', str(exc))
+            name = found.group(1) if found else "…"
+            variable = _unparsable_variable(f"GOVLINK_{name.upper()}")
+            raise ConfigurationError(
+                f"cannot parse the value of {variable} ({exc})",
+                setting=variable,
+                expected='valid JSON (e.g. \'{"auth": "/login"}\'), or one variable per '
+                "field (GOVLINK_SECTION__FIELD)",
+            ) from None
         except PydanticValidationError as exc:
             first = exc.errors()[0]
             loc = [str(part) for part in first["loc"]]
@@ -366,12 +388,38 @@ class GovLinkSettings(BaseSettings):
         return settings
 
     def masked_dump(self) -> dict[str, Any]:
-        """A JSON-ready view with every secret masked (``govlink config show``)."""
-        return self.model_dump(mode="json")
+        """A JSON-ready view with every secret masked (``govlink config show``).
+
+        ``SecretStr`` fields dump as stars already; ``auth.extra`` is free-form, so its
+        values whose key looks secret (token, secret, password, key) are masked too.
+        """
+        data = self.model_dump(mode="json")
+        for name in (*PLATFORMS, "gateway"):
+            extra = data.get(name, {}).get("auth", {}).get("extra", {})
+            for key in extra:
+                if any(word in key.lower() for word in _SECRET_WORDS):
+                    extra[key] = "**********"
+        return data
+
+
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "key")
+
+
+def _unparsable_variable(prefix: str) -> str:
+    """The environment variable under ``prefix`` whose JSON value does not parse."""
+    for key, value in os.environ.items():
+        if key.upper().startswith(prefix) and value.lstrip()[:1] in ("{", "["):
+            try:
+                json.loads(value)
+            except ValueError:
+                return key.upper()
+    return prefix
 
 
 def _expected_for(error: Any) -> str:
     kind = str(error.get("type", ""))
+    if kind == "extra_forbidden":
+        return "no such setting exists here: check the spelling (see docs/configuration.md)"
     if kind.startswith(("float", "int")):
         return "a number"
     if kind.startswith("bool"):

@@ -23,13 +23,20 @@ __all__ = [
     "PlatformError",
     "RateLimitedError",
     "SignatureError",
+    "TokenUnavailableError",
     "TransportError",
     "ValidationError",
 ]
 
 
 class GovLinkError(Exception):
-    """Root of every error raised by govlink."""
+    """Root of every error raised by govlink.
+
+    ``evidence`` is set by :mod:`govlink.core.http` when the error ends an HTTP
+    call (correlation id, timing, attempts and the last raw reply, if any).
+    """
+
+    evidence: Any = None
 
     def __init__(
         self,
@@ -64,6 +71,14 @@ class ConfigurationError(GovLinkError):
 
 class TransportError(GovLinkError):
     """The platform could not be reached (DNS, connect, TLS, reset). Usually transient."""
+
+
+class TokenUnavailableError(TransportError):
+    """The gateway's token endpoint failed (5xx, 429): nothing reached the API yet.
+
+    Because the API request was never sent, retrying is safe even for unsafe calls;
+    :mod:`govlink.core.http` does so within its retry policy.
+    """
 
 
 class GovLinkTimeoutError(TransportError):

@@ -7,6 +7,18 @@ clients build requests and parse replies in their own sans-I/O code and hand the
 request to :class:`HttpTransport` or :class:`AsyncHttpTransport`; those two shells
 differ only in ``await``. Every reply carries an :class:`Evidence` record so a vendor
 can show an auditor exactly what was sent and received.
+
+Outcomes of :meth:`HttpTransport.request`:
+
+* 2xx and 4xx other than 429 are *returned* (the platform client knows what its
+  platform's 400 means);
+* 429 and 5xx are retried for safe requests (429 for unsafe ones too: the server
+  says it did not process it); when the retries run out, or at once for an unsafe
+  request on 5xx, a :class:`~govlink.core.errors.TransportError` (or
+  :class:`~govlink.core.errors.RateLimitedError`) is raised with ``.evidence``
+  holding the last raw reply;
+* connection failures that provably happened before the request was sent are
+  retried for every request; timeouts and resets after sending only for safe ones.
 """
 
 from __future__ import annotations
@@ -15,12 +27,15 @@ import asyncio
 import email.utils
 import logging
 import random
+import re
+import ssl
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import httpx
 from tenacity import (
@@ -28,21 +43,24 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
 )
 
 from govlink._version import __version__
+from govlink.core.clock import Clock, SystemClock
 from govlink.core.config import GovLinkSettings, HttpSettings
 from govlink.core.errors import (
+    ConfigurationError,
     GovLinkError,
     GovLinkTimeoutError,
     RateLimitedError,
+    TokenUnavailableError,
     TransportError,
 )
-from govlink.core.redact import redact_text
+from govlink.core.redact import install_log_redaction, redact_text
 
 __all__ = [
+    "CORRELATION_HEADER",
+    "RETRYABLE_STATUS",
     "AsyncHttpTransport",
     "Evidence",
     "HttpTransport",
@@ -55,14 +73,33 @@ __all__ = [
 
 log = logging.getLogger("govlink.http")
 
+# httpx logs every URL at INFO (a lookup by ID number puts it in the query string);
+# mask those records too, not only ours.
+install_log_redaction(
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+
 CORRELATION_HEADER = "X-Correlation-ID"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _MAX_LOGGED_BODY = 2000
+_LONG_DIGITS = re.compile(r"\d{9}")
 
 
 def new_correlation_id() -> str:
-    """A fresh id for one logical call (kept across its retries)."""
-    return uuid.uuid4().hex
+    """A fresh id for one logical call (kept across its retries).
+
+    A uuid4 in hex, re-drawn when it holds a run of 9+ digits, so the log masking
+    (which hides 9- and 12-digit ID numbers) never mangles a correlation id.
+    """
+    while True:
+        cid = uuid.uuid4().hex
+        if not _LONG_DIGITS.search(cid):
+            return cid
 
 
 @dataclass(frozen=True)
@@ -114,6 +151,18 @@ class Reply:
     def content(self) -> bytes:
         return self.response.content
 
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.response.headers
+
+    @property
+    def text(self) -> str:
+        return self.response.text
+
+    @property
+    def correlation_id(self) -> str:
+        return self.evidence.correlation_id
+
     def json(self) -> Any:
         return self.response.json()
 
@@ -124,16 +173,23 @@ def _preview(body: bytes) -> str:
 
 
 def _retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None."""
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None.
+
+    ``now`` is the current POSIX time (defaults to the system clock).
+    """
     value = response.headers.get("Retry-After")
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN is not a delay
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -149,14 +205,36 @@ class _RetryableStatus(Exception):
         super().__init__(f"HTTP {response.status_code}")
 
 
+# Mistakes on our side (bad URL scheme, malformed request): retrying cannot help.
+_NEVER_RETRY = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+
+def _tls_verification_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by the server's certificate not being trusted."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+# Failures that happen before any byte of the request left: safe to retry always.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, TokenUnavailableError)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with full jitter, honouring ``Retry-After``, capped in time.
 
     ``safe`` requests (idempotent by nature or made so by an idempotency key) are
     retried on timeouts, connection errors and 429/5xx. Unsafe requests are retried
-    only when the request provably never reached the server (connect errors) or the
-    server said it did not process it (429).
+    only when the request provably never reached the server (connect errors, pool
+    timeouts, a gateway token that could not be obtained) or the server said it did
+    not process it (429). No retry starts if its wait would end past
+    ``total_seconds`` after the call began.
     """
 
     max_retries: int = 3
@@ -176,31 +254,51 @@ class RetryPolicy:
     def should_retry(self, exc: BaseException, *, safe: bool) -> bool:
         if isinstance(exc, _RetryableStatus):
             return safe or exc.response.status_code == 429
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        if isinstance(exc, _NEVER_RETRY) or _tls_verification_failed(exc):
+            return False  # a configuration problem: trying again cannot help
+        if isinstance(exc, _NOT_SENT):
             return True
         if isinstance(exc, httpx.TimeoutException | httpx.TransportError):
             return safe
         return False
 
-    def delay(self, attempt: int, exc: BaseException | None) -> float:
+    def delay(self, attempt: int, exc: BaseException | None, *, now: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` starts at 1)."""
         if isinstance(exc, _RetryableStatus):
-            asked = _retry_after_seconds(exc.response)
+            asked = _retry_after_seconds(exc.response, now)
             if asked is not None:
-                return min(asked, self.total_seconds)
+                return asked
         ceiling = min(self.backoff_max, self.backoff_initial * (2 ** (attempt - 1)))
         return random.uniform(0, ceiling)
 
-    def _tenacity_kwargs(self, *, safe: bool, correlation_id: str, what: str) -> dict[str, Any]:
+    def _tenacity_kwargs(
+        self,
+        *,
+        safe: bool,
+        correlation_id: str,
+        what: str,
+        clock: Clock | None = None,
+        started: float | None = None,
+    ) -> dict[str, Any]:
+        clock = clock or SystemClock()
+        start = clock.monotonic() if started is None else started
+
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            return self.delay(state.attempt_number, exc)
+            return self.delay(state.attempt_number, exc, now=clock.now().timestamp())
+
+        def stop(state: RetryCallState) -> bool:
+            if state.attempt_number > self.max_retries:
+                return True
+            waited = clock.monotonic() - start
+            return waited + (state.upcoming_sleep or 0.0) > self.total_seconds
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
-                "retrying %s after %s (attempt %d of %d, waiting %.2f s) [correlation id %s]",
-                what,
+                "retrying %s after %s (attempt %d of %d failed, waiting %.2f s) "
+                "[correlation id %s]",
+                redact_text(what),
                 _describe(exc),
                 state.attempt_number,
                 self.max_retries + 1,
@@ -210,7 +308,7 @@ class RetryPolicy:
 
         return {
             "retry": retry_if_exception(lambda e: self.should_retry(e, safe=safe)),
-            "stop": stop_after_attempt(self.max_retries + 1) | stop_after_delay(self.total_seconds),
+            "stop": stop,
             "wait": wait,
             "before_sleep": before_sleep,
             "reraise": True,
@@ -229,33 +327,86 @@ def _timeout(http: HttpSettings, override: float | None = None) -> httpx.Timeout
     return httpx.Timeout(override or http.timeout, connect=http.connect_timeout)
 
 
+def _ssl_verify(http: HttpSettings) -> ssl.SSLContext | bool:
+    """What to pass as ``verify``: a context when a CA bundle or client cert is set.
+
+    httpx 0.28 deprecates ``verify=<path>`` and ``cert=``; an explicit
+    :class:`ssl.SSLContext` also lets a bad file surface as a
+    :class:`ConfigurationError` naming the variable, at client creation.
+    """
+    if http.client_key is not None and http.client_cert is None:
+        raise ConfigurationError(
+            "a client key is set without a client certificate",
+            setting="GOVLINK_HTTP__CLIENT_CERT",
+            expected="the path of the PEM client certificate that goes with the key",
+        )
+    if http.ca_bundle is None and http.client_cert is None:
+        return http.verify
+    if http.ca_bundle is not None:
+        cafile = str(http.ca_bundle)
+        setting = "GOVLINK_HTTP__CA_BUNDLE"
+    else:
+        import certifi
+
+        cafile = certifi.where()
+        setting = "GOVLINK_HTTP__VERIFY"
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"the CA bundle {cafile} cannot be loaded ({_os_reason(exc)})",
+            setting=setting,
+            expected="the path of a readable PEM file of CA certificates",
+        ) from None
+    if not http.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if http.client_cert is not None:
+        secret = http.client_key_password
+        password = secret.get_secret_value() if secret is not None else ""
+        try:
+            context.load_cert_chain(
+                str(http.client_cert),
+                str(http.client_key) if http.client_key is not None else None,
+                password=lambda: password,  # never prompt on a terminal
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(
+                f"the client certificate {http.client_cert} / key {http.client_key} cannot be "
+                f"loaded ({_os_reason(exc)})",
+                setting="GOVLINK_HTTP__CLIENT_CERT",
+                expected="readable PEM files for the certificate and GOVLINK_HTTP__CLIENT_KEY "
+                "that match each other (GOVLINK_HTTP__CLIENT_KEY_PASSWORD if the key is "
+                "encrypted)",
+            ) from None
+    return context
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
 def _client_kwargs(settings: GovLinkSettings, platform: str | None) -> dict[str, Any]:
     http = settings.http
-    verify: Any = http.verify
-    if http.ca_bundle is not None:
-        verify = str(http.ca_bundle)
+    platform_settings = settings.platform(platform) if platform is not None else None
     kwargs: dict[str, Any] = {
-        "timeout": _timeout(http, getattr(settings, platform).timeout if platform else None),
+        "timeout": _timeout(http, platform_settings.timeout if platform_settings else None),
         "limits": httpx.Limits(
             max_connections=http.max_connections,
             max_keepalive_connections=http.max_keepalive_connections,
         ),
         "headers": {"User-Agent": http.user_agent or f"govlink/{__version__}"},
-        "verify": verify,
+        "verify": _ssl_verify(http),
         "follow_redirects": False,
     }
-    if http.client_cert is not None:
-        kwargs["cert"] = (
-            (str(http.client_cert), str(http.client_key))
-            if http.client_key
-            else str(http.client_cert)
-        )
     if http.proxy:
         kwargs["proxy"] = http.proxy
-    if platform is not None:
-        base = settings.platform(platform).base_url
-        if base:
-            kwargs["base_url"] = base
+    if platform_settings is not None and platform_settings.base_url:
+        kwargs["base_url"] = platform_settings.base_url
     return kwargs
 
 
@@ -291,31 +442,6 @@ def build_async_client(
     return httpx.AsyncClient(**kwargs)
 
 
-def _prepare(
-    client: httpx.Client | httpx.AsyncClient,
-    method: str,
-    url: str,
-    correlation_id: str,
-    **kwargs: Any,
-) -> httpx.Request:
-    headers = dict(kwargs.pop("headers", None) or {})
-    headers.setdefault(CORRELATION_HEADER, correlation_id)
-    return client.build_request(method, url, headers=headers, **kwargs)
-
-
-def _log_reply(request: httpx.Request, response: httpx.Response, cid: str, elapsed: float) -> None:
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug(
-            "%s %s -> %d in %.3f s [correlation id %s] body=%s",
-            request.method,
-            redact_text(str(request.url)),
-            response.status_code,
-            elapsed,
-            cid,
-            redact_text(_preview(response.content)),
-        )
-
-
 def _evidence(
     request: httpx.Request,
     response: httpx.Response | None,
@@ -332,22 +458,34 @@ def _evidence(
         started_at=started_at,
         elapsed_seconds=elapsed,
         attempts=attempts,
-        request_body=request.content if _has_content(request) else b"",
-        response_body=response.content if response is not None else b"",
+        request_body=_request_body(request),
+        response_body=_response_body(response),
         response_headers=dict(response.headers) if response is not None else {},
     )
 
 
-def _has_content(request: httpx.Request) -> bool:
+def _request_body(request: httpx.Request) -> bytes:
     try:
-        request.read()
+        return request.content
     except httpx.RequestNotRead:  # pragma: no cover - streaming uploads
-        return False
-    return True
+        return b""
+
+
+def _response_body(response: httpx.Response | None) -> bytes:
+    if response is None:
+        return b""
+    try:
+        return response.content
+    except httpx.ResponseNotRead:
+        return b""
 
 
 def _translate(exc: BaseException, what: str, cid: str) -> GovLinkError:
     """Map what ended the retries to the govlink error a caller can act on."""
+    if isinstance(exc, GovLinkError):
+        if exc.correlation_id is None:
+            exc.correlation_id = cid
+        return exc
     if isinstance(exc, _RetryableStatus):
         response = exc.response
         if response.status_code == 429:
@@ -367,6 +505,13 @@ def _translate(exc: BaseException, what: str, cid: str) -> GovLinkError:
             hint="raise GOVLINK_HTTP__TIMEOUT or try again later",
             correlation_id=cid,
         )
+    if _tls_verification_failed(exc):
+        return TransportError(
+            f"{what}: the server's TLS certificate is not trusted ({exc})",
+            hint="set GOVLINK_HTTP__CA_BUNDLE to the CA file your operator gave you "
+            "(govlink doctor checks it)",
+            correlation_id=cid,
+        )
     return TransportError(
         f"{what}: {type(exc).__name__}: {exc}",
         hint="check the base URL, network, proxy and TLS settings (govlink doctor)",
@@ -374,7 +519,12 @@ def _translate(exc: BaseException, what: str, cid: str) -> GovLinkError:
     )
 
 
-_GIVE_UP_ON = (httpx.HTTPError, _RetryableStatus)
+_GIVE_UP_ON = (httpx.HTTPError, _RetryableStatus, TokenUnavailableError)
+_BUILD_KEYS = frozenset(
+    {"content", "data", "files", "json", "params", "headers", "cookies", "timeout", "extensions"}
+)
+
+_SEND_KEYS = frozenset({"auth", "follow_redirects"})
 
 
 class _Call:
@@ -394,50 +544,102 @@ class _Call:
         correlation_id: str | None,
         retry_statuses: frozenset[int],
         kwargs: dict[str, Any],
+        clock: Clock,
     ) -> None:
+        unknown = set(kwargs) - _BUILD_KEYS - _SEND_KEYS
+        if unknown:
+            raise TypeError(f"unexpected request argument(s): {', '.join(sorted(unknown))}")
         self.policy = policy
-        self.method = method
+        self.method = method.upper()
         self.url = url
         self.safe = safe
-        self.cid = correlation_id or new_correlation_id()
+        self.headers = httpx.Headers(kwargs.pop("headers", None))
+        self.cid = correlation_id or self.headers.get(CORRELATION_HEADER) or new_correlation_id()
+        self.headers[CORRELATION_HEADER] = self.cid
+        self.send_kwargs = {key: kwargs.pop(key) for key in _SEND_KEYS & set(kwargs)}
         self.retry_statuses = retry_statuses
         self.kwargs = kwargs
-        self.what = f"{method} {url}"
-        self.started_at = datetime.now(UTC)
-        self.t0 = time.perf_counter()
+        self.what = f"{self.method} {url}"
+        self.clock = clock
+        self.started_at = clock.now()
+        self.t0 = clock.monotonic()
         self.attempts = 0
         self.request: httpx.Request | None = None
+        self.response: httpx.Response | None = None
 
     def retry_kwargs(self) -> dict[str, Any]:
-        return self.policy._tenacity_kwargs(safe=self.safe, correlation_id=self.cid, what=self.what)
+        return self.policy._tenacity_kwargs(
+            safe=self.safe,
+            correlation_id=self.cid,
+            what=self.what,
+            clock=self.clock,
+            started=self.t0,
+        )
+
+    def elapsed(self) -> float:
+        return self.clock.monotonic() - self.t0
 
     def prepare(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         self.attempts += 1
-        self.request = _prepare(client, self.method, self.url, self.cid, **dict(self.kwargs))
+        self.response = None
+        self.request = client.build_request(
+            self.method, self.url, headers=self.headers.copy(), **self.kwargs
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s attempt %d [correlation id %s] body=%s",
+                self.request.method,
+                redact_text(str(self.request.url)),
+                self.attempts,
+                self.cid,
+                redact_text(_preview(_request_body(self.request))),
+            )
         return self.request
 
     def received(self, response: httpx.Response) -> None:
         """Log the reply; raise to make tenacity retry when its status says so."""
-        assert self.request is not None
-        _log_reply(self.request, response, self.cid, time.perf_counter() - self.t0)
+        self.response = response
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %d in %.3f s [correlation id %s] body=%s",
+                response.request.method,
+                redact_text(str(response.request.url)),
+                response.status_code,
+                self.elapsed(),
+                self.cid,
+                redact_text(_preview(response.content)),
+            )
         if response.status_code in self.retry_statuses:
             raise _RetryableStatus(response)
 
     def failed(self, exc: BaseException) -> GovLinkError:
         log.warning(
-            "giving up on %s after %d attempt(s) [correlation id %s]",
-            self.what,
+            "giving up on %s after %d attempt(s) in %.2f s: %s [correlation id %s]",
+            redact_text(self.what),
             self.attempts,
+            self.elapsed(),
+            _describe(exc),
             self.cid,
         )
-        return _translate(exc, self.what, self.cid)
+        error = _translate(exc, self.what, self.cid)
+        if self.request is not None:
+            error.evidence = _evidence(
+                self.request,
+                self.response,
+                self.cid,
+                self.started_at,
+                self.elapsed(),
+                self.attempts,
+            )
+        return error
 
     def reply(self, response: httpx.Response) -> Reply:
         assert self.request is not None
-        elapsed = time.perf_counter() - self.t0
         return Reply(
             response,
-            _evidence(self.request, response, self.cid, self.started_at, elapsed, self.attempts),
+            _evidence(
+                self.request, response, self.cid, self.started_at, self.elapsed(), self.attempts
+            ),
         )
 
 
@@ -446,7 +648,8 @@ class HttpTransport:
 
     Non-retryable HTTP errors (4xx other than 429) are returned, not raised: the
     platform client knows what its platform's 400 means. Retries that run out raise
-    the matching :class:`~govlink.core.errors.GovLinkError`.
+    the matching :class:`~govlink.core.errors.GovLinkError` (with ``.evidence``).
+    ``clock`` and ``sleep`` are injectable so tests can check waits without waiting.
     """
 
     def __init__(
@@ -454,10 +657,15 @@ class HttpTransport:
         client: httpx.Client,
         settings: GovLinkSettings,
         policy: RetryPolicy | None = None,
+        *,
+        clock: Clock | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.policy = policy or RetryPolicy.from_settings(settings.http)
+        self.clock: Clock = clock or SystemClock()
+        self._sleep = sleep or time.sleep
 
     def request(
         self,
@@ -477,11 +685,12 @@ class HttpTransport:
             correlation_id=correlation_id,
             retry_statuses=retry_statuses,
             kwargs=kwargs,
+            clock=self.clock,
         )
         try:
-            for attempt in Retrying(**call.retry_kwargs()):
+            for attempt in Retrying(sleep=self._sleep, **call.retry_kwargs()):
                 with attempt:
-                    response = self.client.send(call.prepare(self.client))
+                    response = self.client.send(call.prepare(self.client), **call.send_kwargs)
                     response.read()
                     call.received(response)
         except _GIVE_UP_ON as exc:
@@ -490,6 +699,17 @@ class HttpTransport:
 
     def close(self) -> None:
         self.client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class AsyncHttpTransport:
@@ -500,10 +720,15 @@ class AsyncHttpTransport:
         client: httpx.AsyncClient,
         settings: GovLinkSettings,
         policy: RetryPolicy | None = None,
+        *,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.policy = policy or RetryPolicy.from_settings(settings.http)
+        self.clock: Clock = clock or SystemClock()
+        self._sleep = sleep or asyncio.sleep
 
     async def request(
         self,
@@ -523,11 +748,12 @@ class AsyncHttpTransport:
             correlation_id=correlation_id,
             retry_statuses=retry_statuses,
             kwargs=kwargs,
+            clock=self.clock,
         )
         try:
-            async for attempt in AsyncRetrying(sleep=asyncio.sleep, **call.retry_kwargs()):
+            async for attempt in AsyncRetrying(sleep=self._sleep, **call.retry_kwargs()):
                 with attempt:
-                    response = await self.client.send(call.prepare(self.client))
+                    response = await self.client.send(call.prepare(self.client), **call.send_kwargs)
                     await response.aread()
                     call.received(response)
         except _GIVE_UP_ON as exc:
@@ -536,3 +762,14 @@ class AsyncHttpTransport:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

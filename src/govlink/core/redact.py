@@ -14,6 +14,7 @@ a support person can still tell two records apart.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ from typing import Any
 
 __all__ = [
     "PERSONAL_FIELDS",
+    "RedactingFilter",
+    "install_log_redaction",
     "is_masking",
     "mask_value",
     "redact_mapping",
@@ -185,3 +188,33 @@ def redact_mapping(data: Any) -> Any:
     if isinstance(data, str):
         return redact_text(data)
     return data
+
+
+class RedactingFilter(logging.Filter):
+    """Masks personal data in records of loggers govlink does not write itself.
+
+    httpx logs every request URL at INFO; a lookup by ID number puts that number in
+    the query string. Attached to such loggers, this filter rewrites the message
+    before any handler sees it (unless masking is switched off with :func:`unmasked`).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not is_masking():
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's business
+            return True
+        masked = redact_text(message)
+        if masked != message:
+            record.msg = masked
+            record.args = None
+        return True
+
+
+def install_log_redaction(*logger_names: str) -> None:
+    """Attach one :class:`RedactingFilter` to each named logger (idempotent)."""
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
