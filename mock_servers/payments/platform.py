@@ -1,0 +1,607 @@
+"""The payment platform mock: JSON API, payment page, IPN delivery, e-receipts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Coroutine, Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from mock_servers.context import MockContext
+from mock_servers.payments import signing
+from mock_servers.payments.page import BANKS, render_done, render_page
+from mock_servers.payments.receipt import render_receipt
+from mock_servers.platform import MockPlatform
+
+__all__ = ["CALLBACK_FIELDS", "RETURN_FIELDS", "PaymentsPlatform", "create_platform"]
+
+log = logging.getLogger("mock_servers.payments")
+
+TRANSACTIONS = "payments.transactions"
+PAGES = "payments.pages"
+COUNTERS = "payments.counters"
+
+# Where a vendor may put its callback / return URL in INIT (govlink's extension;
+# the public message list has no such field, see docs/platforms/payments.md).
+CALLBACK_FIELDS = ("UrlCallback", "CallbackUrl", "UrlNhanKetQua")
+RETURN_FIELDS = ("UrlReturn", "ReturnUrl", "UrlTraVe")
+
+IPN_TYPE = "CONFIRM"
+DEFAULT_PARTNERS = {"GOVLINKDEMO": "demo-payment-secret"}
+_COMPACT = re.compile(r"[0-9]{14}")
+_DIGITS = re.compile(r"[0-9]+")
+
+# MaLoi the IPN carries for each outcome on the payment page.
+OUTCOME_CODES = {
+    "paid": ("00", "Giao dịch thành công"),
+    "failed": ("01", "Giao dịch thất bại"),
+    "cancelled": ("02", "Người nộp huỷ giao dịch"),
+}
+# TrangThaiGD in the QUERY reply.
+STATUS_CODES = {"paid": "00", "pending": "01", "failed": "02", "cancelled": "03"}
+
+
+def _init_error(code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error_code": code, "message": message})
+
+
+def _lookup_error(code: str, message: str, body: Mapping[str, Any]) -> JSONResponse:
+    return JSONResponse(
+        {
+            "LoaiBanTin": str(body.get("LoaiBanTin", "")),
+            "MaLoi": code,
+            "MoTaLoi": message,
+            "MaDoiTac": str(body.get("MaDoiTac", "")),
+            "MaThamChieu": str(body.get("MaThamChieu", "")),
+        }
+    )
+
+
+def _amount(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _first(body: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = body.get(name)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return value
+    return None
+
+
+def _own_url(request: Request, page: str, token: str) -> str:
+    """Absolute URL of one of this mock's pages, as the client reached the mock."""
+    root = str(request.base_url).rstrip("/")  # scheme, host and the outer app's root path
+    mount = str(request.scope.get("root_path", ""))
+    outer = str(request.scope.get("app_root_path", ""))
+    if outer and mount.startswith(outer):
+        mount = mount[len(outer) :]
+    return f"{root}{mount}/{page}/{token}"
+
+
+def _with_query(url: str, params: Mapping[str, str]) -> str:
+    parts = urlsplit(url)
+    query = parts.query + ("&" if parts.query else "") + urlencode(params)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+class PaymentsPlatform(MockPlatform):
+    """DVCQG PaymentPlatform: ``POST /payment/api`` dispatching on ``LoaiBanTin``.
+
+    Switches (``/__admin/platforms/payments/switches``): ``forged`` (true: the next
+    callbacks carry a wrong MaXacThuc), ``duplicate`` (true: each callback is sent
+    twice), ``late`` (seconds to wait before sending), ``wrong_amount`` (true or a VND
+    delta: SoTien off by that much, correctly signed), ``retry_delay`` (seconds before
+    the first retry, doubling; default 1), ``max_attempts`` (default 5),
+    ``callback_url`` (used when INIT names none).
+    """
+
+    name = "payments"
+    prefix = "/payment"
+    title = "DVCQG payment platform (PaymentPlatform 1.0.6)"
+    switch_names = (
+        "forged",
+        "duplicate",
+        "late",
+        "wrong_amount",
+        "retry_delay",
+        "max_attempts",
+        "callback_url",
+    )
+
+    def __init__(self, ctx: MockContext) -> None:
+        super().__init__(ctx)
+        self.callback_transport: httpx.AsyncBaseTransport | None = None
+        """Tests may route callbacks in-process (an ``httpx.ASGITransport``)."""
+        self.callback_timeout = 5.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loops: dict[asyncio.Task[None], asyncio.AbstractEventLoop] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._app = Starlette(
+            routes=[
+                Route("/api", self.api, methods=["POST"]),
+                Route("/pay/{token}", self.page, methods=["GET"], name="pay_page"),
+                Route("/pay/{token}", self.choose, methods=["POST"]),
+                Route("/done/{token}", self.done, methods=["GET"], name="done_page"),
+            ]
+        )
+
+    @property
+    def app(self) -> Starlette:
+        return self._app
+
+    # ------------------------------------------------------------------ admin hooks
+
+    def apply_switches(self, switches: dict[str, Any]) -> None:
+        unknown = sorted(set(switches) - set(self.switch_names))
+        if unknown:
+            raise ValueError(
+                f"unknown switch {unknown[0]!r} for payments "
+                f"(known: {', '.join(self.switch_names)})"
+            )
+        for flag in ("forged", "duplicate"):
+            if flag in switches and not isinstance(switches[flag], bool):
+                raise ValueError(f"switch {flag!r} must be true or false")
+        for number in ("late", "retry_delay"):
+            value = switches.get(number)
+            if number in switches and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+            ):
+                raise ValueError(f"switch {number!r} must be a number of seconds >= 0")
+        attempts = switches.get("max_attempts")
+        if "max_attempts" in switches and (
+            isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20
+        ):
+            raise ValueError("switch 'max_attempts' must be a whole number from 1 to 20")
+        wrong = switches.get("wrong_amount")
+        if "wrong_amount" in switches and not (
+            isinstance(wrong, bool) or (isinstance(wrong, int) and wrong != 0)
+        ):
+            raise ValueError("switch 'wrong_amount' must be true/false or a non-zero VND delta")
+        url = switches.get("callback_url")
+        if "callback_url" in switches and not (
+            url is None or (isinstance(url, str) and url.startswith(("http://", "https://")))
+        ):
+            raise ValueError("switch 'callback_url' must be an http(s) URL or null")
+        self.ctx.switches(self.name).update(switches)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._generation += 1
+            tasks = list(self._tasks)
+        for task in tasks:
+            loop = self._loops.get(task)
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(task.cancel)
+        super().reset()
+
+    def summary(self) -> dict[str, Any]:
+        transactions = [tx for _k, tx in self.ctx.store.items(TRANSACTIONS)]
+        by_status: dict[str, int] = {}
+        deliveries = {"delivered": 0, "refused": 0, "failed": 0, "pending": 0, "none": 0}
+        for tx in transactions:
+            by_status[tx["status"]] = by_status.get(tx["status"], 0) + 1
+            deliveries[tx.get("callback_state", "none")] = (
+                deliveries.get(tx.get("callback_state", "none"), 0) + 1
+            )
+        recent = sorted(transactions, key=lambda tx: tx.get("seq", 0))[-10:]
+        return {
+            "transactions": len(transactions),
+            "by_status": by_status,
+            "callbacks": deliveries,
+            "background_deliveries": len(self._tasks),
+            "recent": [
+                {
+                    "reference": tx["reference"],
+                    "partner": tx["partner"],
+                    "amount": tx["amount"],
+                    "status": tx["status"],
+                    "transaction_id": tx.get("transaction_id"),
+                    "callback_state": tx.get("callback_state", "none"),
+                    "callback_attempts": len(tx.get("callbacks", [])),
+                    "last_callback": (tx.get("callbacks") or [None])[-1],
+                }
+                for tx in reversed(recent)
+            ],
+        }
+
+    # ------------------------------------------------------------------ state helpers
+
+    def _partners(self) -> dict[str, dict[str, Any]]:
+        found = {
+            str(c["client_id"]): c
+            for c in self.ctx.seed.section("clients")
+            if isinstance(c, dict) and c.get("kind") == "payment" and c.get("client_id")
+        }
+        if not found:  # a seed without payment partners: keep the documented demo one
+            return {k: {"client_id": k, "client_secret": v} for k, v in DEFAULT_PARTNERS.items()}
+        return found
+
+    def _secret(self, partner: Any) -> str | None:
+        if not isinstance(partner, str):
+            return None
+        client = self._partners().get(partner)
+        secret = client.get("client_secret") if client else None
+        return secret if isinstance(secret, str) and secret else None
+
+    @staticmethod
+    def _key(partner: str, reference: str) -> str:
+        return f"{partner}:{reference}"
+
+    def _load(self, key: str) -> dict[str, Any] | None:
+        tx = self.ctx.store.get(TRANSACTIONS, key)
+        return tx if isinstance(tx, dict) else None
+
+    def _save(self, tx: dict[str, Any]) -> None:
+        self.ctx.store.put(TRANSACTIONS, self._key(tx["partner"], tx["reference"]), tx)
+
+    def _next_seq(self) -> int:
+        with self._lock:
+            seq = int(self.ctx.store.get(COUNTERS, "seq") or 0) + 1
+            self.ctx.store.put(COUNTERS, "seq", seq)
+        return seq
+
+    def _now_compact(self) -> str:
+        return self.ctx.clock.now_vn().strftime("%Y%m%d%H%M%S")
+
+    # ------------------------------------------------------------------ JSON API
+
+    async def api(self, request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return JSONResponse(
+                {"error_code": "1", "message": "Bản tin không phải JSON / body is not JSON"},
+                status_code=400,
+            )
+        if not isinstance(body, dict):
+            return JSONResponse(
+                {"error_code": "1", "message": "Bản tin phải là một đối tượng JSON"},
+                status_code=400,
+            )
+        kind = body.get("LoaiBanTin")
+        if kind == "INIT":
+            return self._init(request, body)
+        if kind in ("QUERY", "GET_BILL"):
+            return self._lookup(body)
+        return _init_error("1", f"LoaiBanTin không hợp lệ: {kind!r} (INIT, QUERY, GET_BILL)")
+
+    def _init(self, request: Request, body: dict[str, Any]) -> Response:
+        for name in ("PhienBan", "MaDoiTac", "MaThamChieu", "SoTien", "ThoiGianGD", "MaXacThuc"):
+            if body.get(name) in (None, ""):
+                return _init_error("1", f"Thiếu trường {name} / missing field {name}")
+        secret = self._secret(body["MaDoiTac"])
+        if secret is None:
+            return _init_error("3", f"Mã đối tác không tồn tại: {body['MaDoiTac']}")
+        if not signing.matches(signing.INIT_ORDER, body, secret):
+            return _init_error("2", "Sai mã xác thực (MaXacThuc) / checksum mismatch")
+        amount = _amount(body.get("SoTien"))
+        if amount is None or amount <= 0:
+            return _init_error("5", f"Số tiền không hợp lệ: {body.get('SoTien')!r}")
+        if not isinstance(body["ThoiGianGD"], str) or not _COMPACT.fullmatch(body["ThoiGianGD"]):
+            return _init_error("1", "ThoiGianGD phải có dạng yyyyMMddHHmmss")
+        if body.get("MaTienTe", "VND") not in ("VND", "", None):
+            return _init_error("5", f"Loại tiền không hỗ trợ: {body.get('MaTienTe')}")
+        receipt = body.get("ThongTinBienLai") or {}
+        if not isinstance(receipt, dict):
+            return _init_error("1", "ThongTinBienLai phải là một đối tượng")
+        for label in ("PhiLePhi", "DSKhoanNop"):
+            lines = receipt.get(label) or []
+            if lines:
+                amounts = [
+                    _amount(line.get("SoTien")) if isinstance(line, dict) else None
+                    for line in lines
+                ]
+                if any(a is None for a in amounts) or sum(a or 0 for a in amounts) != amount:
+                    return _init_error(
+                        "5", f"Tổng {label} không bằng SoTien ({amount}) / lines do not add up"
+                    )
+        partner = str(body["MaDoiTac"])
+        reference = str(body["MaThamChieu"])
+        key = self._key(partner, reference)
+        existing = self._load(key)
+        if existing is not None:
+            if existing["amount"] == amount and existing["status"] == "pending":
+                return self._init_reply(request, existing)
+            return _init_error("4", f"Mã tham chiếu đã được sử dụng: {reference}")
+        client = self._partners().get(partner, {})
+        tx: dict[str, Any] = {
+            "seq": self._next_seq(),
+            "partner": partner,
+            "reference": reference,
+            "amount": amount,
+            "currency": "VND",
+            "description": str(body.get("ThongTinGiaoDich") or ""),
+            "created_at": self._now_compact(),
+            "init_time": body["ThoiGianGD"],
+            "ip": str(body.get("Ip") or ""),
+            "receipt": receipt,
+            "callback_url": _first(body, CALLBACK_FIELDS) or client.get("callback_url"),
+            "return_url": _first(body, RETURN_FIELDS),
+            "status": "pending",
+            "token": secrets.token_urlsafe(18),
+            "transaction_id": None,
+            "bank_code": str(body.get("MaNganHang") or ""),
+            "paid_at": None,
+            "callbacks": [],
+            "callback_state": "none",
+        }
+        self._save(tx)
+        self.ctx.store.put(PAGES, tx["token"], key)
+        return self._init_reply(request, tx)
+
+    def _init_reply(self, request: Request, tx: Mapping[str, Any]) -> JSONResponse:
+        url = _own_url(request, "pay", tx["token"])
+        inner = {"UrlThanhToan": url, "MaThamChieu": tx["reference"], "SoTien": tx["amount"]}
+        return JSONResponse({"error_code": "0", "message": json.dumps(inner, ensure_ascii=False)})
+
+    def _lookup(self, body: dict[str, Any]) -> Response:
+        secret = self._secret(body.get("MaDoiTac"))
+        if secret is None:
+            return _lookup_error("03", "Mã đối tác không tồn tại", body)
+        if not signing.matches(signing.LOOKUP_ORDER, body, secret):
+            return _lookup_error("01", "Sai mã xác thực (MaXacThuc)", body)
+        tx = self._load(self._key(str(body["MaDoiTac"]), str(body.get("MaThamChieu", ""))))
+        if tx is None:
+            return _lookup_error("02", "Không tìm thấy giao dịch", body)
+        if body["LoaiBanTin"] == "GET_BILL":
+            if tx["status"] != "paid":
+                return _lookup_error("04", "Giao dịch chưa thanh toán, chưa có biên lai", body)
+            pdf = render_receipt(tx, self.ctx.clock.now_vn())
+            return Response(
+                pdf,
+                media_type="application/pdf",
+                headers={
+                    "content-disposition": f'attachment; filename="bienlai-{tx["reference"]}.pdf"'
+                },
+            )
+        reply = {
+            "LoaiBanTin": "QUERY",
+            "MaLoi": "00",
+            "MoTaLoi": "Thành công",
+            "MaDoiTac": tx["partner"],
+            "MaThamChieu": tx["reference"],
+            "SoTien": tx["amount"],
+            "MaTienTe": tx["currency"],
+            "MaGiaoDich": tx.get("transaction_id") or "",
+            "MaNganHang": tx.get("bank_code") or "",
+            "ThoiGianGD": tx.get("paid_at") or tx["created_at"],
+            "ThongTinGiaoDich": tx["description"],
+            "TrangThaiGD": STATUS_CODES[tx["status"]],
+        }
+        reply["MaXacThuc"] = signing.digest(signing.QUERY_REPLY_ORDER, reply, secret)
+        return JSONResponse(reply)
+
+    # ------------------------------------------------------------------ the payment page
+
+    def _by_token(self, token: str) -> dict[str, Any] | None:
+        key = self.ctx.store.get(PAGES, token)
+        return self._load(key) if isinstance(key, str) else None
+
+    async def page(self, request: Request) -> Response:
+        tx = self._by_token(request.path_params["token"])
+        if tx is None:
+            return HTMLResponse("<h1>Không tìm thấy giao dịch / Unknown payment</h1>", 404)
+        if tx["status"] != "pending":
+            return HTMLResponse(render_done(tx))
+        action = _own_url(request, "pay", tx["token"])
+        return HTMLResponse(render_page(tx, action))
+
+    async def done(self, request: Request) -> Response:
+        tx = self._by_token(request.path_params["token"])
+        if tx is None:
+            return HTMLResponse("<h1>Không tìm thấy giao dịch / Unknown payment</h1>", 404)
+        return HTMLResponse(render_done(tx))
+
+    async def choose(self, request: Request) -> Response:
+        tx = self._by_token(request.path_params["token"])
+        if tx is None:
+            return HTMLResponse("<h1>Không tìm thấy giao dịch / Unknown payment</h1>", 404)
+        form = await request.form()
+        action = str(form.get("action", ""))
+        outcome = {"pay": "paid", "fail": "failed", "cancel": "cancelled"}.get(action)
+        if tx["status"] == "pending":
+            if outcome is None:
+                return HTMLResponse(
+                    "<h1>Hãy chọn Thanh toán, Thất bại hoặc Huỷ / choose pay, fail or cancel</h1>",
+                    400,
+                )
+            bank = str(form.get("bank") or "")
+            tx["status"] = outcome
+            tx["bank_code"] = bank if bank in dict(BANKS) else BANKS[0][0]
+            tx["paid_at"] = self._now_compact()
+            tx["transaction_id"] = f"PP{tx['paid_at']}{secrets.randbelow(10**6):06d}"
+            self._save(tx)
+            await self._notify(tx)
+            tx = self._load(self._key(tx["partner"], tx["reference"])) or tx
+        return RedirectResponse(self._return_url(request, tx), status_code=303)
+
+    def _return_url(self, request: Request, tx: Mapping[str, Any]) -> str:
+        if not tx.get("return_url"):
+            return _own_url(request, "done", tx["token"])
+        secret = self._secret(tx["partner"]) or ""
+        params = self._ipn(tx, secret)
+        return _with_query(str(tx["return_url"]), {k: str(v) for k, v in params.items()})
+
+    # ------------------------------------------------------------------ IPN delivery
+
+    def _ipn(self, tx: Mapping[str, Any], secret: str, amount: int | None = None) -> dict[str, Any]:
+        code, text = OUTCOME_CODES.get(str(tx["status"]), ("99", "Không xác định"))
+        message: dict[str, Any] = {
+            "LoaiBanTin": IPN_TYPE,
+            "MaLoi": code,
+            "MaDoiTac": tx["partner"],
+            "MaThamChieu": tx["reference"],
+            "SoTien": tx["amount"] if amount is None else amount,
+            "MaTienTe": tx["currency"],
+            "MaGiaoDich": tx.get("transaction_id") or "",
+            "MaNganHang": tx.get("bank_code") or "",
+            "ThoiGianGD": tx.get("paid_at") or "",
+            "ThongTinGiaoDich": tx["description"] or text,
+        }
+        message["MaXacThuc"] = signing.digest(signing.IPN_ORDER, message, secret)
+        return message
+
+    def _callback_body(self, tx: Mapping[str, Any], switches: Mapping[str, Any]) -> dict[str, Any]:
+        secret = self._secret(tx["partner"]) or ""
+        amount = None
+        wrong = switches.get("wrong_amount")
+        if wrong:
+            amount = int(tx["amount"]) + (1000 if wrong is True else int(wrong))
+            amount = max(amount, 0)
+        body = self._ipn(tx, secret, amount)
+        if switches.get("forged"):
+            body["MaXacThuc"] = signing.digest(signing.IPN_ORDER, body, secret + "-forged")
+        return body
+
+    async def _notify(self, tx: dict[str, Any]) -> None:
+        switches = dict(self.ctx.switches(self.name))
+        url = tx.get("callback_url") or switches.get("callback_url")
+        if not url:
+            return
+        body = self._callback_body(tx, switches)
+        sends = 2 if switches.get("duplicate") else 1
+        tx["callback_state"] = "pending"
+        self._save(tx)
+        job = (tx["partner"], tx["reference"], str(url), body, switches, sends)
+        late = float(switches.get("late") or 0)
+        if late > 0:
+            self._background(self._run(*job, delay=late))
+            return
+        # The first attempt happens before the browser is redirected, so the vendor
+        # usually knows before the payer lands on its return page; retries and the
+        # duplicate go on in the background.
+        ok = await self._attempt(tx["partner"], tx["reference"], str(url), body, 1)
+        if not ok or sends > 1:
+            self._background(self._run(*job, first_tried=True, first_ok=ok))
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        loop = asyncio.get_running_loop()
+        task: asyncio.Task[None] = loop.create_task(coro)
+        with self._lock:
+            self._tasks.add(task)
+            self._loops[task] = loop
+
+        def forget(finished: asyncio.Task[None]) -> None:
+            with self._lock:
+                self._tasks.discard(finished)
+                self._loops.pop(finished, None)
+
+        task.add_done_callback(forget)
+
+    async def _run(
+        self,
+        partner: str,
+        reference: str,
+        url: str,
+        body: dict[str, Any],
+        switches: Mapping[str, Any],
+        sends: int,
+        *,
+        delay: float = 0.0,
+        first_tried: bool = False,
+        first_ok: bool = False,
+    ) -> None:
+        """Deliver ``body`` ``sends`` times, each retried with exponential backoff.
+
+        Backoff is real time (``retry_delay``, doubling), not the virtual clock: a
+        vendor's endpoint sees the retries spaced as a real platform would space them.
+        """
+        generation = self._generation
+        if delay:
+            await asyncio.sleep(delay)
+        attempts = int(switches.get("max_attempts", 5))
+        base = float(switches.get("retry_delay", 1.0))
+        number = 1 if first_tried else 0
+        for send in range(sends):
+            resumed = send == 0 and first_tried
+            tried = 1 if resumed else 0
+            ok = first_ok if resumed else False
+            while not ok and tried < attempts:
+                if tried:
+                    await asyncio.sleep(base * 2 ** (tried - 1))
+                if generation != self._generation:
+                    return
+                tried += 1
+                number += 1
+                ok = await self._attempt(partner, reference, url, body, number)
+            if not ok:
+                self._mark(partner, reference, "failed")
+                return
+
+    def _mark(self, partner: str, reference: str, state: str) -> None:
+        tx = self._load(self._key(partner, reference))
+        if tx is not None:
+            tx["callback_state"] = state
+            self._save(tx)
+
+    async def _attempt(
+        self, partner: str, reference: str, url: str, body: dict[str, Any], attempt: int
+    ) -> bool:
+        """One POST; True when the vendor gave a final answer (any MaLoi but 99)."""
+        generation = self._generation
+        record: dict[str, Any] = {
+            "attempt": attempt,
+            "at": self.ctx.clock.now().isoformat(),
+            "url": url,
+            "forged": False,
+            "status_code": None,
+            "MaLoi": None,
+            "reply_checksum_ok": None,
+            "error": None,
+        }
+        secret = self._secret(partner) or ""
+        record["forged"] = not signing.matches(signing.IPN_ORDER, body, secret)
+        record["SoTien"] = body["SoTien"]
+        final = False
+        try:
+            async with httpx.AsyncClient(
+                transport=self.callback_transport, timeout=self.callback_timeout
+            ) as client:
+                response = await client.post(url, json=body)
+            record["status_code"] = response.status_code
+            reply = response.json() if response.content else None
+            if isinstance(reply, dict):
+                record["MaLoi"] = reply.get("MaLoi")
+                record["reply_checksum_ok"] = signing.matches(signing.REPLY_ORDER, reply, secret)
+            final = (
+                200 <= response.status_code < 300
+                and isinstance(reply, dict)
+                and isinstance(reply.get("MaLoi"), str)
+                and reply.get("MaLoi") != "99"
+            )
+        except (httpx.HTTPError, ValueError) as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+        if generation != self._generation:
+            return True
+        tx = self._load(self._key(partner, reference))
+        if tx is not None:
+            tx.setdefault("callbacks", []).append(record)
+            if final:
+                tx["callback_state"] = "delivered" if record["MaLoi"] == "00" else "refused"
+            self._save(tx)
+        if not final:
+            log.info("callback for %s attempt %d not accepted: %s", reference, attempt, record)
+        return final
+
+
+def create_platform(ctx: MockContext) -> PaymentsPlatform:
+    return PaymentsPlatform(ctx)

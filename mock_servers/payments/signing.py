@@ -1,0 +1,87 @@
+"""``MaXacThuc`` as the platform computes it, written independently of govlink.
+
+This duplicates ``govlink.payments.checksum`` on purpose: a mock that borrowed the
+client's checksum code would agree with any mistake in it. The two are tied together
+only by the published test vectors (``tests/unit/payments/test_checksum.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "INIT_ORDER",
+    "IPN_ORDER",
+    "LOOKUP_ORDER",
+    "QUERY_REPLY_ORDER",
+    "REPLY_ORDER",
+    "digest",
+    "matches",
+]
+
+INIT_ORDER: tuple[str, ...] = (
+    "LoaiBanTin",
+    "PhienBan",
+    "MaDoiTac",
+    "MaThamChieu",
+    "SoTien",
+    "LoaiHinhThanhToan",
+    "MaKenhThanhToan",
+    "MaThietBi",
+    "NgonNgu",
+    "MaTienTe",
+    "MaNganHang",
+    "ThongTinGiaoDich",
+    "ThoiGianGD",
+    "Ip",
+)
+LOOKUP_ORDER: tuple[str, ...] = ("LoaiBanTin", "PhienBan", "MaDoiTac", "MaThamChieu", "ThoiGianGD")
+IPN_ORDER: tuple[str, ...] = (
+    "LoaiBanTin",
+    "MaLoi",
+    "MaDoiTac",
+    "MaThamChieu",
+    "SoTien",
+    "MaTienTe",
+    "MaGiaoDich",
+    "MaNganHang",
+    "ThoiGianGD",
+    "ThongTinGiaoDich",
+)
+QUERY_REPLY_ORDER: tuple[str, ...] = (*IPN_ORDER, "TrangThaiGD")
+REPLY_ORDER: tuple[str, ...] = ("MaLoi", "MoTaLoi", "MaDoiTac", "ThoiGianGD")
+
+
+def _part(value: Any) -> str | None:
+    """The text of one hashed value; None when the platform would not accept it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | float):
+        return None
+    if isinstance(value, int | str):
+        return str(value)
+    return None
+
+
+def digest(order: Sequence[str], message: Mapping[str, Any], secret: str) -> str | None:
+    """Lowercase hex SHA-256 of the values in ``order`` and the secret, pipe-joined."""
+    parts = []
+    for name in order:
+        part = _part(message.get(name))
+        if part is None:
+            return None
+        parts.append(part)
+    parts.append(secret)
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+
+
+def matches(order: Sequence[str], message: Mapping[str, Any], secret: str) -> bool:
+    """Whether ``message["MaXacThuc"]`` is right (constant time, case-insensitive hex)."""
+    given = message.get("MaXacThuc")
+    wanted = digest(order, message, secret)
+    if not isinstance(given, str) or wanted is None:
+        return False
+    return hmac.compare_digest(wanted.encode(), given.strip().lower().encode())

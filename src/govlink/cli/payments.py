@@ -1,0 +1,262 @@
+"""``govlink payments``: reconcile a ledger, look up a payment, download its e-receipt.
+
+``reconcile --ledger FILE`` reads the vendor's own payments (CSV with a header row,
+or JSON Lines) with the columns ``reference`` (or ``MaThamChieu``), ``amount`` (or
+``SoTien``, whole VND), ``status`` (``pending``/``paid``/``failed``/``cancelled``)
+and optionally ``created_at`` (ISO 8601; a time without zone is Vietnam time). It
+queries every payment and prints where the platform disagrees. Exit code 0 when the
+books agree, 1 when there are differences or payments that could not be checked.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from govlink.cli.common import (
+    JsonOption,
+    ProfileFileOption,
+    ProfileOption,
+    UserError,
+    console,
+    emit_json,
+    load_settings,
+    progress,
+)
+
+if TYPE_CHECKING:
+    from govlink.payments import LocalPayment, ReconcileReport
+
+__all__ = ["app", "parse_since", "read_ledger"]
+
+app = typer.Typer(
+    help="Fee payments on the DVCQG payment platform: reconcile, status, e-receipts.",
+    no_args_is_help=True,
+)
+
+LedgerOption = Annotated[
+    Path,
+    typer.Option(
+        "--ledger",
+        "-l",
+        help="Your payments: .csv (header: reference,amount,status[,created_at]) or .jsonl.",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Only payments created at or after this date/time (ISO 8601, Vietnam time "
+        "unless a zone is given), e.g. 2026-01-01.",
+        show_default=False,
+    ),
+]
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """``--since`` as an aware datetime (naive → Vietnam time)."""
+    if text is None:
+        return None
+    from govlink.core.clock import VN_TZ
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"--since {text!r} is not a date or date-time",
+            hint="use ISO 8601, e.g. 2026-01-01 or 2026-01-01T08:00:00+07:00",
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=VN_TZ)
+
+
+def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    suffix = path.suffix.lower()
+    text = path.read_text(encoding="utf-8-sig")
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        rows = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise UserError(
+                    f"{path}:{number}: not a JSON object ({exc})",
+                    hint="JSON Lines: one object per line",
+                ) from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path}:{number}: not a JSON object", hint="one object per line")
+            rows.append((number, row))
+        return rows
+    if suffix == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        if not reader.fieldnames:
+            raise UserError(f"{path} is empty", hint="the first line names the columns")
+        return [
+            (number, {k: v for k, v in row.items() if k and v not in (None, "")})
+            for number, row in enumerate(reader, start=2)
+        ]
+    raise UserError(
+        f"{path}: unknown ledger format {suffix or '(no extension)'}",
+        hint="use a .csv file with a header row or a .jsonl file",
+    )
+
+
+def read_ledger(path: Path) -> list[LocalPayment]:
+    """The ledger as :class:`LocalPayment` objects; a bad line is a one-line error."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    from govlink.core.clock import VN_TZ
+    from govlink.payments import LocalPayment
+
+    payments = []
+    for number, row in _rows(path):
+        try:
+            payment = LocalPayment.model_validate(row)
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise UserError(
+                f"{path}:{number}: {where}: {message}",
+                hint="columns: reference, amount (whole VND), status "
+                "(pending/paid/failed/cancelled), created_at",
+            ) from None
+        if payment.created_at is not None and payment.created_at.tzinfo is None:
+            payment.created_at = payment.created_at.replace(tzinfo=VN_TZ)
+        payments.append(payment)
+    return payments
+
+
+def _render_report(report: ReconcileReport) -> None:
+    from rich.table import Table
+
+    out = console()
+    if report.differences:
+        table = Table(title="Differences between your ledger and the payment platform")
+        for column in ("Reference", "Difference", "Here", "Platform", "Amount here"):
+            table.add_column(column)
+        table.add_column("Amount there")
+        table.add_column("Transaction")
+        for d in report.differences:
+            table.add_row(
+                d.reference,
+                d.kind.value.replace("_", " "),
+                d.local_state.value,
+                d.remote_state.value,
+                f"{d.local_amount:,}",
+                "" if d.remote_amount is None else f"{d.remote_amount:,}",
+                d.transaction_id or "",
+            )
+        out.print(table)
+    if report.errors:
+        table = Table(title="Payments that could not be checked")
+        table.add_column("Reference")
+        table.add_column("Problem")
+        for problem in report.errors:
+            table.add_row(problem.reference, problem.message)
+        out.print(table)
+    summary = (
+        f"checked {report.checked}, {len(report.differences)} difference(s), "
+        f"{len(report.errors)} problem(s)"
+        + (f", {report.skipped} skipped (before --since)" if report.skipped else "")
+    )
+    out.print(("✓ the books agree: " if report.ok else "✗ ") + summary)
+
+
+@app.command()
+def reconcile(
+    ledger: LedgerOption,
+    since: SinceOption = None,
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Query every payment of the ledger and show where the platform disagrees."""
+    from govlink.payments import PaymentClient
+
+    payments = read_ledger(ledger)
+    after = parse_since(since)
+    settings = load_settings(profile, profile_file)
+    with PaymentClient(settings) as client, progress(json_output=json_output) as bar:
+        task = bar.add_task("Reconciling", total=len(payments))
+        report = client.reconcile(
+            payments, since=after, on_progress=lambda _p, _d: bar.advance(task)
+        )
+    if json_output:
+        emit_json(report.to_dict())
+    else:
+        _render_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    reference: Annotated[str, typer.Argument(help="The payment's MaThamChieu.")],
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The platform's view of one payment (QUERY)."""
+    from rich.table import Table
+
+    from govlink.payments import PaymentClient
+
+    settings = load_settings(profile, profile_file)
+    with PaymentClient(settings) as client:
+        result = client.query_payment(reference)
+    if json_output:
+        emit_json({"state": result.state.value, **result.to_wire()})
+        return
+    table = Table(show_header=False, title=f"Payment {reference}")
+    rows = [
+        ("State", result.state.value),
+        ("Amount (VND)", "" if result.amount is None else f"{result.amount:,}"),
+        ("Currency", result.currency),
+        ("Transaction id", result.transaction_id or ""),
+        ("Bank", result.bank_code),
+        ("Time (ThoiGianGD)", result.transaction_time),
+        ("Description", result.description),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    console().print(table)
+
+
+@app.command()
+def receipt(
+    reference: Annotated[str, typer.Argument(help="The payment's MaThamChieu.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to save the PDF (default: bienlai-REFERENCE.pdf).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Download the e-receipt PDF of a paid payment (GET_BILL)."""
+    from govlink.payments import PaymentClient
+
+    target = output or Path(f"bienlai-{reference}.pdf")
+    settings = load_settings(profile, profile_file)
+    with PaymentClient(settings) as client:
+        saved = client.get_receipt(reference, target)
+    if json_output:
+        emit_json({"reference": reference, "path": str(saved.path), "size": saved.size})
+    else:
+        console().print(f"✓ e-receipt of {reference} saved to {saved.path} ({saved.size:,} bytes)")

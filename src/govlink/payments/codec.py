@@ -1,0 +1,382 @@
+"""Sans-I/O building and parsing of payment messages: the logic both clients share.
+
+Nothing here sends anything. The sync and async clients call these functions to get
+a request body, hand it to their transport, and pass the reply back here. That keeps
+one implementation of every rule (checksums, amount checks, error-code mapping) and
+makes each rule testable without HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from govlink.core.clock import format_compact
+from govlink.core.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PlatformError,
+    SignatureError,
+    ValidationError,
+)
+from govlink.payments import checksum
+from govlink.payments.checksum import MessageKind
+from govlink.payments.models import (
+    MESSAGE_VERSION,
+    CallbackReply,
+    InitRequest,
+    PaymentStatus,
+    ReceiptInfo,
+    whole_vnd,
+)
+
+__all__ = [
+    "INIT_ERRORS",
+    "QUERY_ERRORS",
+    "build_init",
+    "build_legacy_pay",
+    "build_lookup",
+    "build_reply",
+    "new_reference",
+    "parse_bill_reply",
+    "parse_init_reply",
+    "parse_legacy_pay_reply",
+    "parse_query_reply",
+    "validation_error",
+]
+
+# Error codes of the INIT reply envelope (``error_code``), as the mock implements them.
+INIT_ERRORS: dict[str, str] = {
+    "1": "the message is malformed or a required field is missing",
+    "2": "MaXacThuc does not match (wrong secret or wrong field order)",
+    "3": "MaDoiTac is not a registered partner",
+    "4": "MaThamChieu was already used for a different payment",
+    "5": "SoTien is not a valid amount or the fee lines do not add up",
+}
+# ``MaLoi`` of QUERY and GET_BILL error replies.
+QUERY_ERRORS: dict[str, str] = {
+    "01": "MaXacThuc does not match (wrong secret or wrong field order)",
+    "02": "no payment with this MaThamChieu",
+    "03": "MaDoiTac is not a registered partner",
+    "04": "the payment is not paid, so there is no receipt yet",
+    "99": "the platform failed to process the request",
+}
+_CHECKSUM_HINT = (
+    "check GOVLINK_PAYMENTS__AUTH__CLIENT_ID (MaDoiTac) and GOVLINK_PAYMENTS__AUTH__CLIENT_SECRET"
+)
+
+
+def new_reference(prefix: str = "GL", when: datetime | None = None) -> str:
+    """A fresh ``MaThamChieu``: letters and digits only (some portals strip the rest)."""
+    stamp = format_compact(when) if when is not None else ""
+    return f"{prefix}{stamp}{secrets.token_hex(5).upper()}"
+
+
+def validation_error(exc: PydanticValidationError, what: str) -> ValidationError:
+    """The first problem of a pydantic error as a govlink ``ValidationError``."""
+    first = exc.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"]) or what
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return ValidationError(f"{what}.{loc}", message, got=first.get("input"))
+
+
+def build_init(
+    *,
+    partner_code: str,
+    secret: str,
+    reference: str,
+    amount: int,
+    when: datetime,
+    description: str = "",
+    ip: str = "",
+    receipt: ReceiptInfo | Mapping[str, Any] | None = None,
+    channel_code: str = "",
+    device_code: str = "",
+    bank_code: str = "",
+    language: str = "vi-VN",
+    currency: str = "VND",
+    extensions: Mapping[str, str] | None = None,
+) -> InitRequest:
+    """A signed ``INIT`` message; ``ValidationError`` (nothing sent) if an input is wrong."""
+    try:
+        whole_vnd(amount)
+        if not isinstance(amount, int):
+            raise ValueError(f"an amount must be whole VND as an int (got {amount!r})")
+    except ValueError as exc:
+        raise ValidationError("amount", "whole VND as an int > 0", got=amount) from exc
+    fields: dict[str, Any] = {
+        "LoaiBanTin": "INIT",
+        "PhienBan": MESSAGE_VERSION,
+        "MaDoiTac": partner_code,
+        "MaThamChieu": reference,
+        "SoTien": amount,
+        "LoaiHinhThanhToan": "PAY",
+        "MaKenhThanhToan": channel_code,
+        "MaThietBi": device_code,
+        "NgonNgu": language,
+        "MaTienTe": currency,
+        "MaNganHang": bank_code,
+        "ThongTinGiaoDich": description,
+        "ThoiGianGD": format_compact(when),
+        "Ip": ip,
+    }
+    if receipt is not None:
+        fields["ThongTinBienLai"] = (
+            receipt.to_wire() if isinstance(receipt, ReceiptInfo) else dict(receipt)
+        )
+    for name, value in (extensions or {}).items():
+        if value:
+            fields[name] = value
+    try:
+        request = InitRequest.model_validate(fields)
+    except PydanticValidationError as exc:
+        raise validation_error(exc, "INIT") from None
+    request.checksum = checksum.sign(MessageKind.INIT, request.to_wire(), secret)
+    return request
+
+
+def parse_init_reply(status_code: int, content: bytes) -> str:
+    """``UrlThanhToan`` from the INIT reply, or the platform's error as an exception."""
+    body = _json_object(status_code, content, "INIT")
+    code = str(body.get("error_code", "")).strip()
+    message = body.get("message")
+    if code != "0":
+        text = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
+        meaning = INIT_ERRORS.get(code, "the platform refused the payment")
+        if code == "2":
+            raise AuthenticationError(
+                f"INIT refused (error_code {code}): {meaning}: {text}", hint=_CHECKSUM_HINT
+            )
+        raise PlatformError(
+            f"INIT refused (error_code {code or 'missing'}): {meaning}: {text}",
+            code=code or None,
+            raw=body,
+            status_code=status_code,
+            hint="nothing was charged; fix the request and create the payment again",
+        )
+    inner: Any = message
+    if isinstance(message, str):
+        try:
+            inner = json.loads(message)
+        except ValueError:
+            inner = {"UrlThanhToan": message} if message.startswith("http") else None
+    url = inner.get("UrlThanhToan") if isinstance(inner, dict) else None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise PlatformError(
+            "INIT succeeded but its reply holds no UrlThanhToan",
+            code=code,
+            raw=body,
+            status_code=status_code,
+            hint="the platform's reply format changed; report it with the evidence",
+        )
+    return url
+
+
+def build_lookup(
+    kind: MessageKind,
+    *,
+    partner_code: str,
+    secret: str,
+    reference: str,
+    when: datetime,
+) -> dict[str, Any]:
+    """A signed ``QUERY`` or ``GET_BILL`` message."""
+    if kind not in (MessageKind.QUERY, MessageKind.GET_BILL):
+        raise ValueError(f"build_lookup builds QUERY or GET_BILL, not {kind}")
+    if not reference.strip():
+        raise ValidationError("reference", "the MaThamChieu of a payment", got=reference)
+    message: dict[str, Any] = {
+        "LoaiBanTin": kind.value,
+        "PhienBan": MESSAGE_VERSION,
+        "MaDoiTac": partner_code,
+        "MaThamChieu": reference,
+        "ThoiGianGD": format_compact(when),
+    }
+    message["MaXacThuc"] = checksum.sign(kind, message, secret)
+    return message
+
+
+def _lookup_error(what: str, reference: str, body: Mapping[str, Any], status_code: int) -> None:
+    code = str(body.get("MaLoi", "")).strip()
+    if code == "00":
+        return
+    text = str(body.get("MoTaLoi", "") or "")
+    meaning = QUERY_ERRORS.get(code, "the platform refused the request")
+    message = f"{what} {reference}: MaLoi {code or 'missing'}: {meaning}" + (
+        f" ({text})" if text else ""
+    )
+    if code == "01":
+        raise AuthenticationError(message, hint=_CHECKSUM_HINT)
+    if code == "02":
+        raise NotFoundError(
+            message,
+            code=code,
+            raw=dict(body),
+            status_code=status_code,
+            hint="check the reference; payments created on another profile are not here",
+        )
+    raise PlatformError(
+        message,
+        code=code or None,
+        raw=dict(body),
+        status_code=status_code,
+        hint="try again later" if code in ("99", "") else None,
+    )
+
+
+def parse_query_reply(
+    status_code: int,
+    content: bytes,
+    *,
+    reference: str,
+    secret: str,
+    verify_checksum: bool = True,
+) -> PaymentStatus:
+    """The QUERY reply as :class:`PaymentStatus`; its ``MaXacThuc`` checked when present."""
+    body = _json_object(status_code, content, "QUERY")
+    _lookup_error("QUERY", reference, body, status_code)
+    signed = verify_checksum and bool(body.get("MaXacThuc"))
+    if signed and not checksum.verify(MessageKind.QUERY_REPLY, body, secret):
+        raise SignatureError(
+            f"QUERY {reference}: the reply's MaXacThuc does not verify",
+            hint="the reply may have been altered; set payments.options.verify_replies "
+            "to false only if your platform signs QUERY replies differently",
+        )
+    try:
+        status = PaymentStatus.model_validate(body)
+    except PydanticValidationError as exc:
+        raise PlatformError(
+            f"QUERY {reference}: unreadable reply: {validation_error(exc, 'QUERY')}",
+            raw=body,
+            status_code=status_code,
+        ) from None
+    if status.reference and status.reference != reference:
+        raise PlatformError(
+            f"QUERY {reference}: the reply is about {status.reference}",
+            raw=body,
+            status_code=status_code,
+        )
+    return status
+
+
+def parse_bill_reply(status_code: int, content_type: str, content: bytes, reference: str) -> bytes:
+    """The receipt PDF of a GET_BILL reply; a JSON reply is the platform's error."""
+    check_bill_head(status_code, content_type, content[:1024], reference)
+    return content
+
+
+def check_bill_head(status_code: int, content_type: str, head: bytes, reference: str) -> None:
+    """Raise the platform's error unless the reply starts like a PDF (for streaming too)."""
+    if head.startswith(b"%PDF-") and status_code == 200:
+        return
+    if "json" in content_type.lower() or head.lstrip().startswith(b"{"):
+        try:
+            body = json.loads(head.decode("utf-8"))
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            _lookup_error("GET_BILL", reference, body, status_code)
+    raise PlatformError(
+        f"GET_BILL {reference}: expected a PDF, got HTTP {status_code} {content_type or 'no type'}",
+        status_code=status_code,
+        raw=head[:200],
+        hint="the receipt may not be ready yet; try again later",
+    )
+
+
+def build_reply(
+    *,
+    error_code: str,
+    message: str,
+    partner_code: str,
+    reference: str | None,
+    when: datetime,
+    secret: str,
+) -> CallbackReply:
+    """The vendor's signed answer to a callback."""
+    reply = CallbackReply(
+        error_code=error_code,
+        message=message,
+        partner_code=partner_code,
+        reference=reference,
+        transaction_time=format_compact(when),
+    )
+    reply.checksum = checksum.sign(MessageKind.REPLY, reply.to_wire(), secret)
+    return reply
+
+
+def _json_object(status_code: int, content: bytes, what: str) -> dict[str, Any]:
+    try:
+        body = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        body = None
+    if not isinstance(body, dict):
+        preview = content[:200].decode("utf-8", errors="replace")
+        raise PlatformError(
+            f"{what}: the platform answered HTTP {status_code} with something that is not a "
+            f"JSON object: {preview!r}",
+            status_code=status_code,
+            raw=content[:2000],
+            hint="check the base URL and paths of the payments platform (govlink doctor)",
+        )
+    return body
+
+
+# ---------------------------------------------------------------- legacy profile
+
+
+def build_legacy_pay(
+    *,
+    client_id: str,
+    key: str,
+    transaction_id: str,
+    amount: int,
+    description: str = "",
+    return_url: str | None = None,
+    callback_url: str | None = None,
+    addition_fee: int = 0,
+    locale: str = "vi_VN",
+) -> dict[str, Any]:
+    """A signed ``command=PAY`` request of the older intermediary profile."""
+    for name, value in (("amount", amount), ("addition_fee", addition_fee)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(name, "whole VND as an int ≥ 0", got=value)
+    if amount <= 0:
+        raise ValidationError("amount", "whole VND as an int > 0", got=amount)
+    message: dict[str, Any] = {
+        "client_id": client_id,
+        "transaction_id": transaction_id,
+        "trans_amount": amount,
+        "addition_fee": addition_fee,
+        "command": "PAY",
+        "version": "3.0",
+        "description": description,
+        "locale": locale,
+        "currency_code": "VND",
+    }
+    if return_url:
+        message["return_url"] = return_url
+    if callback_url:
+        message["callback_url"] = callback_url
+    message["check_sum"] = checksum.legacy_check_sum(message, key)
+    return message
+
+
+def parse_legacy_pay_reply(status_code: int, content: bytes) -> str:
+    """``payment_url`` of the legacy reply (``{"error": "0", "payment_url": …}``)."""
+    body = _json_object(status_code, content, "PAY")
+    code = str(body.get("error", body.get("error_code", ""))).strip()
+    url = body.get("payment_url")
+    if code != "0" or not isinstance(url, str):
+        raise PlatformError(
+            f"PAY refused (error {code or 'missing'}): {body.get('msg', '')}",
+            code=code or None,
+            raw=body,
+            status_code=status_code,
+        )
+    return url
