@@ -1,0 +1,315 @@
+"""What every ``govlink`` command shares: errors, options, consoles, progress bars.
+
+Writing a platform sub-app (``govlink.cli.<name>``, mounted by ``govlink.cli.app``)::
+
+    import typer
+    from govlink.cli.common import (
+        JsonOption, ProfileFileOption, ProfileOption, UnmaskOption,
+        UserError, console, emit_json, load_settings, masking, progress,
+    )
+
+    app = typer.Typer(help="Dossier status sync with DVCQG.", no_args_is_help=True)
+
+    @app.command()
+    def get(
+        ma_ho_so: str,
+        profile: ProfileOption = None,
+        profile_file: ProfileFileOption = None,
+        json_output: JsonOption = False,
+        unmask: UnmaskOption = False,
+    ) -> None:
+        from govlink.dossiers import DossierClient   # heavy imports inside the command
+
+        settings = load_settings(profile, profile_file)
+        with masking(unmask), DossierClient(settings) as client:
+            ...
+            if json_output:
+                emit_json(result)
+            else:
+                console().print(table)
+
+Rules the top-level ``main()`` enforces, so a sub-app need not:
+
+* raise :class:`UserError` (or any ``GovLinkError``) for anything the user can fix;
+  ``main()`` prints ONE line ``error: <message> — <hint>`` on stderr, never a
+  traceback (set ``GOVLINK_DEBUG=1`` to get it);
+* exit codes: ``0`` success; ``1`` the work failed (platform refused, transport
+  failure, a check failed, an unexpected bug); ``2`` the user must change the
+  command line, a setting or an input file (usage errors, :class:`UserError`,
+  ``ConfigurationError``, ``ValidationError``, unreadable files); ``130`` interrupted
+  (Ctrl-C, the shell convention). Use ``raise typer.Exit(1)`` after printing a
+  report whose items failed;
+* write tables and progress through :func:`console` / :func:`progress`, JSON through
+  :func:`emit_json` (stdout stays machine-readable: progress bars go to stderr and
+  are off when stderr is not a terminal or ``--json`` is given);
+* personal data is masked unless the user passed ``--unmask``: wrap output in
+  ``with masking(unmask):`` and render values through ``govlink.core.redact``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+if TYPE_CHECKING:
+    from govlink.core.config import GovLinkSettings
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "JsonOption",
+    "ProfileFileOption",
+    "ProfileOption",
+    "UnmaskOption",
+    "UserError",
+    "console",
+    "emit_json",
+    "err_console",
+    "load_settings",
+    "masking",
+    "progress",
+]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line, exit code 2."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        help="Profile to use: 'mock' (built in) or a [profiles.NAME] of the profile file. "
+        "Default: GOVLINK_PROFILE, else 'mock'.",
+        show_default=False,
+    ),
+]
+ProfileFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--profile-file",
+        help="TOML file with [profiles.NAME] tables. Default: GOVLINK_PROFILE_FILE.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print JSON (for scripts) instead of tables."),
+]
+UnmaskOption = Annotated[
+    bool,
+    typer.Option("--unmask", help="Show personal data (ID numbers, names, phones) unmasked."),
+]
+
+
+def load_settings(profile: str | None = None, profile_file: Path | None = None) -> GovLinkSettings:
+    """Settings for the command's ``--profile`` / ``--profile-file``.
+
+    Options override ``GOVLINK_PROFILE`` / ``GOVLINK_PROFILE_FILE``; everything else
+    follows the precedence of :mod:`govlink.core.config`. A malformed variable is a
+    ``ConfigurationError`` naming it; ``main()`` prints it as one line, exit code 2.
+    """
+    from govlink.core.config import GovLinkSettings
+    from govlink.core.errors import ConfigurationError
+
+    overrides: dict[str, Any] = {}
+    if profile is not None:
+        if not profile.strip():
+            raise UserError("--profile needs a name", hint="use --profile mock or a profile name")
+        overrides["profile"] = profile
+    if profile_file is not None:
+        overrides["profile_file"] = profile_file
+    try:
+        return GovLinkSettings.load(**overrides)
+    except ConfigurationError as exc:
+        # the core names the variable; when the user typed the option, name the option
+        option = {
+            "GOVLINK_PROFILE_FILE": ("--profile-file", profile_file),
+            "GOVLINK_PROFILE": ("--profile", profile),
+        }.get(exc.setting)
+        if option is None or option[1] is None:
+            raise
+        expected = f" with {exc.expected}" if exc.expected else ""
+        raise UserError(exc.message, hint=f"pass {option[0]}{expected}") from None
+
+
+def console() -> Console:
+    """Rich console on stdout, for tables and reports."""
+    return Console(soft_wrap=False)
+
+
+def err_console() -> Console:
+    """Rich console on stderr, for errors, warnings and progress."""
+    return Console(stderr=True)
+
+
+def progress(*, json_output: bool = False, transient: bool = True) -> Progress:
+    """A rich progress bar on stderr; silent with ``--json`` or when stderr is no TTY.
+
+    Use as ``with progress(json_output=json_output) as bar: task = bar.add_task("Pushing",
+    total=n); … bar.advance(task)``.
+    """
+    err = err_console()
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=transient,
+        disable=json_output or not err.is_terminal,
+    )
+
+
+def emit_json(data: Any) -> None:
+    """Write ``data`` as indented JSON on stdout (dates and paths as strings)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def masking(unmask: bool) -> Iterator[None]:
+    """Mask personal data in this block unless ``unmask`` (the ``--unmask`` flag)."""
+    if not unmask:
+        yield
+        return
+    from govlink.core.redact import unmasked
+
+    with unmasked():
+        yield
+
+
+def debug_enabled() -> bool:
+    """``GOVLINK_DEBUG=1`` shows tracebacks instead of one-line errors."""
+    return os.environ.get("GOVLINK_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class _CliLogHandler(logging.Handler):
+    """Library log records as ``warning: …`` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level = record.levelname.lower()
+            if debug_enabled():
+                sys.stderr.write(f"{level}: {self.format(record)}\n")
+            else:  # one line, no traceback
+                sys.stderr.write(f"{level}: {_one_line(record.getMessage())}\n")
+        except Exception:  # pragma: no cover - logging must never break the command
+            self.handleError(record)
+
+
+def setup_logging(names: tuple[str, ...] = ("govlink",)) -> None:
+    """Show warnings of loggers ``names`` (retries, give-ups) on stderr, one line each.
+
+    With ``GOVLINK_DEBUG=1`` everything down to DEBUG, tracebacks included.
+    Idempotent: calling it again (tests run many commands in one process) replaces
+    the handler instead of stacking them.
+    """
+    for name in names:
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if isinstance(h, _CliLogHandler)]:
+            logger.removeHandler(handler)
+        handler = _CliLogHandler()
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if debug_enabled() else logging.WARNING)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _kinds(exc: BaseException) -> set[str]:
+    """Class names in ``exc``'s MRO.
+
+    Typer ≥ 0.20 vendors click as ``typer._click`` while older typer uses ``click``
+    itself; matching click's exception classes by name handles both without
+    importing a private module.
+    """
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def is_help_request(exc: BaseException) -> bool:
+    """A group called without a command (click's ``NoArgsIsHelpError``)."""
+    return "NoArgsIsHelpError" in _kinds(exc)
+
+
+def describe_error(exc: BaseException) -> tuple[str, int]:
+    """The one line to print for ``exc`` and the exit code, per the rules above."""
+    from govlink.core.errors import ConfigurationError, GovLinkError, ValidationError
+    from govlink.core.redact import redact_text
+
+    kinds = _kinds(exc)
+    if "UsageError" in kinds:
+        ctx = getattr(exc, "ctx", None)
+        where = getattr(ctx, "command_path", None) or "govlink"
+        return f"{_format_click(exc)} (try '{where} --help')", EXIT_USAGE
+    if kinds & {"ClickException", "TyperException"}:  # FileError and friends: user input
+        return _format_click(exc), EXIT_USAGE
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", EXIT_INTERRUPTED
+    if "Abort" in kinds:  # typer.Abort: the user declined a confirmation, or EOF on input
+        return "aborted", EXIT_FAILURE
+    if isinstance(exc, UserError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, ConfigurationError | ValidationError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, GovLinkError):
+        return str(exc), EXIT_FAILURE
+    if isinstance(exc, OSError) and exc.filename is not None:
+        reason = exc.strerror or type(exc).__name__
+        return f"cannot use {exc.filename}: {reason}", EXIT_USAGE
+    return (
+        f"unexpected {type(exc).__name__}: {redact_text(str(exc))} — this is a govlink bug; "
+        "rerun with GOVLINK_DEBUG=1 for the traceback and report it",
+        EXIT_FAILURE,
+    )
+
+
+def _format_click(exc: BaseException) -> str:
+    format_message = getattr(exc, "format_message", None)
+    return str(format_message()) if callable(format_message) else str(exc)
+
+
+def print_error(message: str) -> None:
+    """One line on stderr: ``error: …`` (never wrapped, markup not interpreted)."""
+    from rich.text import Text
+
+    err_console().print(Text.assemble(("error: ", "bold red"), _one_line(message)), soft_wrap=True)

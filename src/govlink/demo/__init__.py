@@ -1,0 +1,282 @@
+"""``make demo`` (``python -m govlink.demo``): govlink end to end against the local mocks.
+
+The demo starts the mock platforms in-process, checks the built-in ``mock`` profile
+with the doctor, then runs one step per platform. A platform's step lives in
+``govlink.demo.<platform>`` (written with that platform's issue) and exposes::
+
+    def run(demo: DemoContext) -> None: ...
+
+Steps run in a fixed order (SSO login, dossiers, payments, citizens, documents) and
+share ``demo.state`` (``state["dossier"]`` from the dossier step is what the payment
+step pays for). A step that is not there yet is announced as such; a step that
+raises is reported in one line and makes the demo exit non-zero at the end, after
+the other steps have had their turn.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+    from rich.console import Console
+
+    from govlink.core.config import GovLinkSettings
+
+__all__ = ["DEMO_STEPS", "MOCK_ISSUES", "DemoContext", "DemoStep", "run_demo"]
+
+
+@dataclass
+class DemoContext:
+    """What a platform's demo step gets."""
+
+    settings: GovLinkSettings
+    """Settings of the ``mock`` profile for the running mock server."""
+    console: Console
+    """Where to print (rich); keep each step's output short."""
+    mock_base_url: str
+    """Root URL of the mock server, e.g. ``http://127.0.0.1:8700``."""
+    admin: httpx.Client
+    """Client on ``<mock_base_url>/__admin`` (journal, faults, clock)."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """Shared between steps, e.g. ``state["dossier"]``."""
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One platform's part of the demo."""
+
+    name: str
+    title: str
+    issue: int
+
+
+DEMO_STEPS: tuple[DemoStep, ...] = (
+    DemoStep("sso", "SSO login (VNeID / DVCQG)", 4),
+    DemoStep("dossiers", "Dossier sync to DVCQG", 5),
+    DemoStep("payments", "Fee payment", 6),
+    DemoStep("citizens", "Population database lookup", 7),
+    DemoStep("documents", "Document axis (edXML)", 8),
+)
+
+MOCK_ISSUES: dict[str, int] = {
+    "gateway": 3,
+    "sso": 4,
+    "dossiers": 5,
+    "payments": 6,
+    "citizens": 7,
+    "documents": 8,
+}
+"""Which issue brings each platform's mock (for "not yet available" messages)."""
+
+
+def _debug() -> bool:
+    return os.environ.get("GOVLINK_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _describe(exc: BaseException) -> str:
+    from govlink.core.errors import GovLinkError
+    from govlink.core.redact import redact_text
+
+    if isinstance(exc, GovLinkError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {redact_text(str(exc))}"
+    return " ".join(text.split())
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _platform_modules() -> dict[str, str]:
+    """``mock_servers.registry.PLATFORM_MODULES``: platform name -> mock module."""
+    registry: Any = importlib.import_module("mock_servers.registry")
+    return dict(registry.PLATFORM_MODULES)
+
+
+def _mock_present(name: str) -> bool:
+    """Whether the mock server will mount ``name`` (its module is installed)."""
+    module = _platform_modules().get(name)
+    return module is not None and importlib.util.find_spec(module) is not None
+
+
+def _load_step(step: DemoStep) -> Callable[[DemoContext], None] | None:
+    module_name = f"{__name__}.{step.name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    run: Callable[[DemoContext], None] = module.run
+    return run
+
+
+class _Outcome:
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.ran: list[str] = []
+        self.missing: list[str] = []
+
+
+def _run_steps(ctx: DemoContext, outcome: _Outcome) -> None:
+    from rich.text import Text
+
+    out = ctx.console
+    for step in DEMO_STEPS:
+        out.rule(Text(step.title, style="bold"))
+        try:
+            run = _load_step(step)
+        except Exception as exc:
+            if _debug():
+                traceback.print_exc()
+            outcome.failures.append(f"{step.name}: cannot load its demo step: {_describe(exc)}")
+            out.print(Text(f"✗ cannot load govlink.demo.{step.name}: {_describe(exc)}", "red"))
+            continue
+        if run is None:
+            outcome.missing.append(step.name)
+            out.print(
+                Text(f"• not yet available (issue {step.issue})", style="yellow"), soft_wrap=True
+            )
+            continue
+        started = time.perf_counter()
+        try:
+            run(ctx)
+        except Exception as exc:
+            if _debug():
+                traceback.print_exc()
+            outcome.failures.append(f"{step.name}: {_describe(exc)}")
+            out.print(
+                Text(f"✗ {step.name} failed: {_describe(exc)}", style="bold red"), soft_wrap=True
+            )
+            continue
+        outcome.ran.append(step.name)
+        elapsed = time.perf_counter() - started
+        out.print(Text(f"✓ {step.name} done in {elapsed:.2f} s", style="green"))
+
+
+def run_demo(*, port: int | None = None, console: Console | None = None) -> int:
+    """Run the demo; return the process exit code (0 when no step failed)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from govlink.cli.common import setup_logging
+
+    out = console or Console()
+    setup_logging(("govlink", "mock_servers"))
+    host = "127.0.0.1"
+    out.rule(Text("govlink demo — the national platforms, mocked locally", style="bold"))
+    try:
+        # imported by name: mock_servers is typed but ships no py.typed marker
+        server_module: Any = importlib.import_module("mock_servers.server")
+    except ModuleNotFoundError as exc:
+        if exc.name == "mock_servers.server":
+            out.print(
+                Text("✗ the mock server is not yet available (issue 3); nothing to run", "red")
+            )
+        else:
+            out.print(
+                Text(
+                    f"✗ the mock server needs the 'mock' extra ({exc.name} is missing): "
+                    "pip install 'govlink[mock]'",
+                    "red",
+                ),
+                soft_wrap=True,
+            )
+        return 1
+
+    mock_names = list(_platform_modules())
+    if port is None:
+        port = 8700 if _port_is_free(host, 8700) else 0
+    server = server_module.MockServer(host=host, port=port)
+    try:
+        server.start()
+    except Exception as exc:
+        out.print(Text(f"✗ cannot start the mock server: {_describe(exc)}", "red"), soft_wrap=True)
+        return 1
+    try:
+        unavailable = _unavailable_mocks(server, mock_names)
+        return _demo_with_server(out, str(server.base_url), mock_names, unavailable)
+    finally:
+        server.stop()
+
+
+def _unavailable_mocks(server: Any, mock_names: list[str]) -> dict[str, str]:
+    """Mocks the running server could not mount, with its reason when it says one."""
+    runtime = getattr(server, "runtime", None)
+    reported = getattr(runtime, "unavailable", None)
+    if isinstance(reported, dict):
+        return {str(k): str(v) for k, v in reported.items()}
+    return {name: "" for name in mock_names if not _mock_present(name)}
+
+
+def _demo_with_server(
+    out: Console, base_url: str, mock_names: list[str], unavailable: dict[str, str]
+) -> int:
+    from urllib.parse import urlsplit
+
+    import httpx
+    from rich.text import Text
+
+    from govlink.cli.doctor import render_report
+    from govlink.core.config import GovLinkSettings, mock_profile
+    from govlink.doctor import TARGETS, run_doctor
+
+    parts = urlsplit(base_url)
+    settings = GovLinkSettings.load(
+        profile="mock",
+        **mock_profile(port=parts.port or 80, host=parts.hostname or "127.0.0.1"),
+    )
+    out.print(f"Mock platforms at {base_url} (dashboard: {base_url}/__admin/ui)", soft_wrap=True)
+
+    present = [name for name in mock_names if name not in unavailable]
+    for name in mock_names:
+        if name not in unavailable:
+            continue
+        issue = MOCK_ISSUES.get(name)
+        where = f" (issue {issue})" if issue else ""
+        problem = unavailable[name]
+        obvious = ("not yet available", "No module named")
+        detail = "" if not problem or any(w in problem for w in obvious) else f": {problem}"
+        out.print(
+            Text(f"• {name} mock: not yet available{where}{detail}", style="yellow"),
+            soft_wrap=True,
+        )
+
+    outcome = _Outcome()
+    out.rule(Text("govlink doctor --profile mock", style="bold"))
+    targets = [t for t in TARGETS if t in present]
+    report = run_doctor(settings, targets=targets)
+    render_report(report, out)
+    if not report.ok:
+        for check in report.failed():
+            outcome.failures.append(f"doctor: {check.target} {check.name}: {check.reason}")
+
+    with httpx.Client(base_url=f"{base_url}/__admin", timeout=10.0) as admin:
+        ctx = DemoContext(settings=settings, console=out, mock_base_url=base_url, admin=admin)
+        _run_steps(ctx, outcome)
+
+    out.rule(Text("summary", style="bold"))
+    out.print(
+        f"{len(outcome.ran)} step(s) ran, {len(outcome.missing)} not yet available"
+        + (f" ({', '.join(outcome.missing)})" if outcome.missing else "")
+        + f", {len(outcome.failures)} failure(s)",
+        soft_wrap=True,
+    )
+    for failure in outcome.failures:
+        out.print(Text(f"✗ {failure}", style="red"), soft_wrap=True)
+    return 1 if outcome.failures else 0
