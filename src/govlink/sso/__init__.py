@@ -1,0 +1,50 @@
+"""Log citizens and organisations in through the national identity provider (OIDC).
+
+The provider (DVCQG shared authentication, VNeID-backed) is a WSO2 Identity
+Server speaking OAuth 2.0 / OpenID Connect. :class:`SsoClient` and
+:class:`AsyncSsoClient` run the authorization-code flow with PKCE, verify the ID
+token against the provider's JWKS, and map the userinfo claims (Vietnamese names)
+to :class:`CitizenIdentity` or :class:`OrganisationIdentity`.
+"""
+
+from __future__ import annotations
+
+from govlink.sso.client import AsyncSsoClient, SsoClient
+from govlink.sso.discovery import ProviderMetadata
+from govlink.sso.errors import LoginStateError, SsoProviderError, TokenVerificationError
+from govlink.sso.models import (
+    Address,
+    CitizenIdentity,
+    IntrospectionResult,
+    LevelOfAssurance,
+    LoginRequest,
+    LoginResult,
+    LoginState,
+    OrganisationIdentity,
+    Relative,
+    TokenSet,
+    identity_from_claims,
+)
+from govlink.sso.verify import IdTokenVerifier, KeySet
+
+__all__ = [
+    "Address",
+    "AsyncSsoClient",
+    "CitizenIdentity",
+    "IdTokenVerifier",
+    "IntrospectionResult",
+    "KeySet",
+    "LevelOfAssurance",
+    "LoginRequest",
+    "LoginResult",
+    "LoginState",
+    "LoginStateError",
+    "OrganisationIdentity",
+    "ProviderMetadata",
+    "Relative",
+    "SsoClient",
+    "SsoProviderError",
+    "TokenSet",
+    "TokenVerificationError",
+    "identity_from_claims",
+]
