@@ -248,8 +248,12 @@ def setup_logging(names: tuple[str, ...] = ("govlink",)) -> None:
             logger.removeHandler(handler)
         handler = _CliLogHandler()
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        # Filter on the handler, not the logger: a process that embeds the CLI (tests,
+        # a vendor's scripts) keeps its own logging configuration for govlink.
+        handler.setLevel(logging.DEBUG if debug_enabled() else logging.WARNING)
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if debug_enabled() else logging.WARNING)
+        if debug_enabled():
+            logger.setLevel(logging.DEBUG)
 
 
 def _one_line(text: str) -> str:

@@ -265,6 +265,7 @@ def test_per_call_auth_is_passed_to_the_client() -> None:
 
 def test_no_id_number_reaches_any_log_record(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="govlink")
     body = b'{"SoDinhDanh": "001234567890", "SoDienThoai": "0912345678"}'
     handler, _ = scripted(503, httpx.Response(200, content=body))
     transport, _ = transport_for(handler)
