@@ -1,0 +1,146 @@
+"""SOAP 1.1 on the wire, written with lxml alone (independent of zeep and govlink).
+
+Parsing is hardened: no DTD, no entities, no network, no huge trees, and a size cap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lxml import etree
+
+__all__ = [
+    "MAX_BODY",
+    "NS",
+    "SOAP_ENV",
+    "Malformed",
+    "build_fault",
+    "build_response",
+    "parse_request",
+]
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+NS = "http://dancuquocgia.bca"
+MAX_BODY = 256 * 1024
+
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        _local.parser = parser
+    return parser
+
+
+class Malformed(ValueError):
+    """The request is not a SOAP 1.1 envelope we can read (→ XML_KHONG_HOP_LE)."""
+
+
+def _text(element: etree._Element) -> str:
+    return (element.text or "").strip()
+
+
+def _to_plain(element: etree._Element) -> Any:
+    """An element → its text (leaf) or a dict of its children by local name."""
+    children = [c for c in element if isinstance(c.tag, str)]
+    if not children:
+        return _text(element)
+    out: dict[str, Any] = {}
+    for child in children:
+        out[etree.QName(child).localname] = _to_plain(child)
+    return out
+
+
+def parse_request(body: bytes) -> tuple[str, dict[str, Any]]:
+    """``(operation, fields)`` of a document/literal request; fields by local name."""
+    if len(body) > MAX_BODY:
+        raise Malformed(f"request larger than {MAX_BODY} bytes")
+    if not body.strip():
+        raise Malformed("empty request body")
+    try:
+        root = etree.fromstring(body, parser=_parser())
+    except etree.XMLSyntaxError as exc:
+        raise Malformed(f"not well-formed XML: {exc.msg}") from None
+    if getattr(root.getroottree().docinfo, "doctype", ""):
+        raise Malformed("DOCTYPE is not allowed")
+    if root.tag != f"{{{SOAP_ENV}}}Envelope":
+        raise Malformed("the root element is not a SOAP 1.1 Envelope")
+    body_el = root.find(f"{{{SOAP_ENV}}}Body")
+    if body_el is None:
+        raise Malformed("the envelope has no Body")
+    payload = [c for c in body_el if isinstance(c.tag, str)]
+    if len(payload) != 1:
+        raise Malformed("the Body must hold exactly one operation element")
+    operation = etree.QName(payload[0])
+    if operation.namespace != NS:
+        raise Malformed(f"the operation element is not in namespace {NS}")
+    fields = _to_plain(payload[0])
+    return operation.localname, fields if isinstance(fields, dict) else {}
+
+
+def _envelope() -> tuple[etree._Element, etree._Element]:
+    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+    body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+    return envelope, body
+
+
+def _add(parent: etree._Element, name: str, value: Any) -> None:
+    """Append ``value`` under ``parent`` as element(s) ``name`` in the service namespace.
+
+    A mapping becomes a nested element (its items in order), a list repeats the
+    element, None is skipped (every optional element may be absent).
+    """
+    if value is None:
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _add(parent, name, item)
+        return
+    child = etree.SubElement(parent, f"{{{NS}}}{name}")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _add(child, key, item)
+    elif isinstance(value, bool):
+        child.text = "true" if value else "false"
+    else:
+        child.text = str(value)
+
+
+def _serialize(envelope: etree._Element) -> bytes:
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
+
+
+def build_response(element: str, fields: Iterable[tuple[str, Any]]) -> bytes:
+    """``<soap:Envelope><soap:Body><tns:element>…`` with ``fields`` in order."""
+    envelope, body = _envelope()
+    response = etree.SubElement(body, f"{{{NS}}}{element}", nsmap={None: NS})  # type: ignore[dict-item]
+    for name, value in fields:
+        _add(response, name, value)
+    return _serialize(envelope)
+
+
+def build_fault(
+    faultcode: str, faultstring: str, code: str, description: str, request_id: str | None
+) -> bytes:
+    """A SOAP 1.1 fault whose detail is ``LoiDichVu{MaLoi, MoTaLoi, MaYeuCau}``."""
+    envelope, body = _envelope()
+    fault = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(fault, "faultcode").text = f"soap:{faultcode}"
+    etree.SubElement(fault, "faultstring").text = faultstring
+    detail = etree.SubElement(fault, "detail")
+    error = etree.SubElement(detail, f"{{{NS}}}LoiDichVu", nsmap={None: NS})  # type: ignore[dict-item]
+    _add(error, "MaLoi", code)
+    _add(error, "MoTaLoi", description)
+    _add(error, "MaYeuCau", request_id or None)
+    return _serialize(envelope)
