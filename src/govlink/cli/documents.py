@@ -1,0 +1,472 @@
+"""``govlink documents``: build, sign, verify, send and receive edXML packages.
+
+Keys and trust come from the profile (``documents.options``: ``signing_key``,
+``signing_cert``, ``trust_store``…) unless given on the command line. ``verify``
+says who signed, with which algorithm, and whether the certificate is trusted
+(exit 1 when the signature does not verify).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+
+from govlink.cli.common import (
+    JsonOption,
+    ProfileFileOption,
+    ProfileOption,
+    UserError,
+    console,
+    emit_json,
+    load_settings,
+    progress,
+)
+
+if TYPE_CHECKING:
+    from govlink.core.config import GovLinkSettings
+    from govlink.documents.signing import PackageSigner, VerifiedEdxml
+
+__all__ = ["app"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+app = typer.Typer(
+    help="Official documents over the document axis (edXML): build, sign, verify, send, "
+    "receive, status.",
+    no_args_is_help=True,
+)
+
+InputFile = Annotated[
+    Path,
+    typer.Argument(help="An edXML file.", exists=True, dir_okay=False, readable=True),
+]
+OutFile = Annotated[
+    Path,
+    typer.Option("--out", "-o", help="Where to write the result.", dir_okay=False),
+]
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key",
+        help="Signing key (PEM). Default: documents.options.signing_key.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+CertOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cert",
+        help="Signing certificate (PEM). Default: documents.options.signing_cert.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def _scope(value: str | None) -> Literal["document", "envelope"]:
+    return "envelope" if value == "envelope" else "document"
+
+
+def _signer(
+    settings: GovLinkSettings | None,
+    key: Path | None,
+    cert: Path | None,
+    scope: str | None = None,
+) -> PackageSigner:
+    from govlink.documents.signing import PackageSigner, signer_from_settings
+
+    if key is not None or cert is not None:
+        if key is None or cert is None:
+            raise UserError("give both --key and --cert (or neither, to use the profile's)")
+        return PackageSigner.from_files(
+            key, cert, scope="envelope" if scope == "envelope" else "document"
+        )
+    assert settings is not None
+    signer = signer_from_settings(settings)
+    if signer is None:
+        raise UserError(
+            "no signing key configured",
+            hint="pass --key and --cert, or set documents.options.signing_key and signing_cert",
+        )
+    if scope is not None:
+        signer = PackageSigner(
+            signer.signer, scope="envelope" if scope == "envelope" else "document"
+        )
+    return signer
+
+
+@app.command()
+def build(
+    out: OutFile,
+    sender: Annotated[str, typer.Option("--from", help="Sending agency code (From/OrganId).")],
+    recipients: Annotated[
+        list[str], typer.Option("--to", help="Receiving agency code; repeat for several.")
+    ],
+    subject: Annotated[str, typer.Option("--subject", help="Trích yếu (Subject).")],
+    code_number: Annotated[str | None, typer.Option("--number", help="Document number.")] = None,
+    notation: Annotated[
+        str | None, typer.Option("--notation", help="Notation, e.g. UBND-VP.")
+    ] = None,
+    promulgated: Annotated[
+        str | None, typer.Option("--date", help="Promulgation date YYYY-MM-DD (default: today).")
+    ] = None,
+    place: Annotated[str | None, typer.Option("--place", help="Place of promulgation.")] = None,
+    content: Annotated[str | None, typer.Option("--content", help="Content summary.")] = None,
+    signer_name: Annotated[
+        str | None, typer.Option("--signer-name", help="Who signed on paper.")
+    ] = None,
+    attachments: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--attach", help="Attachment file; repeat for several.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Build an unsigned edXML package (attachments are streamed, never loaded whole)."""
+    from govlink.documents.edxml import (
+        Attachment,
+        EdxmlPackage,
+        check_package,
+        package_tree,
+        write,
+    )
+
+    day: date | None = None
+    if promulgated:
+        try:
+            day = date.fromisoformat(promulgated)
+        except ValueError:
+            raise UserError(f"--date: expected YYYY-MM-DD, got {promulgated!r}") from None
+    package = EdxmlPackage.new(
+        sender=sender,
+        recipients=list(recipients),
+        subject=subject,
+        code_number=code_number,
+        code_notation=notation,
+        promulgation_date=day,
+        place=place,
+        content=content,
+        signer_name=signer_name,
+    )
+    for path in attachments or []:
+        package.add_attachment(Attachment.from_file(path))
+    check_package(package)
+    with out.open("wb") as stream:
+        size = write(package_tree(package), stream)
+    result = {"file": str(out), "bytes": size, "attachments": len(package.attachments)}
+    if json_output:
+        emit_json(result)
+    else:
+        console().print(f"built {out} ({size:,} bytes, {len(package.attachments)} attachment(s))")
+
+
+@app.command()
+def sign(
+    source: InputFile,
+    out: OutFile,
+    key: KeyOption = None,
+    cert: CertOption = None,
+    scope: Annotated[
+        str,
+        typer.Option("--scope", help="document (whole package, default) or envelope."),
+    ] = "document",
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Re-sign a package that is already signed.")
+    ] = False,
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Sign an edXML file (enveloped XML-DSig in edXMLHeader, RSA-SHA256)."""
+    if scope not in ("document", "envelope"):
+        raise UserError(f"--scope: expected document or envelope, got {scope!r}")
+    settings = load_settings(profile, profile_file) if key is None and cert is None else None
+    signer = _signer(settings, key, cert, scope)
+    with out.open("wb") as stream:
+        size = signer.sign_document(source, stream, replace=replace)
+    result = {"file": str(out), "bytes": size, "signer": signer.signer.subject}
+    if json_output:
+        emit_json(result)
+    else:
+        console().print(f"signed {out} as {signer.signer.subject} ({size:,} bytes)")
+
+
+def _describe(verified: VerifiedEdxml) -> dict[str, Any]:
+    summary = verified.summary()
+    if verified.package is not None:
+        header = verified.package.message_header
+        summary["subject"] = header.subject
+        summary["document_id"] = header.document_id
+        summary["recipients"] = verified.package.recipients
+        summary["attachments"] = [a.attachment_name for a in verified.package.attachments]
+    if verified.status is not None and verified.status.status_code is not None:
+        summary["status_code"] = verified.status.status_code.value
+        summary["status_label"] = verified.status.status_code.label
+    return summary
+
+
+@app.command()
+def verify(
+    source: InputFile,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust",
+            help="CA certificates (PEM) to trust; repeat for several. "
+            "Default: documents.options.trust_store.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    pinned: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cert", help="Pinned signer certificate (PEM).", exists=True, dir_okay=False
+        ),
+    ] = None,
+    allow_sha1: Annotated[
+        bool, typer.Option("--allow-sha1", help="Accept legacy RSA-SHA1 signatures.")
+    ] = False,
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Verify a package's signature: who signed, which algorithm, trusted or not."""
+    from govlink.documents.signing import PackageVerifier
+
+    trust_paths: list[str | Path] | None = list(trust) if trust else None
+    pinned_paths: list[str | Path] | None = list(pinned) if pinned else None
+    if trust_paths is None and pinned_paths is None:
+        settings = load_settings(profile, profile_file)
+        options = settings.documents.options
+        if options.get("trust_store"):
+            trust_paths = [p.strip() for p in str(options["trust_store"]).split(",") if p.strip()]
+        if options.get("pinned_certs"):
+            pinned_paths = [p.strip() for p in str(options["pinned_certs"]).split(",") if p.strip()]
+        allow_sha1 = allow_sha1 or str(options.get("allow_sha1", "")).lower() in _TRUE
+    verifier = PackageVerifier.from_files(
+        trust_store=trust_paths,
+        pinned=pinned_paths,
+        allow_sha1=allow_sha1,
+        require_trusted=False,
+    )
+    verified = verifier.verify(source)
+    try:
+        summary = _describe(verified)
+    finally:
+        verified.close()
+    if json_output:
+        emit_json(summary)
+        return
+    out = console()
+    trusted = "[green]yes[/]" if summary["trusted"] else "[red]NO[/]"
+    out.print(f"signature OK ({summary['kind']})")
+    out.print(f"  signed by:  {summary['signer']}")
+    out.print(
+        f"  algorithm:  {summary['algorithm']} (digest {summary['digest_algorithm']}, "
+        f"c14n {summary['c14n']})"
+    )
+    out.print(f"  trusted:    {trusted} — {summary['trust']}")
+    out.print(
+        f"  covers:     {'whole package' if summary['scope'] == 'document' else 'envelope only'}"
+    )
+    if summary["signature_found_as"] != "xmldsig":
+        out.print(f"  note:       Signature element found as {summary['signature_found_as']}")
+    if summary.get("subject"):
+        out.print(f"  subject:    {summary['subject']}")
+    if summary.get("status_code"):
+        out.print(f"  status:     {summary['status_code']} {summary['status_label']}")
+
+
+@app.command()
+def send(
+    source: InputFile,
+    sign_it: Annotated[
+        bool,
+        typer.Option("--sign/--no-sign", help="Sign with the profile's key if not yet signed."),
+    ] = True,
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Send an edXML package (or status message) through the axis."""
+    import io
+
+    from govlink.documents import DocumentClient
+    from govlink.documents.edxml.parse import parse_edxml
+
+    settings = load_settings(profile, profile_file)
+    data = source.read_bytes()
+    parsed = parse_edxml(data)
+    signed = parsed.signature is not None
+    parsed.close()
+    if not signed:
+        if not sign_it:
+            raise UserError(
+                f"{source} is not signed and --no-sign was given",
+                hint="the axis refuses unsigned packages; sign it first (govlink documents sign)",
+            )
+        buffer = io.BytesIO()
+        _signer(settings, None, None).sign_document(data, buffer)
+        data = buffer.getvalue()
+    with DocumentClient(settings) as client:
+        result = client.send(data)
+    if json_output:
+        emit_json(result.model_dump())
+    else:
+        console().print(f"sent {source} → DocId {result.doc_id} ({result.messagetype})")
+
+
+@app.command()
+def receive(
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir", "-d", help="Save each verified package here (<DocId>/).", file_okay=False
+        ),
+    ] = None,
+    messagetype: Annotated[
+        str, typer.Option("--type", help="edoc (documents) or status (status messages).")
+    ] = "edoc",
+    ack: Annotated[
+        bool,
+        typer.Option("--ack/--no-ack", help="Acknowledge (status 01 + done) after saving."),
+    ] = True,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="Only list what is waiting; fetch nothing.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Fetch, verify and save waiting documents; acknowledge only what was saved."""
+    from govlink.documents import DocumentClient, ReceivedDocument
+
+    if messagetype not in ("edoc", "status"):
+        raise UserError(f"--type: expected edoc or status, got {messagetype!r}")
+    settings = load_settings(profile, profile_file)
+    with DocumentClient(settings) as client:
+        if list_only:
+            waiting = client.received(messagetype=messagetype)
+            rows = [w.model_dump(mode="json", exclude_none=True) for w in waiting]
+            if json_output:
+                emit_json(rows)
+            else:
+                for item in waiting:
+                    console().print(
+                        f"{item.doc_id}  from {item.from_}  {item.subject or ''}"
+                        + (f"  status {item.status_code}" if item.status_code else "")
+                    )
+                console().print(f"{len(waiting)} waiting")
+            return
+        saved: list[dict[str, Any]] = []
+        with progress(json_output=json_output) as bar:
+            task = bar.add_task("Receiving", total=None)
+
+            def handle(document: ReceivedDocument) -> None:
+                entry: dict[str, Any] = {"doc_id": document.doc_id, "from": document.sender}
+                if out_dir is not None:
+                    target = out_dir / document.doc_id
+                    target.mkdir(parents=True, exist_ok=True)
+                    entry["dir"] = str(target)
+                    if document.package is not None:
+                        from govlink.documents.edxml import package_tree, write
+
+                        with (target / "package.edxml").open("wb") as stream:
+                            write(package_tree(document.package), stream)
+                        for attachment in document.package.attachments:
+                            name = Path(attachment.attachment_name or attachment.content_id or "a")
+                            attachment.save(target / name.name)
+                if document.package is not None:
+                    entry["subject"] = document.package.message_header.subject
+                if document.status is not None and document.status.status_code is not None:
+                    entry["status_code"] = document.status.status_code.value
+                saved.append(entry)
+                bar.advance(task)
+
+            report = client.receive(handle, messagetype=messagetype, limit=limit, acknowledge=ack)
+    result = {
+        "processed": saved,
+        "failed": [{"doc_id": d, "error": str(e)} for d, e in report.failed],
+        "rejected": [{"doc_id": d, "error": str(e)} for d, e in report.rejected],
+    }
+    if json_output:
+        emit_json(result)
+    else:
+        out = console()
+        for entry in saved:
+            out.print(
+                f"received {entry['doc_id']} from {entry['from']}: "
+                f"{entry.get('subject') or entry.get('status_code', '')}"
+            )
+        for bad in result["rejected"]:
+            out.print(f"[red]rejected[/] {bad['doc_id']}: {bad['error']}")
+        for bad in result["failed"]:
+            out.print(f"[yellow]failed[/] {bad['doc_id']}: {bad['error']} (will retry)")
+        out.print(
+            f"{len(saved)} received, {len(report.rejected)} rejected, {len(report.failed)} failed"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    doc_id: Annotated[str, typer.Argument(help="DocId of a document (received or sent).")],
+    code: Annotated[
+        str | None,
+        typer.Argument(
+            help="Status to report: 02, 03, 04, 05, 06… Omit to show the statuses "
+            "reported about a document you sent."
+        ),
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", "-m")] = None,
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Report a status about a received document, or show those reported to you."""
+    from govlink.documents import DocumentClient, StatusCode
+
+    settings = load_settings(profile, profile_file)
+    with DocumentClient(settings) as client:
+        if code is None:
+            sent = next((s for s in client.sent() if s.doc_id == doc_id), None)
+            if sent is None:
+                raise UserError(f"no sent document {doc_id!r}", hint="check the DocId")
+            rows = [
+                {
+                    "from": e.from_,
+                    "code": e.code.value if e.code else None,
+                    "label": e.code.label if e.code else None,
+                    "time": e.time,
+                    "description": e.description,
+                }
+                for e in sent.statuses
+            ]
+            if json_output:
+                emit_json({"doc_id": doc_id, "states": sent.states, "statuses": rows})
+            else:
+                out = console()
+                for row in rows:
+                    out.print(f"{row['time']}  {row['from']}  {row['code']} {row['label']}")
+                if not rows:
+                    out.print("no status reported yet")
+            return
+        if not code.isdigit() or len(code) != 2:
+            raise UserError(f"status code: expected two digits (03, 06…), got {code!r}")
+        document = client.get(doc_id)
+        try:
+            result = client.send_status(document, StatusCode(code), description=description)
+        finally:
+            document.close()
+    if json_output:
+        emit_json({"doc_id": doc_id, "status": code, "status_doc_id": result.doc_id})
+    else:
+        console().print(f"reported {code} ({StatusCode(code).label}) for {doc_id}")

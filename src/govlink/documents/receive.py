@@ -1,0 +1,188 @@
+"""The receive loop: fetch, verify, hand over, and only then acknowledge.
+
+The order is what makes it safe (at-least-once, never lost):
+
+1. list the messages waiting for us (transport state ``processing``);
+2. for each: fetch it and verify its signature (a package that fails is *not*
+   handed over; it is reported, and — only with ``reject_invalid=True`` — marked
+   ``fail`` at the axis so it stops coming back);
+3. call the callback with the verified document;
+4. only if the callback returned normally: send status ``01`` (arrived) to the
+   sender (document packages only) and mark the message ``done`` at the axis.
+
+If the callback raises, or the process dies anywhere before step 4 finished, the
+message stays ``processing`` and the next pass fetches it again — so the callback
+must be idempotent (key it on :attr:`ReceivedDocument.doc_id`). Statuses ``03``,
+``04``, ``05`` and ``06`` are the caller's to send as the work proceeds
+(``client.send_status(...)``).
+
+The loop is written once, as a generator of steps (:class:`Step`), and driven by the
+sync and async clients, which only execute the steps.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from govlink.core.errors import GovLinkError, SignatureError
+from govlink.documents.edxml.models import EdxmlPackage, StatusMessage
+from govlink.documents.models import EdocSummary
+from govlink.documents.rest import Operation
+
+if TYPE_CHECKING:
+    from govlink.documents.signing import VerifiedEdxml
+
+__all__ = [
+    "CallbackStep",
+    "InvalidStep",
+    "ReceiveReport",
+    "ReceivedDocument",
+    "Step",
+    "receive_plan",
+]
+
+log = logging.getLogger("govlink.documents")
+
+
+@dataclass
+class ReceivedDocument:
+    """A fetched and verified message, as handed to the receive callback."""
+
+    summary: EdocSummary
+    verified: VerifiedEdxml
+
+    @property
+    def doc_id(self) -> str:
+        """The axis's id of this message (stable across re-deliveries)."""
+        return self.summary.doc_id
+
+    @property
+    def package(self) -> EdxmlPackage | None:
+        return self.verified.package
+
+    @property
+    def status(self) -> StatusMessage | None:
+        return self.verified.status
+
+    @property
+    def sender(self) -> str | None:
+        return self.verified.sender
+
+
+@dataclass
+class ReceiveReport:
+    """What one pass did: handed over and acknowledged, failed (left for the next
+    pass), or rejected because the signature did not verify."""
+
+    processed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, BaseException]] = field(default_factory=list)
+    rejected: list[tuple[str, SignatureError]] = field(default_factory=list)
+    listed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.rejected
+
+
+@dataclass(frozen=True)
+class CallbackStep:
+    """Run the user's callback with ``document`` (raise → not acknowledged)."""
+
+    document: ReceivedDocument
+
+
+@dataclass(frozen=True)
+class InvalidStep:
+    """Tell the user's ``on_invalid`` hook (if any) about a rejected message."""
+
+    summary: EdocSummary
+    error: SignatureError
+
+
+Step = Operation | CallbackStep | InvalidStep
+
+
+def receive_plan(
+    *,
+    agency: str | None,
+    messagetype: str,
+    verify: Callable[[bytes], VerifiedEdxml],
+    arrived_status: Callable[[VerifiedEdxml], bytes] | None,
+    limit: int | None,
+    acknowledge: bool,
+    reject_invalid: bool,
+) -> Generator[Step, Any, ReceiveReport]:
+    """One pass of the loop as steps; the shell sends each step's result back in
+    (or throws the exception the step raised into the generator)."""
+    report = ReceiveReport()
+    summaries: list[EdocSummary] = yield Operation(
+        "received", agency=agency, messagetype=messagetype
+    )
+    report.listed = len(summaries)
+    for summary in summaries[: limit if limit is not None else None]:
+        doc_id = summary.doc_id
+        try:
+            raw: bytes = yield Operation(
+                "get", agency=agency, messagetype=messagetype, doc_id=doc_id
+            )
+        except GovLinkError as exc:
+            log.warning("could not fetch %s: %s (will retry next pass)", doc_id, exc)
+            report.failed.append((doc_id, exc))
+            continue
+        try:
+            verified = verify(raw)
+        except SignatureError as exc:
+            log.warning("rejected %s from %s: %s", doc_id, summary.from_, exc)
+            report.rejected.append((doc_id, exc))
+            yield InvalidStep(summary, exc)
+            if reject_invalid:
+                try:
+                    yield Operation(
+                        "update_state",
+                        agency=agency,
+                        messagetype=messagetype,
+                        doc_id=doc_id,
+                        state="fail",
+                    )
+                except GovLinkError as state_exc:
+                    log.warning("could not mark %s as failed: %s", doc_id, state_exc)
+            continue
+        document = ReceivedDocument(summary, verified)
+        try:
+            yield CallbackStep(document)
+        except Exception as exc:  # the callback's failure: leave it for the next pass
+            log.warning(
+                "the receive callback failed for %s (%s); it stays unacknowledged",
+                doc_id,
+                type(exc).__name__,
+            )
+            report.failed.append((doc_id, exc))
+            verified.close()
+            continue
+        if acknowledge:
+            try:
+                if arrived_status is not None and verified.kind == "edoc":
+                    yield Operation(
+                        "send",
+                        agency=agency,
+                        messagetype="status",
+                        content=arrived_status(verified),
+                    )
+                yield Operation(
+                    "update_state",
+                    agency=agency,
+                    messagetype=messagetype,
+                    doc_id=doc_id,
+                    state="done",
+                )
+            except GovLinkError as exc:
+                log.warning(
+                    "could not acknowledge %s: %s (it will be delivered again)", doc_id, exc
+                )
+                report.failed.append((doc_id, exc))
+                continue
+        report.processed.append(doc_id)
+    return report

@@ -1,0 +1,171 @@
+"""The hardened parser refuses what attacks XML parsers; signatures stream large text."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from govlink.core.errors import SignatureError
+from govlink.core.xml import (
+    SpooledText,
+    TrustStore,
+    XmlRejectedError,
+    XmlSigner,
+    XmlVerifier,
+    c14n_escape_text,
+    new_marker,
+    parse_xml,
+    parse_xml_streaming,
+    write_xml,
+)
+
+PKI = Path(__file__).resolve().parents[3] / "mock_servers" / "vdxp" / "pki"
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<lolz>&lol9;</lolz>"""
+
+
+def external_entity(target: Path) -> bytes:
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file://{target}">]><r>&xxe;</r>'
+    ).encode()
+
+
+def test_billion_laughs_is_refused_quickly() -> None:
+    started = time.perf_counter()
+    with pytest.raises(XmlRejectedError, match="DOCTYPE"):
+        parse_xml(BILLION_LAUGHS)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_external_entity_is_refused_and_file_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    with pytest.raises(XmlRejectedError) as caught:
+        parse_xml(external_entity(secret))
+    assert "TOP-SECRET" not in str(caught.value)
+
+
+def test_plain_dtd_is_refused() -> None:
+    with pytest.raises(XmlRejectedError, match="DOCTYPE"):
+        parse_xml(b'<!DOCTYPE r SYSTEM "http://example.invalid/r.dtd"><r/>')
+
+
+def test_oversize_refused_before_parsing() -> None:
+    data = b"<r>" + b"a" * 2000 + b"</r>"
+    with pytest.raises(XmlRejectedError, match="limit"):
+        parse_xml(data, max_bytes=1000)
+    assert parse_xml(data, max_bytes=5000).tag == "r"
+
+
+def test_malformed_xml_is_a_rejection_not_a_crash() -> None:
+    with pytest.raises(XmlRejectedError, match="well-formed"):
+        parse_xml(b"<r><unclosed></r>")
+
+
+def test_comments_are_kept_for_signatures() -> None:
+    root = parse_xml(b"<r><!-- signed comment --><a>1</a></r>")
+    assert isinstance(root[0], etree._Comment)
+
+
+@pytest.mark.parametrize("attack", [BILLION_LAUGHS, b"<!DOCTYPE r []><r/>"])
+def test_streaming_parser_refuses_doctype(attack: bytes) -> None:
+    with pytest.raises(XmlRejectedError, match="DOCTYPE"):
+        parse_xml_streaming(attack, divert=lambda tag: False, max_bytes=10_000)
+
+
+def test_streaming_parser_counts_size_while_reading() -> None:
+    stream = io.BytesIO(b"<r>" + b"a" * 200_000 + b"</r>")
+    with pytest.raises(XmlRejectedError, match="limit"):
+        parse_xml_streaming(stream, divert=lambda tag: False, max_bytes=100_000)
+
+
+def test_streaming_parser_diverts_text_larger_than_libxml2_allows() -> None:
+    # 12 MB in one text node: over libxml2's 10 MB cap without huge_tree
+    big = b"QUJD" * 3_000_000
+    parsed = parse_xml_streaming(
+        b"<r><Big>" + big + b"</Big><small>x</small></r>",
+        divert=lambda tag: tag == "Big",
+        max_bytes=20_000_000,
+    )
+    try:
+        (marker,) = parsed.external
+        assert parsed.root[0].text == marker
+        assert parsed.root[1].text == "x"
+        assert sum(len(c) for c in parsed.external[marker]()) == len(big)
+    finally:
+        parsed.close()
+
+
+def test_c14n_escaping_matches_lxml() -> None:
+    text = "a & b < c > d \r e"
+    element = etree.Element("t")
+    element.text = text
+    rendered = etree.tostring(element, method="c14n").decode()
+    assert rendered == f"<t>{c14n_escape_text(text)}</t>"
+
+
+def test_spooled_text_round_trips_multibyte_across_chunks() -> None:
+    spool = SpooledText(max_memory=10)
+    spool.write("Trục liên thông văn bản " * 100)
+    assert "".join(spool.chunks(size=7)) == "Trục liên thông văn bản " * 100
+    spool.close()
+
+
+def _signer() -> XmlSigner:
+    return XmlSigner.from_files(PKI / "000.00.00.H47.key.pem", PKI / "000.00.00.H47.cert.pem")
+
+
+def test_signature_over_external_text_verifies_like_inline_text() -> None:
+    root = etree.fromstring(b"<doc><head/><data>MARK</data></doc>")
+    marker = new_marker()
+    root[1].text = marker
+    external = {marker: lambda: iter(["QUJD" * 50, "RUZH"])}
+    signed = _signer().sign(root, parent=root[0], external=external)
+    buffer = io.BytesIO()
+    write_xml(signed, buffer, external=external)
+    data = buffer.getvalue()
+    assert b"QUJD" * 50 + b"RUZH" in data
+    assert marker.encode() not in data
+    verifier = XmlVerifier(trust=TrustStore.from_pem(PKI / "ca.cert.pem"))
+    result = verifier.verify(data)
+    assert result.trusted
+    assert result.signed_xml.findtext("data") == "QUJD" * 50 + "RUZH"
+    # the caller's tree is untouched by signing
+    assert root[0].find("{http://www.w3.org/2000/09/xmldsig#}Signature") is None
+
+
+def test_verifier_without_trust_anchor_needs_explicit_integrity_mode() -> None:
+    from govlink.core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        XmlVerifier()
+    root = etree.fromstring(b"<doc><a>1</a></doc>")
+    data = etree.tostring(_signer().sign(root))
+    result = XmlVerifier(require_trusted=False).verify(data)
+    assert result.trusted is False
+    assert "no trust store" in result.trust_note
+
+
+def test_two_signatures_are_refused() -> None:
+    root = etree.fromstring(b"<doc><a>1</a><b>2</b></doc>")
+    signed = _signer().sign(root)
+    twice = _signer().sign(signed, parent=signed[1])
+    with pytest.raises(SignatureError, match="2 signatures"):
+        XmlVerifier(trust=TrustStore.from_pem(PKI / "ca.cert.pem")).verify(etree.tostring(twice))
