@@ -15,3 +15,14 @@ PLATFORM_MODULES: dict[str, str] = {
     "citizens": "mock_servers.dancu",
     "documents": "mock_servers.vdxp",
 }
+
+# Where each platform is mounted (same as ``govlink.core.config.MOCK_PREFIXES``); the
+# server answers under a missing platform's prefix with a 404 that says why.
+PLATFORM_PREFIXES: dict[str, str] = {
+    "gateway": "/gateway",
+    "sso": "/sso",
+    "dossiers": "/dvcqg",
+    "payments": "/payment",
+    "citizens": "/dancu",
+    "documents": "/vdxp",
+}
