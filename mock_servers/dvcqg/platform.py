@@ -1,0 +1,479 @@
+"""The DVCQG dossier-sync mock: session login, the integration services, a record.
+
+Routes (under ``/dvcqg``):
+
+* ``POST /auth`` (also ``/api/auth``) — ``{"username", "password"}`` →
+  ``{"session", "error_code": 0, "expires_in"}``; accounts are the seed's
+  ``clients`` of kind ``dvcqg``. Sessions expire by the virtual clock
+  (``session_ttl`` switch, default 1800 s).
+* ``POST /integration`` (also ``/api/integration``) — ``{"session", "madonvi",
+  "service", …}`` for ``DongBoHoSoMC``, ``CapNhatTienDoHoSoMC``, ``TraCuuHoSo``,
+  ``LayDanhSachTTHC``, ``LayThuTuc``, ``LayDanhMucCoQuan``, ``LayDanhMucLinhVuc``.
+* ``GET /_mock/received`` — not a portal route: what was applied, per idempotency
+  key and per dossier, for tests and the demo to verify exactly-once and order.
+
+Top-level codes: ``00`` ok, ``01`` login refused, ``02`` session expired or unknown,
+``03`` unknown service, ``04`` malformed request, ``10`` some items refused (see
+``result``), ``15`` not found, ``99`` portal busy (``busy`` switch). Item codes are
+in :mod:`mock_servers.dvcqg.validation`.
+
+State: the store keeps an *applied log* — one entry per request: the request body as
+received and which of its items were applied — plus sessions, duplicate counts and
+counters. Everything else
+(dossiers by ``MaHoSo``, progress, per-dossier history, the set of idempotency keys)
+is an in-memory index derived from that log and rebuilt from it after a restart
+with ``--state FILE.db``. Writing once per request rather than once per item is
+what keeps 100,000 changes cheap.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mock_servers.context import MockContext
+from mock_servers.dvcqg.validation import check_dossier, check_progress
+from mock_servers.platform import MockPlatform
+
+__all__ = ["IDEMPOTENCY_FIELD", "DvcqgPlatform", "create_platform"]
+
+IDEMPOTENCY_FIELD = "IdempotencyKey"
+DEFAULT_SESSION_TTL = 1800
+
+NS_SESSIONS = "dossiers.sessions"
+NS_APPLIED = "dossiers.applied"
+NS_DUPLICATES = "dossiers.duplicates"
+NS_STATS = "dossiers.stats"
+
+SERVICE_SYNC = "DongBoHoSoMC"
+SERVICE_PROGRESS = "CapNhatTienDoHoSoMC"
+
+
+def _reply(payload: dict[str, Any], status: int = 200) -> Response:
+    return Response(
+        json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _error(code: str, message: str) -> Response:
+    return _reply({"error_code": code, "message": message, "result": []})
+
+
+def _same(a: Any, b: Any) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and hmac.compare_digest(a.encode(), b.encode())
+
+
+@dataclass
+class _Index:
+    """What the hot path needs in memory; rebuilt from the store when missing."""
+
+    deliveries: dict[str, int] = field(default_factory=dict)
+    """Idempotency key → how many times it was received and accepted."""
+    history: dict[str, list[str]] = field(default_factory=dict)
+    """MaHoSo → the keys applied for it, in the order they were applied."""
+    dossiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """MaHoSo → the dossier as last applied (wire form, without the idempotency key)."""
+    progress: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)
+    seq: int = 0
+    counters: Counter[str] = field(default_factory=Counter)
+
+
+class DvcqgPlatform(MockPlatform):
+    name = "dossiers"
+    prefix = "/dvcqg"
+    title = "DVCQG — dossier status sync (National Public Service Portal)"
+    switch_names = ("session_ttl", "busy")
+
+    def __init__(self, ctx: MockContext) -> None:
+        super().__init__(ctx)
+        self._lock = threading.RLock()
+        self._index: _Index | None = None
+        self._app = Starlette(
+            routes=[
+                Route("/auth", self.login, methods=["POST"]),
+                Route("/api/auth", self.login, methods=["POST"]),
+                Route("/integration", self.integration, methods=["POST"]),
+                Route("/api/integration", self.integration, methods=["POST"]),
+                Route("/_mock/received", self.received, methods=["GET"]),
+            ]
+        )
+
+    @property
+    def app(self) -> Starlette:
+        return self._app
+
+    # --- state --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        with self._lock:
+            super().reset()
+            self._index = None
+
+    def _idx(self) -> _Index:
+        if self._index is None:
+            self._index = self._rebuild()
+        return self._index
+
+    def _rebuild(self) -> _Index:
+        """The index from the store's applied log (after a restart with ``--state``)."""
+        store = self.ctx.store
+        index = _Index()
+        for _seq, entry in sorted(store.items(NS_APPLIED)):
+            index.seq += 1
+            sent = json.loads(entry["body"]).get("data", [])
+            for position, key, ma in entry.get("items", []):
+                record = dict(sent[position])
+                record.pop(IDEMPOTENCY_FIELD, None)
+                self._apply(index, entry.get("service"), key, ma, record)
+        for key, count in store.items(NS_DUPLICATES):
+            index.deliveries[key] = int(count)
+        counters = store.get(NS_STATS, "counters")
+        if isinstance(counters, dict):
+            index.counters.update({k: int(v) for k, v in counters.items()})
+        return index
+
+    @staticmethod
+    def _apply(
+        index: _Index, service: Any, key: str | None, ma: str, record: dict[str, Any]
+    ) -> None:
+        if key:
+            index.deliveries[key] = 1
+        index.history.setdefault(ma, []).append(key or "")
+        if service == SERVICE_SYNC:
+            index.dossiers[ma] = record
+            index.status[ma] = str(record.get("TrangThaiHoSo", "")).strip()
+        else:
+            index.progress.setdefault(ma, []).append(record)
+
+    def _save_counters(self, index: _Index) -> None:
+        self.ctx.store.put(NS_STATS, "counters", dict(index.counters))
+
+    def apply_switches(self, switches: dict[str, Any]) -> None:
+        super().apply_switches(switches)
+        ttl = switches.get("session_ttl")
+        if ttl is not None and (not isinstance(ttl, int | float) or ttl <= 0):
+            self.ctx.switches(self.name).pop("session_ttl", None)
+            raise ValueError("session_ttl must be a number of seconds > 0")
+
+    def _procedures(self) -> list[dict[str, Any]]:
+        return [p for p in self.ctx.seed.section("procedures") if isinstance(p, dict)]
+
+    # --- login --------------------------------------------------------------------------
+
+    async def login(self, request: Request) -> Response:
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return _reply({"error_code": "04", "message": "Dữ liệu đăng nhập không phải JSON"})
+        if not isinstance(data, dict):
+            return _reply({"error_code": "04", "message": "Dữ liệu đăng nhập phải là đối tượng"})
+        username, password = data.get("username"), data.get("password")
+        account = None
+        for client in self.ctx.seed.section("clients"):
+            if not isinstance(client, dict) or client.get("kind") != "dvcqg":
+                continue
+            if _same(client.get("username"), username) and _same(client.get("password"), password):
+                account = client
+                break
+        if account is None:
+            return _reply(
+                {
+                    "error_code": "01",
+                    "message": "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)",
+                }
+            )
+        ttl = float(self.ctx.switches(self.name).get("session_ttl", DEFAULT_SESSION_TTL))
+        session = secrets.token_urlsafe(24)
+        self.ctx.store.put(
+            NS_SESSIONS,
+            session,
+            {
+                "username": account.get("username"),
+                "madonvi": account.get("madonvi"),
+                "dstcode": request.headers.get("dstcode"),
+                "expires_at": self.ctx.clock.timestamp() + ttl,
+            },
+        )
+        with self._lock:
+            self._idx().counters["logins"] += 1
+        return _reply(
+            {
+                "session": session,
+                "error_code": 0,
+                "message": "Đăng nhập thành công",
+                "expires_in": int(ttl),
+            }
+        )
+
+    def _session_ok(self, session: Any) -> bool:
+        if not isinstance(session, str) or not session:
+            return False
+        record = self.ctx.store.get(NS_SESSIONS, session)
+        if not isinstance(record, dict):
+            return False
+        return float(record.get("expires_at", 0)) > self.ctx.clock.timestamp()
+
+    # --- integration --------------------------------------------------------------------
+
+    async def integration(self, request: Request) -> Response:
+        raw = await request.body()
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return _error("04", "Dữ liệu gửi lên không phải JSON hợp lệ (body is not JSON)")
+        if not isinstance(data, dict):
+            return _error("04", "Dữ liệu gửi lên phải là một đối tượng JSON (expected an object)")
+        if not self._session_ok(data.get("session")):
+            with self._lock:
+                self._idx().counters["expired_sessions"] += 1
+            return _error(
+                "02", "Phiên làm việc không hợp lệ hoặc đã hết hạn (session expired or unknown)"
+            )
+        if self.ctx.switches(self.name).get("busy"):
+            return _error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
+        if not isinstance(data.get("madonvi"), str) or not data["madonvi"].strip():
+            return _error("04", "Thiếu madonvi (missing unit code)")
+        service = data.get("service")
+        service = service if isinstance(service, str) else ""
+        reads = {
+            "TraCuuHoSo": self._lookup,
+            "LayDanhSachTTHC": self._procedure_list,
+            "LayThuTuc": self._procedure_one,
+            "LayDanhMucCoQuan": self._agencies,
+            "LayDanhMucLinhVuc": self._fields,
+        }
+        if service not in reads and service not in (SERVICE_SYNC, SERVICE_PROGRESS):
+            return _error("03", f"Dịch vụ không tồn tại: {service[:60]!r} (unknown service)")
+        with self._lock:
+            if service in reads:
+                return reads[service](data)
+            return self._batch(data, raw, service)
+
+    def _batch_items(self, data: dict[str, Any]) -> list[Any] | Response:
+        items = data.get("data")
+        if not isinstance(items, list):
+            return _error("04", "data phải là một danh sách (data must be a list)")
+        return items
+
+    def _finish_batch(
+        self,
+        index: _Index,
+        service: str,
+        results: list[dict[str, Any]],
+        applied: list[list[Any]],
+        raw: bytes,
+    ) -> Response:
+        if applied:  # one write per request: the body as received, and what was applied
+            index.seq += 1
+            self.ctx.store.put(
+                NS_APPLIED,
+                f"{index.seq:012d}",
+                {
+                    "service": service,
+                    "at": self.ctx.clock.now_vn().isoformat(),
+                    "body": raw.decode("utf-8", "replace"),
+                    "items": applied,
+                },
+            )
+        rejected = sum(1 for r in results if r["error_code"] != "00")
+        index.counters["requests"] += 1
+        index.counters["items"] += len(results)
+        index.counters["rejected_items"] += rejected
+        self._save_counters(index)
+        if rejected:
+            return _reply(
+                {
+                    "error_code": "10",
+                    "message": f"{rejected}/{len(results)} hồ sơ bị từ chối (items refused)",
+                    "result": results,
+                }
+            )
+        return _reply({"error_code": "00", "message": "Thành công", "result": results})
+
+    def _duplicate(self, index: _Index, key: str, ma: Any) -> dict[str, Any]:
+        index.deliveries[key] += 1
+        index.counters["duplicate_deliveries"] += 1
+        self.ctx.store.put(NS_DUPLICATES, key, index.deliveries[key])
+        return {
+            "MaHoSo": ma,
+            IDEMPOTENCY_FIELD: key,
+            "error_code": "00",
+            "message": "Đã nhận trước đó, bỏ qua (duplicate, already applied)",
+            "duplicate": True,
+        }
+
+    def _batch(self, data: dict[str, Any], raw: bytes, service: str) -> Response:
+        """``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC``: validate, deduplicate, apply."""
+        items = self._batch_items(data)
+        if isinstance(items, Response):
+            return items
+        index = self._idx()
+        if service == SERVICE_SYNC:
+            procedures = {str(p.get("ma_tthc")) for p in self._procedures()}
+
+            def check(item: Any) -> tuple[str, str] | None:
+                return check_dossier(item, procedures)
+        else:
+
+            def check(item: Any) -> tuple[str, str] | None:
+                return check_progress(item, index.status)
+
+        results: list[dict[str, Any]] = []
+        applied: list[list[Any]] = []
+        for position, item in enumerate(items):
+            key = item.get(IDEMPOTENCY_FIELD) if isinstance(item, dict) else None
+            key = key if isinstance(key, str) and key else None
+            problem = check(item)
+            if problem is not None:
+                ma = item.get("MaHoSo") if isinstance(item, dict) else None
+                results.append(
+                    {
+                        "MaHoSo": ma,
+                        IDEMPOTENCY_FIELD: key,
+                        "error_code": problem[0],
+                        "message": problem[1],
+                    }
+                )
+                continue
+            ma = str(item["MaHoSo"])
+            if key is not None and key in index.deliveries:
+                results.append(self._duplicate(index, key, ma))
+                continue
+            item.pop(IDEMPOTENCY_FIELD, None)  # the record is the item itself, minus its key
+            self._apply(index, service, key, ma, item)
+            applied.append([position, key, ma])
+            results.append({"MaHoSo": ma, IDEMPOTENCY_FIELD: key, "error_code": "00"})
+        return self._finish_batch(index, service, results, applied, raw)
+
+    def _lookup(self, data: dict[str, Any]) -> Response:
+        ma = data.get("MaHoSo")
+        if not isinstance(ma, str) or not ma:
+            return _error("04", "Thiếu MaHoSo (missing MaHoSo)")
+        index = self._idx()
+        record = index.dossiers.get(ma)
+        if record is None:
+            return _error("15", f"Không tìm thấy hồ sơ {ma[:60]} (dossier not found)")
+        found = {**record, "QuaTrinhXuLy": list(index.progress.get(ma, []))}
+        return _reply({"error_code": "00", "message": "Thành công", "result": [found]})
+
+    @staticmethod
+    def _procedure_wire(p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "MaTTHC": p.get("ma_tthc"),
+            "TenTTHC": p.get("ten_tthc"),
+            "MaLinhVuc": p.get("ma_linh_vuc"),
+            "TenLinhVuc": p.get("ten_linh_vuc"),
+            "MaCoQuan": p.get("co_quan"),
+            "MucLePhi": str(p.get("le_phi", 0)),
+        }
+
+    def _procedure_list(self, data: dict[str, Any]) -> Response:
+        result = [self._procedure_wire(p) for p in self._procedures()]
+        return _reply({"error_code": "00", "message": "Thành công", "result": result})
+
+    def _procedure_one(self, data: dict[str, Any]) -> Response:
+        code = data.get("MaTTHC")
+        for p in self._procedures():
+            if p.get("ma_tthc") == code:
+                return _reply(
+                    {
+                        "error_code": "00",
+                        "message": "Thành công",
+                        "result": [self._procedure_wire(p)],
+                    }
+                )
+        return _error("15", f"Không tìm thấy thủ tục {str(code)[:40]} (procedure not found)")
+
+    def _agencies(self, data: dict[str, Any]) -> Response:
+        result = [
+            {"MaCoQuan": a.get("code"), "TenCoQuan": a.get("name"), "MaCoQuanCha": a.get("parent")}
+            for a in self.ctx.seed.section("agencies")
+            if isinstance(a, dict)
+        ]
+        return _reply({"error_code": "00", "message": "Thành công", "result": result})
+
+    def _fields(self, data: dict[str, Any]) -> Response:
+        seen: dict[str, str] = {}
+        for p in self._procedures():
+            code = p.get("ma_linh_vuc")
+            if isinstance(code, str) and code not in seen:
+                seen[code] = str(p.get("ten_linh_vuc", ""))
+        result = [{"MaLinhVuc": code, "TenLinhVuc": name} for code, name in seen.items()]
+        return _reply({"error_code": "00", "message": "Thành công", "result": result})
+
+    # --- inspection ---------------------------------------------------------------------
+
+    async def received(self, request: Request) -> Response:
+        wanted = request.query_params.get("ma_ho_so")
+        with self._lock:
+            index = self._idx()
+            if wanted:
+                keys = set(index.history.get(wanted, []))
+                deliveries = {k: v for k, v in index.deliveries.items() if k in keys}
+                history = {wanted: list(index.history.get(wanted, []))}
+            else:
+                deliveries = dict(index.deliveries)
+                history = {ma: list(keys) for ma, keys in index.history.items()}
+            summary = self._summary(index)
+        return _reply({"deliveries": deliveries, "history": history, "summary": summary})
+
+    def summary(self) -> dict[str, Any]:
+        with self._lock:
+            return self._summary(self._idx())
+
+    def _summary(self, index: _Index) -> dict[str, Any]:
+        applied_twice = sum(len(keys) - len(set(keys)) for keys in _keyed(index.history.values()))
+        by_status = Counter(index.status.values())
+        recent = list(index.status.items())[-10:]
+        return {
+            "dossiers": len(index.status),
+            "by_status": dict(
+                sorted(by_status.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
+            ),
+            "changes_applied": sum(len(keys) for keys in index.history.values()),
+            "idempotency_keys": len(index.deliveries),
+            "duplicate_deliveries": int(index.counters["duplicate_deliveries"]),
+            "keys_delivered_more_than_once": sum(1 for n in index.deliveries.values() if n > 1),
+            "applied_more_than_once": applied_twice,
+            "rejected_items": int(index.counters["rejected_items"]),
+            "progress_records": sum(len(p) for p in index.progress.values()),
+            "requests": int(index.counters["requests"]),
+            "logins": int(index.counters["logins"]),
+            "expired_session_calls": int(index.counters["expired_sessions"]),
+            "active_sessions": self.ctx.store.count(NS_SESSIONS),
+            "recent": [
+                {
+                    "MaHoSo": ma,
+                    "MaTTHC": index.dossiers.get(ma, {}).get("MaTTHC"),
+                    "TrangThaiHoSo": status,
+                }
+                for ma, status in recent
+            ],
+        }
+
+
+def _status_order(item: tuple[str, int]) -> int:
+    return int(item[0]) if item[0].isdigit() else 0
+
+
+def _keyed(histories: Iterable[list[str]]) -> Iterable[list[str]]:
+    for keys in histories:
+        yield [k for k in keys if k]
+
+
+def create_platform(ctx: MockContext) -> DvcqgPlatform:
+    return DvcqgPlatform(ctx)

@@ -1,0 +1,68 @@
+"""Durable outbox: record every change first, deliver it later, exactly once in effect.
+
+``enqueue()`` commits a change to a local store (SQLite by default, PostgreSQL for
+several workers) before anything is sent; a :class:`Worker` drains the store to a
+platform in batches, keeping the order of changes per ordering key, retrying
+transient failures with backoff, dead-lettering poison changes with the reason.
+Every change carries an idempotency key, so at-least-once delivery is applied once.
+
+    from govlink.sync import Change, Worker, open_outbox
+
+    with open_outbox("govlink-outbox.db") as outbox:
+        outbox.enqueue(Change("dvcqg.dossier.update", "HS-1", {...}), now=time.time())
+        Worker(outbox, sink).drain()
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from govlink.sync.models import (
+    STATES,
+    Change,
+    OutboxItem,
+    OutboxStatus,
+    State,
+    new_idempotency_key,
+)
+from govlink.sync.sqlite import SqliteOutbox
+from govlink.sync.store import SCHEMA_VERSION, OutboxStore, SqlOutbox
+from govlink.sync.worker import BatchStats, DrainStats, Sink, Worker, classify
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATES",
+    "BatchStats",
+    "Change",
+    "DrainStats",
+    "OutboxItem",
+    "OutboxStatus",
+    "OutboxStore",
+    "Sink",
+    "SqlOutbox",
+    "SqliteOutbox",
+    "State",
+    "Worker",
+    "classify",
+    "enqueue",
+    "new_idempotency_key",
+    "open_outbox",
+]
+
+DEFAULT_OUTBOX_PATH = "govlink-outbox.db"
+
+
+def open_outbox(path: str | Path | None = None, *, dsn: str | None = None) -> SqlOutbox:
+    """The outbox at ``dsn`` (PostgreSQL) or ``path`` (SQLite, default
+    ``./govlink-outbox.db``)."""
+    if dsn:
+        from govlink.sync.postgres import PostgresOutbox
+
+        return PostgresOutbox(dsn)
+    return SqliteOutbox(path or DEFAULT_OUTBOX_PATH)
+
+
+def enqueue(store: OutboxStore, change: Change) -> int:
+    """Record ``change`` durably (committed on return) and give its outbox id."""
+    return store.enqueue(change, now=time.time())

@@ -1,0 +1,491 @@
+# ruff: noqa: S608  -- statements are assembled from module constants only; values are bound.
+"""The outbox store: one protocol, one SQL implementation, two dialects.
+
+Both backends run the same statements from the same schema file
+(``schema.sql``); a :class:`Dialect` supplies the few differences (parameter
+style, how to pass a list of ids, row locking, the id column). The statements are
+the whole delivery contract:
+
+* **claim** picks, in id order, pending changes that are due, not leased (or whose
+  lease expired: a killed worker's batch comes back by itself) and whose ordering
+  key has no earlier unfinished change (pending or dead); it leases them to the
+  worker and counts the attempt — one transaction (PostgreSQL adds ``FOR UPDATE
+  SKIP LOCKED`` so several workers never pick the same row);
+* **complete** records, in one transaction, what was delivered, what is to be
+  retried at which time and what is dead, with the reason.
+
+"In flight" is not a stored state but a pending change under a live lease: taking
+a lease then touches no index, which halves the cost of a claim. Nothing is ever
+deleted by delivery, so a crash at any point leaves every change pending (leased
+or not), done, dead or discarded.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Protocol, runtime_checkable
+
+from govlink.sync.models import Change, OutboxItem, OutboxStatus, State
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Dialect",
+    "OutboxStore",
+    "SqlOutbox",
+    "render_schema",
+]
+
+SCHEMA_VERSION = 1
+_OPEN = "('pending', 'dead')"
+# "no earlier change of the same ordering key is unfinished" (row alias o).
+_HEAD = (
+    "NOT EXISTS (SELECT 1 FROM govlink_outbox p WHERE p.ordering_key = o.ordering_key"
+    f" AND p.id < o.id AND p.state IN {_OPEN})"
+)
+_STATE_COLUMNS = (
+    "id, kind, ordering_key, idempotency_key, state, attempts, available_at, "
+    "last_error, created_at, updated_at"
+)
+# "In flight" = pending under a live lease (first parameter: now).
+_STATE_EXPR = (
+    "CASE WHEN o.state = 'pending' AND o.lease_expires_at > ? THEN 'inflight' ELSE o.state END"
+)
+# Reads that need the payload join it in (aliases o and p; first parameter: now).
+_SELECT_ITEMS = (
+    f"SELECT o.id, o.kind, o.ordering_key, o.idempotency_key, {_STATE_EXPR}, o.attempts,"
+    " o.available_at, o.last_error, o.created_at, o.updated_at, p.payload"
+    " FROM govlink_outbox o JOIN govlink_outbox_payload p"
+    " ON p.id = o.id"
+)
+
+
+@runtime_checkable
+class OutboxStore(Protocol):
+    """What the worker and the CLI need from a durable outbox."""
+
+    def enqueue(self, change: Change, *, now: float) -> int:
+        """Store one change durably (committed on return); its id.
+
+        A change whose idempotency key is already stored is not added again; the
+        existing id is returned.
+        """
+        ...
+
+    def enqueue_many(self, changes: Iterable[Change], *, now: float) -> int:
+        """Store many changes in one transaction; how many were new."""
+        ...
+
+    def claim(
+        self, owner: str, limit: int, *, lease_seconds: float, now: float, max_attempts: int
+    ) -> list[OutboxItem]:
+        """Lease up to ``limit`` deliverable changes to ``owner`` (see module docstring)."""
+        ...
+
+    def complete(
+        self,
+        owner: str,
+        *,
+        done: Sequence[int] = (),
+        retry: Sequence[tuple[int, float, str]] = (),
+        dead: Sequence[tuple[int, str]] = (),
+        release: Sequence[int] = (),
+        now: float,
+    ) -> None:
+        """Record a batch's outcome in one transaction.
+
+        ``retry`` items are ``(id, available_at, error)``, ``dead`` items ``(id,
+        reason)``; ``release`` gives changes back without counting the attempt.
+        """
+        ...
+
+    def next_ready_at(self, *, now: float) -> float | None:
+        """When the next change becomes deliverable (``now`` if one is), else None."""
+        ...
+
+    def status(self, *, now: float | None = None) -> OutboxStatus: ...
+
+    def items(
+        self, state: State | None = None, *, limit: int = 100, now: float | None = None
+    ) -> list[OutboxItem]: ...
+
+    def get(self, item_id: int) -> OutboxItem | None: ...
+
+    def latest(self, key: str, *, kind_prefix: str = "") -> OutboxItem | None:
+        """The most recent change for ``key`` (not discarded), e.g. to check a transition."""
+        ...
+
+    def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these idempotency keys are already in the outbox."""
+        ...
+
+    def retry(self, ids: Sequence[int] | None = None, *, now: float) -> int:
+        """Re-drive dead changes (all when ``ids`` is None); how many."""
+        ...
+
+    def discard(self, ids: Sequence[int], *, now: float) -> int:
+        """Give up on dead changes for good (unblocks their key); how many."""
+        ...
+
+    def purge(self, *, done_before: float) -> int:
+        """Delete delivered changes older than ``done_before``; how many."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between SQLite and PostgreSQL, and nothing else."""
+
+    name: str
+    id_column: str
+    placeholder: str
+    lock_clause: str
+
+    def ids(self, column: str = "id") -> str:
+        """A condition ``column ∈ <one list parameter>`` (ids or keys)."""
+        if self.name == "sqlite":
+            return f"{column} IN (SELECT value FROM json_each(?))"
+        return f"{column} = ANY(?)"
+
+    def ids_param(self, values: Sequence[int] | Sequence[str]) -> Any:
+        return json.dumps(list(values)) if self.name == "sqlite" else list(values)
+
+    def sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+
+def render_schema(dialect: Dialect) -> list[str]:
+    """The statements of ``schema.sql`` for ``dialect``."""
+    text = resources.files("govlink.sync").joinpath("schema.sql").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    body = "\n".join(lines).replace("{{ID}}", dialect.id_column)
+    return [part.strip() for part in body.split(";") if part.strip()]
+
+
+def _row_to_item(row: Sequence[Any], payload: str) -> OutboxItem:
+    """An item from a ``_STATE_COLUMNS`` row and its payload (both drivers give the
+    right Python types: no conversions on this hot path)."""
+    return OutboxItem(
+        row[0], row[1], row[2], row[3], payload, row[4], row[5], row[6], row[7], row[8], row[9]
+    )
+
+
+def _claimed(row: Sequence[Any], payload: str) -> OutboxItem:
+    """A just-claimed item: stored as pending, reported as in flight."""
+    return OutboxItem(
+        row[0], row[1], row[2], row[3], payload, "inflight", row[5], row[6], row[7], row[8], row[9]
+    )
+
+
+def _joined_to_item(row: Sequence[Any]) -> OutboxItem:
+    """An item from a ``_SELECT_ITEMS`` row."""
+    return _row_to_item(row[:10], row[10])
+
+
+class SqlOutbox:
+    """The outbox over a DB-API connection; subclasses open it and run transactions.
+
+    Subclasses implement :meth:`_transaction` (a context manager yielding a cursor
+    inside one committed transaction; ``immediate=True`` when it will write).
+    """
+
+    dialect: Dialect
+
+    # -- plumbing the backends provide ------------------------------------------------
+
+    def _transaction(self, *, immediate: bool = True) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __enter__(self) -> SqlOutbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _q(self, statement: str) -> str:
+        return self.dialect.sql(statement)
+
+    # -- writes -------------------------------------------------------------------------
+
+    _INSERT = (
+        "INSERT INTO govlink_outbox (kind, ordering_key, idempotency_key, state, "
+        "attempts, available_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) "
+        "ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+    # The payload row takes the id the change got (or already had: then nothing).
+    _INSERT_PAYLOAD = (
+        "INSERT INTO govlink_outbox_payload (id, payload) SELECT o.id, ? FROM govlink_outbox o"
+        " WHERE o.idempotency_key = ? ON CONFLICT (id) DO NOTHING"
+    )
+
+    def enqueue(self, change: Change, *, now: float) -> int:
+        with self._transaction() as cur:
+            cur.execute(self._q(self._INSERT), _insert_row(change, now))
+            cur.execute(
+                self._q(self._INSERT_PAYLOAD), (change.payload_text(), change.idempotency_key)
+            )
+            cur.execute(
+                self._q("SELECT id FROM govlink_outbox WHERE idempotency_key = ?"),
+                (change.idempotency_key,),
+            )
+            row = cur.fetchone()
+        return int(row[0])
+
+    def enqueue_many(self, changes: Iterable[Change], *, now: float) -> int:
+        batch = list(changes)
+        if not batch:
+            return 0
+        with self._transaction() as cur:
+            cur.executemany(self._q(self._INSERT), [_insert_row(c, now) for c in batch])
+            added = int(cur.rowcount)
+            cur.executemany(
+                self._q(self._INSERT_PAYLOAD),
+                [(c.payload_text(), c.idempotency_key) for c in batch],
+            )
+        return max(added, 0)
+
+    def claim(
+        self, owner: str, limit: int, *, lease_seconds: float, now: float, max_attempts: int
+    ) -> list[OutboxItem]:
+        if limit <= 0:
+            return []
+        d = self.dialect
+        with self._transaction() as cur:
+            cur.execute(
+                self._q(
+                    "WITH picked AS ("
+                    " SELECT o.id FROM govlink_outbox o"
+                    " WHERE o.state = 'pending' AND o.available_at <= ?"
+                    " AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ?)"
+                    f" AND {_HEAD}"
+                    f" ORDER BY o.id LIMIT ? {d.lock_clause})"
+                    " UPDATE govlink_outbox SET lease_owner = ?, lease_expires_at = ?,"
+                    " attempts = attempts + 1, updated_at = ?"
+                    " WHERE id IN (SELECT id FROM picked)"
+                    f" RETURNING {_STATE_COLUMNS}"
+                ),
+                (now, now, limit, owner, now + lease_seconds, now),
+            )
+            rows = cur.fetchall()
+            if not rows:
+                return []
+            # A change claimed more often than max_attempts was never completed: its
+            # workers died or stalled on it (a failure is recorded before that).
+            lost = [row[0] for row in rows if row[5] > max_attempts]
+            if lost:
+                cur.execute(
+                    self._q(
+                        "UPDATE govlink_outbox SET state = 'dead', lease_owner = NULL,"
+                        " lease_expires_at = NULL, updated_at = ?, last_error ="
+                        " 'the worker lost its lease ' || (attempts - 1) || ' times (killed or"
+                        f" stuck while delivering this change)' WHERE {d.ids()}"
+                    ),
+                    (now, d.ids_param(lost)),
+                )
+                rows = [row for row in rows if row[5] <= max_attempts]
+            cur.execute(
+                self._q(f"SELECT id, payload FROM govlink_outbox_payload WHERE {d.ids()}"),
+                (d.ids_param([row[0] for row in rows]),),
+            )
+            payloads = dict(cur.fetchall())
+        rows.sort()  # by id (ids are unique, so the other columns never compare)
+        return [_claimed(row, payloads.get(row[0], "{}")) for row in rows]
+
+    def complete(
+        self,
+        owner: str,
+        *,
+        done: Sequence[int] = (),
+        retry: Sequence[tuple[int, float, str]] = (),
+        dead: Sequence[tuple[int, str]] = (),
+        release: Sequence[int] = (),
+        now: float,
+    ) -> None:
+        if not (done or retry or dead or release):
+            return
+        d = self.dialect
+        with self._transaction() as cur:
+            if done:
+                # A reply proves delivery whoever holds the lease now, so no owner check.
+                cur.execute(
+                    self._q(
+                        "UPDATE govlink_outbox SET state = 'done', lease_owner = NULL,"
+                        " lease_expires_at = NULL, last_error = NULL, updated_at = ?"
+                        f" WHERE {d.ids()} AND state = 'pending'"
+                    ),
+                    (now, d.ids_param(done)),
+                )
+            if retry:
+                cur.executemany(
+                    self._q(
+                        "UPDATE govlink_outbox SET state = 'pending', available_at = ?,"
+                        " last_error = ?, lease_owner = NULL, lease_expires_at = NULL,"
+                        " updated_at = ? WHERE id = ? AND state = 'pending' AND lease_owner = ?"
+                    ),
+                    [(at, error, now, item_id, owner) for item_id, at, error in retry],
+                )
+            if dead:
+                cur.executemany(
+                    self._q(
+                        "UPDATE govlink_outbox SET state = 'dead', last_error = ?,"
+                        " lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
+                        " WHERE id = ? AND state = 'pending' AND lease_owner = ?"
+                    ),
+                    [(reason, now, item_id, owner) for item_id, reason in dead],
+                )
+            if release:
+                cur.execute(
+                    self._q(
+                        "UPDATE govlink_outbox SET state = 'pending', available_at = ?,"
+                        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+                        " lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
+                        f" WHERE {d.ids()} AND state = 'pending' AND lease_owner = ?"
+                    ),
+                    (now, now, d.ids_param(release), owner),
+                )
+
+    def retry(self, ids: Sequence[int] | None = None, *, now: float) -> int:
+        d = self.dialect
+        where = "state = 'dead'" + ("" if ids is None else f" AND {d.ids()}")
+        params: tuple[Any, ...] = (now, now) + (() if ids is None else (d.ids_param(ids),))
+        with self._transaction() as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE govlink_outbox SET state = 'pending', attempts = 0,"
+                    f" available_at = ?, updated_at = ? WHERE {where}"
+                ),
+                params,
+            )
+            return int(cur.rowcount)
+
+    def discard(self, ids: Sequence[int], *, now: float) -> int:
+        if not ids:
+            return 0
+        d = self.dialect
+        with self._transaction() as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE govlink_outbox SET state = 'discarded', updated_at = ?"
+                    f" WHERE state = 'dead' AND {d.ids()}"
+                ),
+                (now, d.ids_param(ids)),
+            )
+            return int(cur.rowcount)
+
+    def purge(self, *, done_before: float) -> int:
+        with self._transaction() as cur:
+            cur.execute(
+                self._q(
+                    "DELETE FROM govlink_outbox_payload WHERE id IN"
+                    " (SELECT id FROM govlink_outbox"
+                    "  WHERE state = 'done' AND updated_at < ?)"
+                ),
+                (done_before,),
+            )
+            cur.execute(
+                self._q("DELETE FROM govlink_outbox WHERE state = 'done' AND updated_at < ?"),
+                (done_before,),
+            )
+            return int(cur.rowcount)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def next_ready_at(self, *, now: float) -> float | None:
+        with self._transaction(immediate=False) as cur:
+            cur.execute(
+                self._q(
+                    "SELECT MIN(CASE WHEN o.lease_expires_at > o.available_at"
+                    " THEN o.lease_expires_at ELSE o.available_at END)"
+                    f" FROM govlink_outbox o WHERE o.state = 'pending' AND {_HEAD}"
+                )
+            )
+            ready = cur.fetchone()[0]
+        return None if ready is None else max(now, float(ready))
+
+    def status(self, *, now: float | None = None) -> OutboxStatus:
+        at = time.time() if now is None else now
+        with self._transaction(immediate=False) as cur:
+            cur.execute(
+                self._q(
+                    f"SELECT {_STATE_EXPR} AS s, COUNT(*), MIN(o.created_at)"
+                    " FROM govlink_outbox o GROUP BY s"
+                ),
+                (at,),
+            )
+            rows = cur.fetchall()
+            counts = {str(state): int(n) for state, n, _oldest in rows}
+            oldest = next((first for state, _n, first in rows if state == "pending"), None)
+            blocked = 0
+            if counts.get("dead"):
+                cur.execute(
+                    "SELECT COUNT(*) FROM govlink_outbox o WHERE o.state = 'pending'"
+                    " AND EXISTS (SELECT 1 FROM govlink_outbox p WHERE"
+                    " p.ordering_key = o.ordering_key AND p.id < o.id AND p.state = 'dead')"
+                )
+                blocked = int(cur.fetchone()[0])
+        return OutboxStatus(
+            counts=counts,
+            blocked=blocked,
+            oldest_pending_at=None if oldest is None else float(oldest),
+        )
+
+    def items(
+        self, state: State | None = None, *, limit: int = 100, now: float | None = None
+    ) -> list[OutboxItem]:
+        at = time.time() if now is None else now
+        where = "" if state is None else f"WHERE {_STATE_EXPR} = ?"
+        params: tuple[Any, ...] = (at, limit) if state is None else (at, at, state, limit)
+        with self._transaction(immediate=False) as cur:
+            cur.execute(self._q(f"{_SELECT_ITEMS} {where} ORDER BY o.id LIMIT ?"), params)
+            return [_joined_to_item(row) for row in cur.fetchall()]
+
+    def get(self, item_id: int) -> OutboxItem | None:
+        with self._transaction(immediate=False) as cur:
+            cur.execute(self._q(f"{_SELECT_ITEMS} WHERE o.id = ?"), (time.time(), item_id))
+            row = cur.fetchone()
+        return None if row is None else _joined_to_item(row)
+
+    def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self._transaction(immediate=False) as cur:
+            for start in range(0, len(keys), 5000):
+                cur.execute(
+                    self._q(
+                        "SELECT idempotency_key FROM govlink_outbox"
+                        f" WHERE {self.dialect.ids('idempotency_key')}"
+                    ),
+                    (self.dialect.ids_param(list(keys[start : start + 5000])),),
+                )
+                found.update(str(row[0]) for row in cur.fetchall())
+        return found
+
+    def latest(self, key: str, *, kind_prefix: str = "") -> OutboxItem | None:
+        with self._transaction(immediate=False) as cur:
+            cur.execute(
+                self._q(
+                    f"{_SELECT_ITEMS} WHERE o.ordering_key = ?"
+                    " AND o.state <> 'discarded' AND o.kind LIKE ? ESCAPE '\\'"
+                    " ORDER BY o.id DESC LIMIT 1"
+                ),
+                (time.time(), key, _like_prefix(kind_prefix)),
+            )
+            row = cur.fetchone()
+        return None if row is None else _joined_to_item(row)
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def _insert_row(change: Change, now: float) -> tuple[Any, ...]:
+    return (change.kind, change.key, change.idempotency_key, now, now, now)

@@ -1,0 +1,158 @@
+"""The DVCQG mock speaks the portal's wire format and refuses what the portal refuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from govlink.testing.handle import MockHandle
+
+GOOD = {
+    "MaHoSo": "HS-1",
+    "MaTTHC": "1.001193",
+    "TrangThaiHoSo": "1",
+    "NgayTiepNhan": "20260302080000",
+}
+
+
+class Portal:
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=f"{base_url}/dvcqg", timeout=10)
+        self.session = self.login("govlink-demo", "demo-password")["session"]
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        reply = self.http.post("/auth", json={"username": username, "password": password})
+        assert reply.status_code == 200
+        return reply.json()
+
+    def call(self, service: str, **fields: Any) -> dict[str, Any]:
+        body = {"session": self.session, "madonvi": "000.00.00.H47", "service": service, **fields}
+        reply = self.http.post("/integration", json=body)
+        assert reply.status_code == 200
+        return reply.json()
+
+
+@pytest.fixture
+def portal(govlink_mock: MockHandle) -> Portal:
+    client = Portal(govlink_mock.base_url)
+    yield client
+    client.http.close()
+
+
+def test_login(portal: Portal) -> None:
+    assert portal.login("govlink-demo", "wrong")["error_code"] == "01"
+    ok = portal.login("govlink-demo", "demo-password")
+    assert ok["error_code"] == 0
+    assert ok["session"]
+
+
+def test_request_level_errors(portal: Portal, govlink_mock: MockHandle) -> None:
+    assert portal.call("KhongCo")["error_code"] == "03"
+    assert portal.call("DongBoHoSoMC", data="not a list")["error_code"] == "04"
+    reply = portal.http.post("/integration", content=b"{oops")
+    assert reply.json()["error_code"] == "04"
+    portal.session = "forged"
+    assert portal.call("LayDanhSachTTHC")["error_code"] == "02"
+
+
+def test_sessions_expire_by_the_virtual_clock(portal: Portal, govlink_mock: MockHandle) -> None:
+    assert portal.call("LayDanhSachTTHC")["error_code"] == "00"
+    govlink_mock.switch("dossiers", session_ttl=60)
+    portal.session = portal.login("govlink-demo", "demo-password")["session"]
+    govlink_mock.advance_clock(61)
+    assert portal.call("LayDanhSachTTHC")["error_code"] == "02"
+
+
+def test_busy_switch_answers_the_transient_code(portal: Portal, govlink_mock: MockHandle) -> None:
+    govlink_mock.switch("dossiers", busy=True)
+    assert portal.call("LayDanhSachTTHC")["error_code"] == "99"
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "mentions"),
+    [
+        ({"NgayTiepNhan": ""}, "11", "NgayTiepNhan"),
+        ({"MaTTHC": None}, "11", "MaTTHC"),
+        ({"MaTTHC": "9.999999"}, "12", "9.999999"),
+        ({"NgayTiepNhan": "2026-03-02 08:00"}, "13", "NgayTiepNhan"),
+        ({"NgayHenTra": "20260231080000"}, "13", "NgayHenTra"),  # no 31 February
+        ({"NgayHenTra": "20230229080000"}, "13", "NgayHenTra"),  # 2023 is not a leap year
+        ({"NgayTra": "20260302246000"}, "13", "NgayTra"),  # hour 24
+        ({"TrangThaiHoSo": "bốn"}, "14", "TrangThaiHoSo"),
+        ({"LoaiDoiTuong": "3"}, "14", "LoaiDoiTuong"),
+        ({"TaiLieuNop": "x"}, "14", "TaiLieuNop"),
+    ],
+)
+def test_item_validation_like_the_portal(
+    portal: Portal, change: dict[str, Any], code: str, mentions: str
+) -> None:
+    reply = portal.call(
+        "DongBoHoSoMC",
+        isUpdating="False",
+        data=[
+            {**GOOD, "MaHoSo": "HS-0", "IdempotencyKey": "a"},
+            {**GOOD, **change, "IdempotencyKey": "b"},
+        ],
+    )
+    assert reply["error_code"] == "10"
+    first, second = reply["result"]
+    assert first["error_code"] == "00"
+    assert second["error_code"] == code
+    assert second["IdempotencyKey"] == "b"
+    assert mentions in second["message"]
+
+
+def test_real_dates_pass(portal: Portal) -> None:
+    leap = {**GOOD, "NgayHenTra": "20240229235959", "NgayTra": "", "NgayTuChoi": None}
+    assert portal.call("DongBoHoSoMC", data=[leap])["error_code"] == "00"
+
+
+def test_progress_needs_a_known_dossier_and_lookup_returns_it(portal: Portal) -> None:
+    step = {"MaHoSo": "HS-1", "NguoiXuLy": "A", "ThoiDiemXuLy": "20260302090000", "TrangThai": "2"}
+    assert portal.call("CapNhatTienDoHoSoMC", data=[step])["result"][0]["error_code"] == "15"
+    assert portal.call("DongBoHoSoMC", data=[GOOD])["error_code"] == "00"
+    assert portal.call("CapNhatTienDoHoSoMC", data=[step])["error_code"] == "00"
+    found = portal.call("TraCuuHoSo", MaHoSo="HS-1")["result"][0]
+    assert found["MaTTHC"] == "1.001193"
+    assert found["QuaTrinhXuLy"] == [step]
+    assert portal.call("TraCuuHoSo", MaHoSo="HS-404")["error_code"] == "15"
+
+
+def test_duplicates_are_counted_not_applied(portal: Portal, govlink_mock: MockHandle) -> None:
+    item = {**GOOD, "IdempotencyKey": "key-1"}
+    portal.call("DongBoHoSoMC", data=[item])
+    again = portal.call("DongBoHoSoMC", data=[{**item, "TrangThaiHoSo": "2"}])
+    assert again["result"][0]["duplicate"] is True
+    summary = govlink_mock.state()["dossiers"]
+    assert summary["duplicate_deliveries"] == 1
+    assert summary["keys_delivered_more_than_once"] == 1
+    assert summary["changes_applied"] == 1
+    assert summary["by_status"] == {"1": 1}  # the duplicate did not overwrite the dossier
+    assert summary["recent"][0]["MaHoSo"] == "HS-1"
+
+
+def test_reset_forgets_everything(portal: Portal, govlink_mock: MockHandle) -> None:
+    portal.call("DongBoHoSoMC", data=[{**GOOD, "IdempotencyKey": "k"}])
+    govlink_mock.reset()
+    summary = govlink_mock.state()["dossiers"]
+    assert summary["dossiers"] == 0
+    assert summary["idempotency_keys"] == 0
+
+
+def test_state_file_survives_a_restart(tmp_path: Any) -> None:
+    from mock_servers.server import MockServer
+
+    state = tmp_path / "mock.db"
+    with MockServer(state_path=state) as first:
+        portal = Portal(first.base_url)
+        portal.call("DongBoHoSoMC", data=[{**GOOD, "IdempotencyKey": "k1"}])
+        portal.call("DongBoHoSoMC", data=[{**GOOD, "TrangThaiHoSo": "2", "IdempotencyKey": "k2"}])
+        portal.http.close()
+    with MockServer(state_path=state) as second:
+        portal = Portal(second.base_url)
+        assert portal.call("TraCuuHoSo", MaHoSo="HS-1")["result"][0]["TrangThaiHoSo"] == "2"
+        again = portal.call("DongBoHoSoMC", data=[{**GOOD, "IdempotencyKey": "k1"}])
+        assert again["result"][0]["duplicate"] is True  # keys remembered across restarts
+        portal.http.close()

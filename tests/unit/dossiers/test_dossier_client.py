@@ -1,0 +1,209 @@
+"""DossierClient / AsyncDossierClient against a fake adapter (no sockets)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import httpx
+import pytest
+from _dvcqg_fake import FakePortal
+
+from govlink.core.clock import VN_TZ
+from govlink.core.config import GovLinkSettings
+from govlink.core.errors import AuthenticationError, NotFoundError, ValidationError
+from govlink.dossiers import (
+    AsyncDossierClient,
+    BatchRejectedError,
+    Dossier,
+    DossierClient,
+    DossierStatus,
+    IllegalTransitionError,
+    ProgressRecord,
+)
+
+
+def dossier(n: int, status: int = 2) -> Dossier:
+    return Dossier(
+        ma_ho_so=f"HS-{n}",
+        procedure_code="1.001193",
+        status=status,
+        received_at=datetime(2026, 3, 2, 8, tzinfo=VN_TZ),
+    )
+
+
+def client(settings: GovLinkSettings, portal: FakePortal) -> DossierClient:
+    return DossierClient(settings, transport=httpx.MockTransport(portal))
+
+
+def test_logs_in_once_and_sends_session_and_unit(
+    settings: GovLinkSettings, portal: FakePortal
+) -> None:
+    with client(settings, portal) as c:
+        report = c.sync_dossiers([dossier(1), dossier(2)], is_updating=False)
+        c.sync_dossiers([dossier(1, 4)], is_updating=True)
+    assert portal.logins == [{"username": "govlink-demo", "password": "demo-password"}]
+    assert report.accepted == ["HS-1", "HS-2"]
+    first, second = portal.calls
+    assert (first["session"], first["madonvi"], first["service"]) == (
+        "s1",
+        "000.00.00.H47",
+        "DongBoHoSoMC",
+    )
+    assert first["isUpdating"] == "False"
+    assert second["isUpdating"] == "True"
+    keys = [item["IdempotencyKey"] for item in portal.items_sent]
+    assert len(set(keys)) == 3
+    assert all(keys)
+
+
+def test_expired_session_is_renewed_and_the_call_replayed_once(
+    settings: GovLinkSettings, portal: FakePortal
+) -> None:
+    with client(settings, portal) as c:
+        c.sync_dossiers([dossier(1)], is_updating=False)
+        portal.expire_next = 1
+        report = c.sync_dossiers([dossier(1, 4)], is_updating=True)
+    assert report.accepted == ["HS-1"]
+    assert len(portal.logins) == 2
+    replayed = portal.calls[-2:]
+    assert [call["session"] for call in replayed] == ["s1", "s2"]
+    assert replayed[0]["data"] == replayed[1]["data"]  # same items, same keys
+
+
+def test_a_second_expiry_is_not_looped_on(settings: GovLinkSettings, portal: FakePortal) -> None:
+    portal.expire_next = 5
+    with client(settings, portal) as c, pytest.raises(AuthenticationError, match="expired"):
+        c.get("HS-1")
+    assert len(portal.calls) == 2
+
+
+def test_wrong_password_is_an_authentication_error(
+    settings: GovLinkSettings, portal: FakePortal
+) -> None:
+    settings.dossiers.auth.password = None
+    bad = settings.model_copy(deep=True)
+    from pydantic import SecretStr
+
+    bad.dossiers.auth.password = SecretStr("nope")
+    with (
+        DossierClient(bad, transport=httpx.MockTransport(portal)) as c,
+        pytest.raises(AuthenticationError, match="wrong password"),
+    ):
+        c.procedures()
+
+
+def test_batches_are_chunked(settings: GovLinkSettings, portal: FakePortal) -> None:
+    with client(settings, portal) as c:
+        c.sync_dossiers([dossier(n) for n in range(7)], is_updating=False, chunk_size=3)
+        c.push_progress(
+            [
+                ProgressRecord(
+                    ma_ho_so=f"HS-{n}",
+                    handler="Cán bộ",
+                    handled_at=datetime(2026, 3, 2, 9, tzinfo=VN_TZ),
+                    status=DossierStatus.PROCESSING,
+                )
+                for n in range(12)
+            ]
+        )
+    sizes = [(call["service"], len(call["data"])) for call in portal.calls]
+    assert sizes == [
+        ("DongBoHoSoMC", 3),
+        ("DongBoHoSoMC", 3),
+        ("DongBoHoSoMC", 1),
+        ("CapNhatTienDoHoSoMC", 10),
+        ("CapNhatTienDoHoSoMC", 2),
+    ]
+
+
+def test_refused_items_are_named_and_the_rest_is_applied(
+    settings: GovLinkSettings, portal: FakePortal
+) -> None:
+    portal.refuse = {"HS-2": ("12", "Mã thủ tục không tồn tại"), "HS-5": ("13", "Sai ngày")}
+    with client(settings, portal) as c, pytest.raises(BatchRejectedError) as caught:
+        c.sync_dossiers([dossier(n) for n in range(6)], is_updating=False, chunk_size=2)
+    error = caught.value
+    assert error.items == ("HS-2", "HS-5")
+    assert error.report.accepted == ["HS-0", "HS-1", "HS-3", "HS-4"]
+    assert len(portal.calls) == 3  # every chunk was sent
+
+
+def test_invalid_input_sends_nothing(settings: GovLinkSettings, portal: FakePortal) -> None:
+    with client(settings, portal) as c:
+        with pytest.raises(ValidationError) as caught:
+            c.sync_dossiers(
+                [dossier(1).to_wire(), {"MaHoSo": "HS-2", "MaTTHC": "1.001193"}],
+                is_updating=False,
+            )
+        assert caught.value.field.startswith("dossier 2: ")
+        with pytest.raises(IllegalTransitionError, match=r"10 .* → 4"):
+            c.sync_dossiers([dossier(1, 4)], is_updating=True, previous={"HS-1": 10})
+        with pytest.raises(IllegalTransitionError):
+            c.sync_dossiers([dossier(1, 10), dossier(1, 4)], is_updating=True)
+        c.sync_dossiers([dossier(1, 10), dossier(1, 4)], is_updating=True, force=True)
+    assert portal.logins
+    assert len(portal.calls) == 1
+
+
+def test_lookup_and_catalogues(settings: GovLinkSettings, portal: FakePortal) -> None:
+    def answer(body: dict[str, object]) -> dict[str, object] | None:
+        service = body["service"]
+        if service == "TraCuuHoSo":
+            if body["MaHoSo"] == "HS-1":
+                found = {
+                    **dossier(1, 9).to_wire(),
+                    "QuaTrinhXuLy": [
+                        {
+                            "MaHoSo": "HS-1",
+                            "NguoiXuLy": "A",
+                            "ThoiDiemXuLy": "20260302090000",
+                            "TrangThai": "4",
+                        }
+                    ],
+                }
+                return {"error_code": "00", "result": [found]}
+            return {"error_code": "15", "message": "Không tìm thấy hồ sơ"}
+        if service == "LayDanhSachTTHC":
+            return {
+                "error_code": "00",
+                "result": [{"MaTTHC": "1.001193", "TenTTHC": "Khai sinh", "MucLePhi": "0"}],
+            }
+        if service == "LayDanhMucCoQuan":
+            return {
+                "error_code": "00",
+                "result": [{"MaCoQuan": "000.00.00.H47", "MaCoQuanCha": None}],
+            }
+        if service == "LayDanhMucLinhVuc":
+            return {
+                "error_code": "00",
+                "result": [{"MaLinhVuc": "G09-TP03", "TenLinhVuc": "Hộ tịch"}],
+            }
+        return None
+
+    portal.handler = answer
+    with client(settings, portal) as c:
+        found = c.get("HS-1")
+        assert found.status is DossierStatus.PROCESSED
+        assert found.progress is not None
+        assert found.progress[0].handler == "A"
+        with pytest.raises(NotFoundError, match="Không tìm thấy"):
+            c.get("HS-404")
+        assert [p.code for p in c.procedures()] == ["1.001193"]
+        assert c.procedures()[0].fee == 0
+        assert c.agencies()[0].code == "000.00.00.H47"
+        assert c.fields()[0].name == "Hộ tịch"
+    assert [call["service"] for call in portal.calls][:2] == ["TraCuuHoSo", "TraCuuHoSo"]
+
+
+async def test_async_client_shares_the_behaviour(
+    settings: GovLinkSettings, portal: FakePortal
+) -> None:
+    async with AsyncDossierClient(settings, transport=httpx.MockTransport(portal)) as c:
+        await c.sync_dossiers([dossier(1)], is_updating=False)
+        portal.expire_next = 1
+        report = await c.sync_dossiers([dossier(1, 4)], is_updating=True)
+        portal.refuse = {"HS-9": ("12", "no")}
+        with pytest.raises(BatchRejectedError):
+            await c.sync_dossiers([dossier(9)], is_updating=False)
+    assert report.accepted == ["HS-1"]
+    assert len(portal.logins) == 2
