@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import GovLinkError
+from govlink.core.lifecycle import AsyncClosable, Closable
 
 __all__ = ["AsyncGovLink", "GovLink"]
 
@@ -76,7 +76,7 @@ class _FacadeBase:
         return found
 
 
-class GovLink(_FacadeBase):
+class GovLink(_FacadeBase, Closable):
     """Synchronous facade: ``with GovLink.from_profile("mock") as gl: gl.dossiers…``."""
 
     def __init__(
@@ -116,19 +116,8 @@ class GovLink(_FacadeBase):
         if failure is not None:
             raise failure
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncGovLink(_FacadeBase):
+class AsyncGovLink(_FacadeBase, AsyncClosable):
     """Asynchronous facade: ``async with AsyncGovLink.from_profile("mock") as gl: …``."""
 
     def __init__(
@@ -167,14 +156,3 @@ class AsyncGovLink(_FacadeBase):
                 failure = failure or exc
         if failure is not None:
             raise failure
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

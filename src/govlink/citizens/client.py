@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -28,6 +27,7 @@ from govlink.core.http import (
     build_async_client,
     build_client,
 )
+from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.core.soap import AsyncSoapClient, SoapClient, load_wsdl
 
 __all__ = ["AsyncCitizenClient", "CitizenClient", "service_address"]
@@ -58,7 +58,7 @@ class _Base:
         self._wsdl: Any = load_wsdl(WSDL_PATH)
 
 
-class CitizenClient(_Base):
+class CitizenClient(_Base, Closable):
     """Look up and verify citizens (synchronous).
 
     ``with CitizenClient(settings) as client: client.lookup(so_dinh_danh="001085000001",
@@ -129,19 +129,8 @@ class CitizenClient(_Base):
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncCitizenClient(_Base):
+class AsyncCitizenClient(_Base, AsyncClosable):
     """Look up and verify citizens (asyncio); same methods as :class:`CitizenClient`."""
 
     def __init__(
@@ -202,14 +191,3 @@ class AsyncCitizenClient(_Base):
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

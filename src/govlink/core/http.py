@@ -34,8 +34,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from tenacity import (
@@ -56,6 +55,7 @@ from govlink.core.errors import (
     TokenUnavailableError,
     TransportError,
 )
+from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.core.redact import install_log_redaction, redact_text
 
 __all__ = [
@@ -643,7 +643,7 @@ class _Call:
         )
 
 
-class HttpTransport:
+class HttpTransport(Closable):
     """Synchronous shell: send a request with retries and return a :class:`Reply`.
 
     Non-retryable HTTP errors (4xx other than 429) are returned, not raised: the
@@ -700,19 +700,8 @@ class HttpTransport:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncHttpTransport:
+class AsyncHttpTransport(AsyncClosable):
     """Asynchronous twin of :class:`HttpTransport` (same policy, same evidence)."""
 
     def __init__(
@@ -762,14 +751,3 @@ class AsyncHttpTransport:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -21,8 +21,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Generator
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -36,6 +35,7 @@ from govlink.core.http import (
     build_async_client,
     build_client,
 )
+from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.documents.edxml.models import EdxmlPackage, StaffInfo, StatusCode, StatusMessage
 from govlink.documents.edxml.parse import kind_of, read_tree
 from govlink.documents.edxml.validate import is_agency_code, validate_agency_code
@@ -392,7 +392,7 @@ def _package_of(value: EdxmlPackage | ReceivedDocument | VerifiedEdxml) -> Edxml
     return package
 
 
-class DocumentClient(_ShellBase):
+class DocumentClient(_ShellBase, Closable):
     """Synchronous document-exchange client (axis REST, provincial gateway or SOAP).
 
     ``with DocumentClient(settings) as client:`` — ``send(package)``,
@@ -542,19 +542,8 @@ class DocumentClient(_ShellBase):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncDocumentClient(_ShellBase):
+class AsyncDocumentClient(_ShellBase, AsyncClosable):
     """Asynchronous twin of :class:`DocumentClient` (same plans, awaited I/O)."""
 
     def __init__(
@@ -687,14 +676,3 @@ class AsyncDocumentClient(_ShellBase):
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -19,8 +19,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError as PydanticValidationError
@@ -35,6 +34,7 @@ from govlink.core.http import (
     build_async_client,
     build_client,
 )
+from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.dossiers.codec import (
     DEFAULT_INTEGRATION_PATH,
     SERVICE_CATALOGUE_AGENCIES,
@@ -273,7 +273,7 @@ class _Shell:
         return report
 
 
-class DossierClient(_Shell):
+class DossierClient(_Shell, Closable):
     """Synchronous DVCQG dossier client.
 
     ``with DossierClient(settings) as client: client.sync_dossiers([...], is_updating=True)``
@@ -428,19 +428,8 @@ class DossierClient(_Shell):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncDossierClient(_Shell):
+class AsyncDossierClient(_Shell, AsyncClosable):
     """Asynchronous twin of :class:`DossierClient` (same methods, awaited)."""
 
     def __init__(
@@ -572,14 +561,3 @@ class AsyncDossierClient(_Shell):
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

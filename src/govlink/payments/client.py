@@ -31,8 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -54,6 +53,7 @@ from govlink.core.http import (
     build_client,
     new_correlation_id,
 )
+from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.payments import codec
 from govlink.payments.callbacks import CallbackVerifier, Lookup, ProcessedCallbackStore
 from govlink.payments.checksum import ChecksumProfile, MessageKind
@@ -427,7 +427,7 @@ def _settled(report: ReconcileReport, reference: str, error: Exception | None) -
         report.errors.append(ReconcileProblem(reference, f"settle failed: {error}"))
 
 
-class PaymentClient:
+class PaymentClient(Closable):
     """Synchronous payment client (DVCQG PaymentPlatform)::
 
     with PaymentClient(settings) as payments:
@@ -573,19 +573,8 @@ class PaymentClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncPaymentClient:
+class AsyncPaymentClient(AsyncClosable):
     """Asynchronous twin of :class:`PaymentClient` (same rules, same results)."""
 
     def __init__(
@@ -736,14 +725,3 @@ class AsyncPaymentClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -7,14 +7,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 
 from govlink.core.clock import Clock
 from govlink.core.config import GovLinkSettings
 from govlink.core.http import AsyncHttpTransport, HttpTransport, build_async_client, build_client
+from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.sso.discovery import ProviderMetadata
 from govlink.sso.models import (
     CitizenIdentity,
@@ -36,7 +36,7 @@ Callback = str | Mapping[str, Any]
 SavedState = LoginState | Mapping[str, Any] | str
 
 
-class SsoClient:
+class SsoClient(Closable):
     """OpenID Connect login against the national identity provider (blocking I/O).
 
     Typical web-app use::
@@ -137,19 +137,8 @@ class SsoClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncSsoClient:
+class AsyncSsoClient(AsyncClosable):
     """The asynchronous twin of :class:`SsoClient` (same methods, awaited)."""
 
     def __init__(
@@ -232,14 +221,3 @@ class AsyncSsoClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
