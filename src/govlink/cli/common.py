@@ -133,7 +133,11 @@ JsonOption = Annotated[
 ]
 UnmaskOption = Annotated[
     bool,
-    typer.Option("--unmask", help="Show personal data (ID numbers, names, phones) unmasked."),
+    typer.Option(
+        "--unmask",
+        envvar="GOVLINK_UNMASK",
+        help="Show personal data (ID numbers, names, phones) unmasked.",
+    ),
 ]
 
 

@@ -8,13 +8,11 @@ Secrets are never printed, not even with ``--unmask`` (which is about personal d
 
 import json
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -26,10 +24,12 @@ from govlink.cli.common import (
     emit_json,
     load_settings,
 )
+from govlink.core.redact import mask_secrets
 
 if TYPE_CHECKING:
     from govlink.core.config import GovLinkSettings
 
+# ``mask_secrets`` is re-exported: the one masking rule lives in govlink.core.redact.
 __all__ = ["SettingRow", "app", "mask_secrets", "setting_rows"]
 
 app = typer.Typer(
@@ -38,12 +38,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-MASK = "********"
-_SECRET_KEY = re.compile(
-    r"secret|passw|credential|private_key$|apikey|api_key|accesskey|access_key|"
-    r"(^|_)token$|(^|_)key$|signing",
-    re.IGNORECASE,
-)
 _ENV_PREFIX = "GOVLINK_"
 _DELIMITER = "__"
 
@@ -55,39 +49,6 @@ class SettingRow:
     path: str
     value: Any
     source: str
-
-
-def _is_secret_key(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key))
-
-
-def _mask_url(value: str) -> str:
-    """Hide the password of ``scheme://user:password@host`` URLs (proxies)."""
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return value
-    if parts.password is None:
-        return value
-    netloc = f"{parts.username or ''}:{MASK}@{parts.hostname or ''}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def mask_secrets(data: Any, key: str = "") -> Any:
-    """Mask values whose key names a secret, and passwords inside URLs."""
-    if isinstance(data, Mapping):
-        return {k: mask_secrets(v, str(k)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [mask_secrets(v, key) for v in data]
-    if data is None or data == "":
-        return data
-    if key and _is_secret_key(key):
-        return MASK
-    if isinstance(data, str) and "://" in data:
-        return _mask_url(data)
-    return data
 
 
 def _flatten(
@@ -189,7 +150,7 @@ def setting_rows(
     builtin = builtin_profile(settings.profile) or {}
     file_label = f"profile file {settings.profile_file} [profiles.{settings.profile}]"
 
-    data = mask_secrets(settings.masked_dump())
+    data = settings.masked_dump()
     rows: list[SettingRow] = []
     for path, value in _flatten(data):
         if value is None or value == {} or value == []:
@@ -241,7 +202,7 @@ def show(
             {
                 "profile": settings.profile,
                 "profile_file": str(settings.profile_file) if settings.profile_file else None,
-                "settings": mask_secrets(settings.masked_dump()),
+                "settings": settings.masked_dump(),
                 "sources": {row.path: row.source for row in rows},
             }
         )

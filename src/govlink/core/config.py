@@ -39,6 +39,7 @@ from pydantic_settings import (
 )
 
 from govlink.core.errors import ConfigurationError
+from govlink.core.redact import mask_secrets
 
 __all__ = [
     "MOCK_DEFAULT_PORT",
@@ -390,19 +391,16 @@ class GovLinkSettings(BaseSettings):
     def masked_dump(self) -> dict[str, Any]:
         """A JSON-ready view with every secret masked (``govlink config show``).
 
-        ``SecretStr`` fields dump as stars already; ``auth.extra`` is free-form, so its
-        values whose key looks secret (token, secret, password, key) are masked too.
+        ``SecretStr`` fields dump as stars already; ``auth.extra`` and ``options`` are
+        free-form, so any value whose key names a credential is masked too, as are
+        passwords inside URLs (proxies, DSNs).
         """
-        data = self.model_dump(mode="json")
-        for name in (*PLATFORMS, "gateway"):
-            extra = data.get(name, {}).get("auth", {}).get("extra", {})
-            for key in extra:
-                if any(word in key.lower() for word in _SECRET_WORDS):
-                    extra[key] = "**********"
-        return data
+        masked: dict[str, Any] = mask_secrets(self.model_dump(mode="json"))
+        return masked
 
-
-_SECRET_WORDS = ("token", "secret", "password", "passwd", "key")
+    def __repr_args__(self) -> Any:
+        """``repr(settings)`` shows the masked view: secrets must not reach logs."""
+        return list(self.masked_dump().items())
 
 
 def _unparsable_variable(prefix: str) -> str:

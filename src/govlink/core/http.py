@@ -56,7 +56,7 @@ from govlink.core.errors import (
     TransportError,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
-from govlink.core.redact import install_log_redaction, redact_text
+from govlink.core.redact import install_log_redaction, redact_body, redact_text
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -131,8 +131,8 @@ class Evidence:
             "started_at": self.started_at.isoformat(),
             "elapsed_seconds": round(self.elapsed_seconds, 4),
             "attempts": self.attempts,
-            "request_body": redact_text(_preview(self.request_body)),
-            "response_body": redact_text(_preview(self.response_body)),
+            "request_body": redact_body(self.request_body, _MAX_LOGGED_BODY),
+            "response_body": redact_body(self.response_body, _MAX_LOGGED_BODY),
         }
 
 
@@ -165,11 +165,6 @@ class Reply:
 
     def json(self) -> Any:
         return self.response.json()
-
-
-def _preview(body: bytes) -> str:
-    text = body[:_MAX_LOGGED_BODY].decode("utf-8", errors="replace")
-    return text + ("…" if len(body) > _MAX_LOGGED_BODY else "")
 
 
 def _retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
@@ -592,7 +587,7 @@ class _Call:
                 redact_text(str(self.request.url)),
                 self.attempts,
                 self.cid,
-                redact_text(_preview(_request_body(self.request))),
+                redact_body(_request_body(self.request), _MAX_LOGGED_BODY),
             )
         return self.request
 
@@ -607,7 +602,7 @@ class _Call:
                 response.status_code,
                 self.elapsed(),
                 self.cid,
-                redact_text(_preview(response.content)),
+                redact_body(response.content, _MAX_LOGGED_BODY),
             )
         if response.status_code in self.retry_statuses:
             raise _RetryableStatus(response)

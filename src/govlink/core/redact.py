@@ -14,19 +14,26 @@ a support person can still tell two records apart.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "PERSONAL_FIELDS",
+    "SECRET_MASK",
     "RedactingFilter",
     "install_log_redaction",
     "is_masking",
+    "is_secret_key",
+    "mask_secrets",
+    "mask_url_password",
     "mask_value",
+    "redact_body",
     "redact_mapping",
     "redact_text",
     "unmasked",
@@ -97,6 +104,7 @@ PERSONAL_FIELDS: frozenset[str] = frozenset(
         "mobile",
         # dates of birth
         "NgayThangNamSinh",
+        "NgayThangNam",
         "NgaySinh",
         "birth_date",
         "date_of_birth",
@@ -188,6 +196,114 @@ def redact_mapping(data: Any) -> Any:
     if isinstance(data, str):
         return redact_text(data)
     return data
+
+
+SECRET_MASK = "********"  # noqa: S105 - the mask, not a password
+
+# Keys whose values are credentials: masked always, even inside ``unmasked()``
+# (unmasking is for personal data a clerk may need to see, never for secrets).
+_SECRET_KEY = re.compile(
+    r"secret|passw|credential|private_key$|apikey|api_key|accesskey|access_key|"
+    r"(^|_)token$|(^|_)key$|signing|verifier|assertion|^session$|^code$|"
+    r"^authorization$|^cookie$|^pwd$",
+    re.IGNORECASE,
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a field, header or option named ``key`` holds a credential."""
+    return bool(_SECRET_KEY.search(key))
+
+
+def mask_url_password(value: str) -> str:
+    """Hide the password of ``scheme://user:password@host`` URLs (proxies, DSNs)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value
+    if parts.password is None:
+        return value
+    netloc = f"{parts.username or ''}:{SECRET_MASK}@{parts.hostname or ''}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def mask_secrets(data: Any, key: str = "") -> Any:
+    """Deep copy of ``data`` with credential values and URL passwords masked."""
+    if isinstance(data, Mapping):
+        return {k: mask_secrets(v, str(k)) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [mask_secrets(v, key) for v in data]
+    if data is None or data == "":
+        return data
+    if key and is_secret_key(key):
+        return SECRET_MASK
+    if isinstance(data, str) and "://" in data:
+        return mask_url_password(data)
+    return data
+
+
+# The text of an XML element, by local name (SOAP and edXML bodies).
+_XML_TEXT = re.compile(r"<((?:[\w.-]+:)?([\w.-]+))(\s[^<>]*)?>([^<]+)</\1>")
+
+
+def _redact_xml(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(2)
+        value = match.group(4)
+        if is_secret_key(name):
+            value = SECRET_MASK
+        elif is_masking() and name.lower() in PERSONAL_FIELDS:
+            value = str(mask_value(value.strip()))
+        return f"<{match.group(1)}{match.group(3) or ''}>{value}</{match.group(1)}>"
+
+    return _XML_TEXT.sub(one, text)
+
+
+def redact_body(body: bytes, limit: int = 2000) -> str:
+    """A log-safe preview of an HTTP body: JSON, form, XML or text.
+
+    Credentials are masked by key whatever the masking mode; personal fields and
+    free-text ID numbers, phones and e-mails are masked unless :func:`unmasked`.
+    The body is parsed only as far as needed to find keys, never executed or
+    resolved (XML is handled by a regular expression, not a parser).
+    """
+    if not body:
+        return ""
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    stripped = text.lstrip()
+    shown: str | None = None
+    if stripped[:1] in ("{", "[") and len(body) <= limit * 4:
+        try:
+            shown = json.dumps(redact_mapping(mask_secrets(json.loads(text))), ensure_ascii=False)
+        except ValueError:
+            shown = None
+    elif stripped[:1] == "<":
+        shown = _redact_xml(text)
+    elif "=" in text and not any(c in text for c in " \n\r\t<>{}"):
+        pairs = parse_qsl(text, keep_blank_values=True)
+        if pairs:
+            shown = urlencode(
+                [
+                    (
+                        key,
+                        SECRET_MASK
+                        if is_secret_key(key)
+                        else (
+                            str(mask_value(value))
+                            if is_masking() and key.lower() in PERSONAL_FIELDS
+                            else value
+                        ),
+                    )
+                    for key, value in pairs
+                ],
+                safe="*",
+            )
+    if shown is None:
+        shown = text
+    shown = redact_text(shown)
+    return shown[:limit] + ("…" if len(shown) > limit or len(body) > limit * 4 else "")
 
 
 class RedactingFilter(logging.Filter):

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from govlink.core.errors import ConfigurationError
-from govlink.core.redact import redact_text
+from govlink.core.redact import mask_url_password, redact_text
 from govlink.sync.store import SCHEMA_VERSION, Dialect, SqlOutbox, render_schema
 
 __all__ = ["POSTGRES", "PostgresOutbox"]
@@ -37,7 +37,7 @@ def _masked_dsn(dsn: str) -> str:
     """The DSN with any password hidden, for error messages."""
     import re
 
-    dsn = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", dsn)
+    dsn = mask_url_password(dsn)
     return redact_text(re.sub(r"(password\s*=\s*)\S+", r"\1***", dsn, flags=re.I))
 
 

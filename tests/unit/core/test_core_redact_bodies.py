@@ -1,0 +1,108 @@
+"""Bodies in DEBUG logs and in Evidence.masked(): no credential, no citizen data.
+
+A vendor turns DEBUG on or pastes ``evidence.masked()`` into a support ticket; the
+token exchange, the portal login and a population-database reply must not leak.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import httpx
+import pytest
+
+from govlink.core.config import GovLinkSettings
+from govlink.core.http import HttpTransport, build_client
+from govlink.core.redact import redact_body, unmasked
+
+SECRETS = ("demo-secret", "VERIFIER-123", "pw-123", "AT-SECRET", "RT-SECRET", "SESSION-XYZ")
+PERSONAL = ("001234567890", "NGUYỄN VĂN AN", "0912345678", "19900115")
+
+
+def _transport(reply: httpx.Response) -> HttpTransport:
+    settings = GovLinkSettings.load()
+    client = build_client(settings, "sso", transport=httpx.MockTransport(lambda _r: reply))
+    return HttpTransport(client, settings)
+
+
+def test_token_exchange_debug_logs_and_evidence_hide_credentials(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="govlink")
+    reply = httpx.Response(
+        200, json={"access_token": "AT-SECRET", "refresh_token": "RT-SECRET", "expires_in": 60}
+    )
+    with _transport(reply) as transport:
+        result = transport.request(
+            "POST",
+            "/oauth2/token",
+            safe=False,
+            data={
+                "grant_type": "authorization_code",
+                "code": "CODE-1",
+                "client_secret": "demo-secret",
+                "code_verifier": "VERIFIER-123",
+            },
+        )
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    masked = str(result.evidence.masked())
+    assert "grant_type=authorization_code" in logged  # the body was logged at all
+    assert "expires_in" in masked
+    for secret in (*SECRETS[:2], "AT-SECRET", "RT-SECRET", "CODE-1"):
+        assert secret not in logged
+        assert secret not in masked
+    # the raw evidence is the vendor's own record and stays complete
+    assert b"AT-SECRET" in result.evidence.response_body
+
+
+def test_json_login_and_session_bodies_are_masked() -> None:
+    shown = redact_body(
+        b'{"username": "u", "password": "pw-123", "session": "SESSION-XYZ", "error_code": 0}'
+    )
+    assert "pw-123" not in shown
+    assert "SESSION-XYZ" not in shown
+    assert '"error_code": 0' in shown
+
+
+def test_personal_fields_in_json_and_soap_bodies_are_masked() -> None:
+    json_body = (
+        '{"SoDinhDanh": "001234567890", "HoVaTen": "NGUYỄN VĂN AN", "SoDienThoai": "0912345678"}'
+    ).encode()
+    soap_body = (
+        "<s:Envelope><s:Body><d:CongDan><d:HoVaTen>NGUYỄN VĂN AN</d:HoVaTen>"
+        "<d:NgayThangNam>19900115</d:NgayThangNam><d:SoDinhDanh>001234567890</d:SoDinhDanh>"
+        "</d:CongDan></s:Body></s:Envelope>"
+    ).encode()
+    for body in (json_body, soap_body):
+        shown = redact_body(body)
+        for value in PERSONAL:
+            assert value not in shown, (value, shown)
+    assert "<d:HoVaTen>N***</d:HoVaTen>" in redact_body(soap_body)
+
+
+def test_unmasking_shows_personal_data_but_never_credentials() -> None:
+    with unmasked():
+        shown = redact_body(b'{"HoVaTen": "NGUYEN VAN AN", "client_secret": "demo-secret"}')
+    assert "NGUYEN VAN AN" in shown
+    assert "demo-secret" not in shown
+
+
+def test_long_bodies_are_cut() -> None:
+    shown = redact_body(b"x" * 10_000, limit=100)
+    assert len(shown) <= 101
+    assert shown.endswith("…")
+
+
+def test_settings_repr_and_masked_dump_hide_free_form_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GOVLINK_DOCUMENTS__OPTIONS__SIGNING_KEY_PASSWORD", "hunter2")
+    monkeypatch.setenv("GOVLINK_PAYMENTS__OPTIONS__SECRET", "partner-secret")
+    monkeypatch.setenv("GOVLINK_HTTP__PROXY", "http://user:proxy-pass@127.0.0.1:3128")
+    settings = GovLinkSettings.load()
+    assert settings.documents.options["signing_key_password"] == "hunter2"  # still usable
+    for text in (repr(settings), str(settings.masked_dump())):
+        for secret in ("hunter2", "partner-secret", "proxy-pass", "demo-secret"):
+            assert secret not in text
+    assert os.environ["GOVLINK_PAYMENTS__OPTIONS__SECRET"] == "partner-secret"
