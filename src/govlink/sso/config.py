@@ -56,7 +56,7 @@ class SsoConfig:
 
     base_url: str
     client_id: str
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)
     auth_style: str
     private_key_file: Path | None = None
     assertion_alg: str = "RS256"
@@ -68,6 +68,7 @@ class SsoConfig:
     leeway: float = 60.0
     userinfo_method: str = "POST"
     jwks_ttl: float = 3600.0
+    jwks_refetch_cooldown: float = 60.0
     login_timeout: float = 600.0
     scope: str = "openid"
     acr_values: str | None = "LoA1"
@@ -129,6 +130,7 @@ class SsoConfig:
             leeway=_number(options, "leeway", 60.0),
             userinfo_method=_userinfo_method(options.get("userinfo_method", "POST")),
             jwks_ttl=_number(options, "jwks_ttl", 3600.0),
+            jwks_refetch_cooldown=_number(options, "jwks_refetch_cooldown", 60.0),
             login_timeout=_number(options, "login_timeout", 600.0),
             scope=_text(options, "scope") or "openid",
             acr_values=_text(options, "acr_values", "LoA1"),

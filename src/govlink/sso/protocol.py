@@ -60,6 +60,7 @@ class SsoProtocol:
         self.client_auth = flow.ClientAuth(self.config)
         self._metadata: ProviderMetadata | None = None
         self._keys: KeySet | None = None
+        self._last_forced_refetch: float | None = None
         self._verifier: IdTokenVerifier | None = None
 
     def now(self) -> float:
@@ -119,7 +120,12 @@ class SsoProtocol:
     def verify_id_token(
         self, id_token: str, *, nonce: str | None = None, access_token: str | None = None
     ) -> Steps[dict[str, Any]]:
-        """Verified claims; on an unknown ``kid`` the JWKS is refetched exactly once."""
+        """Verified claims; on an unknown ``kid`` the JWKS is refetched exactly once.
+
+        Forced refetches are rate limited (``jwks_refetch_cooldown``, default 60 s):
+        tokens with made-up ``kid`` values must not let anyone who can hand us a token
+        drive requests to the provider's JWKS endpoint.
+        """
         verifier = yield from self.verifier()
         cached = self._keys
         keys = yield from self.keys()
@@ -128,6 +134,12 @@ class SsoProtocol:
         except UnknownKeyError as exc:
             if keys is not cached:
                 raise  # the key set was fetched for this very token: no second fetch
+            now = self.now()
+            last = self._last_forced_refetch
+            if last is not None and now - last < self.config.jwks_refetch_cooldown:
+                log.info("ID token signed with unknown key %r; JWKS refetched recently", exc.kid)
+                raise
+            self._last_forced_refetch = now
             log.info("ID token signed with unknown key %r; refetching the JWKS once", exc.kid)
         keys = yield from self.keys(refresh=True)
         return verifier.verify(id_token, keys, nonce=nonce, access_token=access_token)

@@ -265,15 +265,21 @@ def test_key_rotation_triggers_exactly_one_refetch(provider, rsa_key, other_rsa_
 
 
 def test_unknown_kid_fails_after_one_refetch(provider, make_token, other_rsa_key):
-    with SsoClient(sso_settings(), transport=provider.transport()) as sso:
+    clock = ManualClock(datetime.now(UTC))
+    with SsoClient(sso_settings(), transport=provider.transport(), clock=clock) as sso:
         sso.verify_id_token(make_token())
         with pytest.raises(TokenVerificationError) as info:
             sso.verify_id_token(sign(base_claims(), other_rsa_key))
         assert info.value.rule == "kid"
         assert provider.count("/oauth2/jwks") == 2  # one refetch, not a loop
+        for _ in range(20):  # a flood of made-up kids within the cooldown costs nothing
+            with pytest.raises(TokenVerificationError):
+                sso.verify_id_token(sign(base_claims(), other_rsa_key))
+        assert provider.count("/oauth2/jwks") == 2
+        clock.advance(61)  # after the cooldown, an unknown kid may mean a real rotation
         with pytest.raises(TokenVerificationError):
             sso.verify_id_token(sign(base_claims(), other_rsa_key))
-    assert provider.count("/oauth2/jwks") == 3  # and one per unknown token, never more
+    assert provider.count("/oauth2/jwks") == 3
 
 
 def test_first_fetch_does_not_refetch(provider, other_rsa_key):
@@ -330,3 +336,8 @@ def test_weak_rsa_keys_in_the_jwks_are_ignored():
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     jwk = RSAAlgorithm.to_jwk(weak.public_key(), as_dict=True)
     assert KeySet.from_jwks({"keys": [{**jwk, "kid": "weak"}]}, fetched_at=0).kids() == []
+
+
+def test_client_secret_is_not_in_the_config_repr(provider):
+    with SsoClient(sso_settings(), transport=provider.transport()) as sso:
+        assert "s3cret" not in repr(sso.protocol.config)
