@@ -103,8 +103,11 @@ def test_build_sign_verify_offline(tmp_path: Path) -> None:
     assert "trusted:    yes" in trusted.stdout
 
     untrusted = _run("verify", str(signed), "--json", cwd=tmp_path)
-    assert untrusted.returncode == 0, untrusted.stderr
-    data = json.loads(untrusted.stdout)
+    assert untrusted.returncode == 1  # intact but nobody vouches for the signer
+    assert "not trusted" in untrusted.stderr
+    inspected = _run("verify", str(signed), "--json", "--integrity-only", cwd=tmp_path)
+    assert inspected.returncode == 0, inspected.stderr
+    data = json.loads(inspected.stdout)
     assert data["trusted"] is False
     assert data["algorithm"] == "rsa-sha256"
     assert data["signer_agency_code"] == A
@@ -198,3 +201,56 @@ def test_mock_issue_cert(tmp_path: Path) -> None:
     assert signing.returncode == 0, signing.stderr
     verified = _run("verify", str(signed), "--trust", paths["ca"], "--json", cwd=tmp_path)
     assert json.loads(verified.stdout)["trusted"] is True
+
+
+def _self_signed(tmp_path: Path, agency: str) -> tuple[Path, Path]:
+    """An attacker's key and self-signed certificate that claim to be ``agency``."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, agency),
+            x509.NameAttribute(NameOID.USER_ID, agency),
+        ]
+    )
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = tmp_path / "evil.key.pem", tmp_path / "evil.cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def test_verify_fails_for_a_signer_the_trust_store_does_not_vouch_for(tmp_path: Path) -> None:
+    package = _build(tmp_path)
+    key, cert = _self_signed(tmp_path, A)
+    forged = tmp_path / "forged.edxml"
+    signed = _run(
+        "sign", str(package), "--out", str(forged), "--key", str(key), "--cert", str(cert),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    result = _run("verify", str(forged), "--trust", str(PKI / "ca.cert.pem"), cwd=tmp_path)
+    assert result.returncode == 1  # a script doing `verify x && process x` stops here
+    assert "not trusted" in result.stderr

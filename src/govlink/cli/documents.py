@@ -21,6 +21,7 @@ from govlink.cli.common import (
     UserError,
     console,
     emit_json,
+    err_console,
     load_settings,
     progress,
 )
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["app"]
 
-_TRUE = {"1", "true", "yes", "on"}
 
 app = typer.Typer(
     help="Official documents over the document axis (edXML): build, sign, verify, send, "
@@ -232,29 +232,42 @@ def verify(
     allow_sha1: Annotated[
         bool, typer.Option("--allow-sha1", help="Accept legacy RSA-SHA1 signatures.")
     ] = False,
+    integrity_only: Annotated[
+        bool,
+        typer.Option(
+            "--integrity-only",
+            help="Only check that the signed content is intact and say who signed; "
+            "exit 0 even when the signer is not trusted.",
+        ),
+    ] = False,
     profile: ProfileOption = None,
     profile_file: ProfileFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Verify a package's signature: who signed, which algorithm, trusted or not."""
-    from govlink.documents.signing import PackageVerifier
+    """Verify a package's signature: who signed, which algorithm, trusted or not.
 
-    trust_paths: list[str | Path] | None = list(trust) if trust else None
-    pinned_paths: list[str | Path] | None = list(pinned) if pinned else None
-    if trust_paths is None and pinned_paths is None:
+    Exit 0 only when the signature is intact AND the signer is trusted (chains to a
+    ``--trust`` CA or matches a ``--cert``, or the profile's trust store), so that
+    ``govlink documents verify x && process x`` never accepts a forged package;
+    ``--integrity-only`` relaxes the trust requirement for inspection.
+    """
+    from govlink.documents.signing import PackageVerifier, verifier_from_settings
+
+    verifier: PackageVerifier | None
+    if trust or pinned:
+        verifier = PackageVerifier.from_files(
+            trust_store=list(trust) if trust else None,
+            pinned=list(pinned) if pinned else None,
+            allow_sha1=allow_sha1,
+            require_trusted=False,
+        )
+    else:
         settings = load_settings(profile, profile_file)
-        options = settings.documents.options
-        if options.get("trust_store"):
-            trust_paths = [p.strip() for p in str(options["trust_store"]).split(",") if p.strip()]
-        if options.get("pinned_certs"):
-            pinned_paths = [p.strip() for p in str(options["pinned_certs"]).split(",") if p.strip()]
-        allow_sha1 = allow_sha1 or str(options.get("allow_sha1", "")).lower() in _TRUE
-    verifier = PackageVerifier.from_files(
-        trust_store=trust_paths,
-        pinned=pinned_paths,
-        allow_sha1=allow_sha1,
-        require_trusted=False,
-    )
+        if allow_sha1:
+            settings = settings.model_copy(deep=True)
+            settings.documents.options["allow_sha1"] = True
+        verifier = verifier_from_settings(settings, require_trusted=False)
+    assert verifier is not None  # require_trusted=False always builds one
     verified = verifier.verify(source)
     try:
         summary = _describe(verified)
@@ -262,6 +275,7 @@ def verify(
         verified.close()
     if json_output:
         emit_json(summary)
+        _exit_unless_trusted(summary, integrity_only)
         return
     out = console()
     trusted = "[green]yes[/]" if summary["trusted"] else "[red]NO[/]"
@@ -281,6 +295,19 @@ def verify(
         out.print(f"  subject:    {summary['subject']}")
     if summary.get("status_code"):
         out.print(f"  status:     {summary['status_code']} {summary['status_label']}")
+    _exit_unless_trusted(summary, integrity_only)
+
+
+def _exit_unless_trusted(summary: dict[str, Any], integrity_only: bool) -> None:
+    if summary["trusted"] or integrity_only:
+        return
+    err_console().print(
+        "error: the signature is intact but the signer is not trusted — pass --trust CA.pem "
+        "or --cert SIGNER.pem (or set documents.options.trust_store), or --integrity-only "
+        "to only inspect it",
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
 
 
 @app.command()
