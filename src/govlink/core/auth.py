@@ -34,6 +34,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapp
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote_plus
 
 import httpx
 
@@ -58,6 +59,7 @@ __all__ = [
     "TokenCache",
     "XRoadClientAuth",
     "auth_for",
+    "basic_authorization",
     "hashed_basic_credentials",
 ]
 
@@ -385,8 +387,7 @@ class ClientCredentialsAuth(_TokenAuth):
             form["scope"] = self.scope
         headers = {"Accept": "application/json"}
         if self.mode == "basic":
-            pair = f"{self.client_id}:{self._client_secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+            headers["Authorization"] = basic_authorization(self.client_id, self._client_secret)
         else:
             form["client_id"] = self.client_id
             form["client_secret"] = self._client_secret
@@ -473,10 +474,22 @@ class GatewayHeaderJsonAuth(_TokenAuth):
 # ------------------------------------------------------------ per-request strategies
 
 
+def basic_authorization(user: str, password: str, *, form_encode: bool = False) -> str:
+    """The ``Authorization: Basic …`` value for ``user``/``password``.
+
+    ``form_encode`` applies RFC 6749 §2.3.1 (OAuth clients URL-encode both parts
+    first, so a ``:`` in a client id survives); WSO2 API-Manager gateways are observed
+    to take the raw pair, which is the default here.
+    """
+    if form_encode:
+        user, password = quote_plus(user), quote_plus(password)
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
 def hashed_basic_credentials(url: str, username: str, secret: str, timestamp: str) -> str:
     """``base64(user:sha256hex(url + user + timestamp + secret))`` (PLATFORMS.md §4)."""
     digest = hashlib.sha256(f"{url}{username}{timestamp}{secret}".encode()).hexdigest()
-    return base64.b64encode(f"{username}:{digest}".encode()).decode("ascii")
+    return basic_authorization(username, digest).removeprefix("Basic ")
 
 
 class HashedBasicAuth(httpx.Auth):

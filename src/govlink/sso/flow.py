@@ -18,10 +18,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 
+from govlink.core.auth import basic_authorization
 from govlink.core.errors import ConfigurationError, ValidationError
 from govlink.core.http import Reply
 from govlink.sso.config import SsoConfig
@@ -273,8 +274,9 @@ class ClientAuth:
         style = config.auth_style
         if style == "client_secret_basic":
             assert config.client_secret is not None
-            pair = f"{quote_plus(config.client_id)}:{quote_plus(config.client_secret)}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+            headers["Authorization"] = basic_authorization(
+                config.client_id, config.client_secret, form_encode=True
+            )
             return
         data["client_id"] = config.client_id
         if style == "client_secret_post":
