@@ -672,22 +672,61 @@ def _c14n_fixed(self: Any, nodes: Any, algorithm: Any, inclusive_ns_prefixes: An
     return canonical
 
 
+def _encloses(nodes: list[Any], element: etree._Element) -> bool:
+    ancestors = list(element.iterancestors())
+    return any(node is ancestor for node in nodes for ancestor in ancestors)
+
+
 def _signer_class(allow_sha1: bool) -> Any:
     class _Signer(_XMLSigner):
+        """signxml's signer, minus its defensive copies of the document.
+
+        Per signature signxml serialises and re-parses the document twice: once for
+        the tree to put the signature in, once more for the content to digest (from
+        which it then cuts the placeholder). Here the first is the caller's tree
+        (``in_place``) or one copy, and the second is that same tree: the signature
+        being built is detached while the content is canonicalised, which is exactly
+        the enveloped-signature transform (the xmlsec1 interop tests check the
+        result). One instance signs one document.
+        """
+
         external: ExternalText = MappingProxyType({})
         in_place = False
+        _source: Any = None
+        _document: Any = None
+        _signature: Any = None
 
         def get_root(self, data: Any) -> Any:
-            # signxml asks for the document twice: once to insert the signature into,
-            # once as the content to canonicalise. In place, the first is the caller's
-            # own (freshly built) tree.
-            if self.in_place and isinstance(data, etree._Element):
-                self.in_place = False
-                return data
-            return super().get_root(data)  # type: ignore[no-untyped-call]
+            if not isinstance(data, etree._Element):
+                return super().get_root(data)  # type: ignore[no-untyped-call]
+            if self._document is None:  # the document the signature goes into
+                self._source = data
+                self._document = (
+                    data if self.in_place else super().get_root(data)  # type: ignore[no-untyped-call]
+                )
+                return self._document
+            # the content to digest: the whole document again, or (``#id``
+            # references) an element signxml found in our document
+            return self._document if data is self._source else data
+
+        def _unpack(self, data: Any, references: Any) -> Any:
+            unpacked = super()._unpack(data, references)
+            self._signature = unpacked[0]
+            return unpacked
 
         def _c14n(self, nodes: Any, algorithm: Any, inclusive_ns_prefixes: Any = None) -> bytes:
-            return _c14n_fixed(self, nodes, algorithm, inclusive_ns_prefixes)
+            signature = self._signature
+            items = nodes if isinstance(nodes, list) else [nodes]
+            holder = signature.getparent() if signature is not None else None
+            if holder is None or not _encloses(items, signature):
+                return _c14n_fixed(self, items, algorithm, inclusive_ns_prefixes)
+            index = holder.index(signature)
+            # lxml would take a tail along; the placeholder XmlSigner.sign inserts has none
+            holder.remove(signature)
+            try:
+                return _c14n_fixed(self, items, algorithm, inclusive_ns_prefixes)
+            finally:
+                holder.insert(index, signature)
 
         def check_deprecated_methods(self) -> None:
             if not allow_sha1:

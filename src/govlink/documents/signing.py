@@ -161,6 +161,8 @@ class PackageSigner:
             external=built.external,
             in_place=in_place,
         )
+        if signed is built.root:  # in place: the same header and envelope
+            return built
         header = _header_of(signed)
         envelope = _child(signed, "edXMLEnvelope")
         assert header is not None
@@ -226,7 +228,7 @@ class PackageSigner:
                 if parent is not None:
                     parent.remove(element)
             built = BuiltTree(root, header, envelope, dict(streamed.external))
-            signed = self.sign_tree(built)
+            signed = self.sign_tree(built, in_place=True)  # the tree is ours, parsed here
             return write_xml(signed.root, out, external=signed.external)
         finally:
             streamed.close()

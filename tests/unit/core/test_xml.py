@@ -169,3 +169,24 @@ def test_two_signatures_are_refused() -> None:
     twice = _signer().sign(signed, parent=signed[1])
     with pytest.raises(SignatureError, match="2 signatures"):
         XmlVerifier(trust=TrustStore.from_pem(PKI / "ca.cert.pem")).verify(etree.tostring(twice))
+
+
+@pytest.mark.parametrize("reference", ["", "#body"])
+def test_signing_in_place_equals_signing_a_copy(reference: str) -> None:
+    """In place, the digest is taken with the signature being built detached (no
+    copy of the document); the result must be the very bytes a copy would give."""
+    source = (
+        b'<doc xmlns="urn:doc"><body Id="body"><head/><p>1 &amp; 2</p></body><tail>t</tail></doc>'
+    )
+    signer = _signer()
+    copy_root = etree.fromstring(source)
+    by_copy = signer.sign(copy_root, parent=copy_root[0][0], reference_uri=reference)
+    assert etree.tostring(copy_root) == etree.tostring(etree.fromstring(source))
+    own_root = etree.fromstring(source)
+    in_place = signer.sign(own_root, parent=own_root[0][0], reference_uri=reference, in_place=True)
+    assert in_place is own_root
+    assert etree.tostring(in_place) == etree.tostring(by_copy)
+    verifier = XmlVerifier(trust=TrustStore.from_pem(PKI / "ca.cert.pem"))
+    result = verifier.verify(etree.tostring(in_place))
+    assert result.reference_uri == reference
+    assert result.signed_xml.findtext(".//{urn:doc}p") == "1 & 2"

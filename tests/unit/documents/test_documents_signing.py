@@ -25,6 +25,7 @@ from govlink.documents import (
     StatusCode,
     StatusMessage,
 )
+from govlink.documents.edxml.build import package_tree, write
 
 
 def _tree(data: bytes) -> etree._Element:
@@ -317,3 +318,42 @@ def test_streamed_verification_from_a_file_checks_the_attachments(
     tampered.write_bytes(data[: start + 10] + flipped + data[start + 11 :])
     with pytest.raises(SignatureError, match="changed after signing"):
         verifier.verify(tampered)
+
+
+@pytest.mark.parametrize("scope", ["document", "envelope"])
+def test_attachments_in_the_tree_and_streamed_sign_to_the_same_bytes(
+    scope: str, verifier: PackageVerifier, tmp_path
+) -> None:
+    """Small attachments are written into the tree, large ones streamed past it; a
+    receiver must not be able to tell which path produced the package."""
+    from govlink.documents import Attachment
+    from govlink.documents.edxml.build import INLINE_MAX_BYTES
+
+    scoped = PackageSigner.from_files(
+        PKI / f"{AGENCY_A}.key.pem", PKI / f"{AGENCY_A}.cert.pem", scope=scope
+    )
+    for content in (b"%PDF-1.4 small & <odd>\r\n", bytes(range(256)) * (INLINE_MAX_BYTES // 200)):
+        path = tmp_path / "attachment.bin"
+        path.write_bytes(content)
+        in_memory = sample_package(attachment=content)
+        from_file = in_memory.model_copy(deep=True)
+        original = in_memory.attachments[0]
+        from_file.attachments = [
+            Attachment.from_file(
+                path,
+                name=original.attachment_name,
+                content_type=original.content_type,
+                content_id=original.content_id,
+            )
+        ]
+        signed = []
+        for each in (in_memory, from_file):
+            built = package_tree(each)
+            built.envelope.set("Id", "edxml-fixed")  # else a random one per signature
+            buffer = io.BytesIO()
+            write(scoped.sign_tree(built, in_place=True), buffer)
+            signed.append(buffer.getvalue())
+        assert signed[0] == signed[1]
+        result = verifier.verify(signed[0])
+        assert result.package is not None
+        assert result.package.attachments[0].read_bytes() == content

@@ -26,6 +26,7 @@ __all__ = [
     "EncodedSource",
     "FileSource",
     "decode_base64_chunks",
+    "inline_base64",
 ]
 
 _RAW_CHUNK = 57 * 1024 * 3  # a multiple of 3 bytes: base64 chunks concatenate cleanly
@@ -99,6 +100,18 @@ class FileSource:
 
     def __repr__(self) -> str:
         return f"FileSource({str(self.path)!r})"
+
+
+def inline_base64(source: AttachmentSource, limit: int) -> str | None:
+    """The whole base64 text of a source already in memory (bytes given by the
+    caller, or text spooled while parsing) holding at most ``limit`` bytes; None
+    for files and anything larger, which stay streamed."""
+    if isinstance(source, BytesSource):
+        if len(source.data) <= limit:
+            return base64.b64encode(source.data).decode("ascii")
+    elif isinstance(source, EncodedSource) and source.text.size <= limit:
+        return "".join(source.text.chunks())
+    return None
 
 
 def decode_base64_chunks(chunks: Iterator[str], *, field: str = "attachment") -> Iterator[bytes]:

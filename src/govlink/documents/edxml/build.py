@@ -13,10 +13,12 @@ the envelope are unprefixed)::
         ContentType, ContentTransferEncoded (base64) </Attachment>… </AttachmentEncoded>
     </edXML>
 
-The base64 text of attachments never enters the tree: each ``ContentTransferEncoded``
-holds a random marker and :func:`govlink.core.xml.write_xml` streams the real text
-in its place (see :mod:`govlink.core.xml`). That is what keeps building, signing and
-writing a 50 MB attachment within a small multiple of the attachment's size.
+The base64 text of large attachments never enters the tree: their
+``ContentTransferEncoded`` holds a random marker and
+:func:`govlink.core.xml.write_xml` streams the real text in its place (see
+:mod:`govlink.core.xml`). That is what keeps building, signing and writing a 50 MB
+attachment within a small multiple of the attachment's size. Small ones (up to
+:data:`INLINE_MAX_BYTES`) are plain text in the tree: the bytes written are the same.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from govlink.core.clock import format_slash_date, format_slash_datetime
 from govlink.core.errors import ValidationError
 from govlink.core.xml import ExternalText, TextSource, new_marker, write_xml
 from govlink.documents.edxml._fields import element_fields
+from govlink.documents.edxml.attachments import inline_base64
 from govlink.documents.edxml.models import (
     EDXML_NS,
     EdxmlModel,
@@ -41,7 +44,21 @@ from govlink.documents.edxml.models import (
     StatusMessage,
 )
 
-__all__ = ["BuiltTree", "build_package", "build_status", "package_tree", "status_tree", "write"]
+__all__ = [
+    "INLINE_MAX_BYTES",
+    "BuiltTree",
+    "build_package",
+    "build_status",
+    "package_tree",
+    "status_tree",
+    "write",
+]
+
+INLINE_MAX_BYTES = 256 * 1024
+"""Attachments up to this size go into the tree as text; larger ones as markers.
+
+A marker costs a regex scan of the canonical form and of the output on every
+signature and write, which for a small package is more than the text itself."""
 
 _KNOWN_PREFIXES = {
     "http://www.w3.org/1999/xlink": "xlink",
@@ -163,9 +180,12 @@ def package_tree(package: EdxmlPackage) -> BuiltTree:
             ):
                 if value is not None:
                     _sub(element, name).text = value
-            marker = new_marker()
-            _sub(element, "ContentTransferEncoded").text = marker
-            built.external[marker] = attachment.source.base64_chunks
+            source = attachment.source
+            text = inline_base64(source, INLINE_MAX_BYTES)
+            if text is None:
+                text = new_marker()
+                built.external[text] = source.base64_chunks
+            _sub(element, "ContentTransferEncoded").text = text
             _append_unknown(element, attachment.unknown_elements)
     _append_unknown(root, package.unknown_elements)
     return built
