@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mock_servers.vdxp.dsig import PackageRejected, parse
+
 if TYPE_CHECKING:
     from mock_servers.vdxp.platform import VdxpPlatform
 
@@ -67,14 +69,9 @@ def soap_routes(platform: VdxpPlatform) -> list[Route]:
     async def endpoint(request: Request) -> Response:
         raw = await request.body()
         try:
-            root = etree.fromstring(
-                raw,
-                parser=etree.XMLParser(
-                    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
-                ),
-            )
-        except etree.XMLSyntaxError as exc:
-            return _fault("Client", f"not well-formed XML: {exc}")
+            root = parse(raw)  # size cap, no entities, no DTD, no network
+        except PackageRejected as exc:
+            return _fault("Client", str(exc))
         body = root.find(f"{{{SOAP_NS}}}Body")
         call = body[0] if body is not None and len(body) else None
         if call is None or etree.QName(call).localname not in OPERATIONS:

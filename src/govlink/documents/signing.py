@@ -527,7 +527,9 @@ def verifier_from_settings(
         allow_sha1=_flag(options.get("allow_sha1", False)),
         require_trusted=require_trusted,
         clock=clock,
-        require_sender_match=_flag(options.get("require_sender_match", False)),
+        # On by default for receivers: a certificate of another agency from the same CA
+        # must not be able to send in the name of the agency in From.
+        require_sender_match=_flag(options.get("require_sender_match", True)),
         **extra,
     )
 

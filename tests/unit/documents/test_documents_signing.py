@@ -357,3 +357,38 @@ def test_attachments_in_the_tree_and_streamed_sign_to_the_same_bytes(
         result = verifier.verify(signed[0])
         assert result.package is not None
         assert result.package.attachments[0].read_bytes() == content
+
+
+def test_receivers_configured_from_settings_require_the_sender_to_match(
+    package: EdxmlPackage,
+) -> None:
+    from govlink.core.config import GovLinkSettings
+    from govlink.documents.signing import verifier_from_settings
+
+    other = PackageSigner.from_files(PKI / f"{AGENCY_B}.key.pem", PKI / f"{AGENCY_B}.cert.pem")
+    data = other.sign(package)  # From 000.00.00.H47, signed by G22's valid certificate
+    settings = GovLinkSettings.load(
+        documents={"options": {"trust_store": str(PKI / "ca.cert.pem")}}
+    )
+    receiver = verifier_from_settings(settings)
+    assert receiver is not None
+    with pytest.raises(SignatureError, match=r"signed by 000\.00\.00\.G22"):
+        receiver.verify(data)
+    opted_out = GovLinkSettings.load(
+        documents={
+            "options": {"trust_store": str(PKI / "ca.cert.pem"), "require_sender_match": False}
+        }
+    )
+    relaxed = verifier_from_settings(opted_out)
+    assert relaxed is not None
+    assert relaxed.verify(data).sender_matches is False
+
+
+def test_unknown_elements_are_parsed_hardened_when_building() -> None:
+    from govlink.core.xml import XmlRejectedError
+    from govlink.documents.edxml.build import _append_unknown
+
+    parent = etree.Element("x")
+    evil = '<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>'
+    with pytest.raises(XmlRejectedError):
+        _append_unknown(parent, [evil])

@@ -34,7 +34,7 @@ from lxml import etree
 
 from govlink.core.clock import format_slash_date, format_slash_datetime
 from govlink.core.errors import ValidationError
-from govlink.core.xml import ExternalText, TextSource, new_marker, write_xml
+from govlink.core.xml import ExternalText, TextSource, new_marker, parse_xml, write_xml
 from govlink.documents.edxml._fields import element_fields
 from govlink.documents.edxml.attachments import inline_base64
 from govlink.documents.edxml.models import (
@@ -97,7 +97,9 @@ def _sub(parent: etree._Element, name: str, attributes: dict[str, str] | None = 
 
 def _append_unknown(parent: etree._Element, unknown: Iterable[str]) -> None:
     for text in unknown:
-        parent.append(etree.fromstring(text.encode("utf-8")))
+        # Unknown elements are normally canonicalised on validation, but a model built
+        # with model_construct() or assigned later skips that: parse them hardened.
+        parent.append(parse_xml(text.encode("utf-8"), what="an unknown edXML element"))
 
 
 def _text(value: object) -> str:
