@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from govlink.core.clock import parse_compact
+from govlink.core.codes import OpenStrEnum
 from govlink.core.redact import PERSONAL_FIELDS, mask_value
 
 __all__ = [
@@ -84,24 +85,7 @@ Amount = Annotated[int, BeforeValidator(whole_vnd)]
 """Whole VND: an ``int`` ≥ 0 (digit strings accepted on input, floats refused)."""
 
 
-class _OpenEnum(StrEnum):
-    """A code table that keeps codes it does not know instead of failing."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if not isinstance(value, str):
-            return None
-        member = str.__new__(cls, value)
-        member._name_ = f"UNKNOWN_{value}"
-        member._value_ = value
-        return member
-
-    @property
-    def known(self) -> bool:
-        return not self.name.startswith("UNKNOWN_")
-
-
-class TransactionStatus(_OpenEnum):
+class TransactionStatus(OpenStrEnum):
     """``TrangThaiGD`` in a QUERY reply (assumed codes, see the docs page)."""
 
     PAID = "00"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +24,7 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from govlink.core.clock import VN_TZ
+from govlink.core.codes import OpenStrEnum
 from govlink.core.xml import parse_xml
 from govlink.documents.edxml.attachments import (
     AttachmentSource,
@@ -550,7 +550,7 @@ class EdxmlPackage(EdxmlModel):
         return cls(message_header=header, trace_header_list=trace)
 
 
-class StatusCode(StrEnum):
+class StatusCode(OpenStrEnum):
     """Processing status a receiver reports back (PLATFORMS.md §5). Open: an
     unknown code parses into a pseudo-member ``UNKNOWN_<code>`` and is kept."""
 
@@ -565,28 +565,15 @@ class StatusCode(StrEnum):
     RECALL_REJECTED = "16"
 
     @classmethod
-    def _missing_(cls, value: object) -> StatusCode | None:
+    def _normalise(cls, value: object) -> str | None:
         if isinstance(value, int) and not isinstance(value, bool):
-            value = f"{value:02d}"
-        if isinstance(value, str) and value.strip():
-            text = value.strip()
-            for member in cls:
-                if member.value == text:
-                    return member
-            pseudo = str.__new__(cls, text)
-            pseudo._name_ = f"UNKNOWN_{text}"
-            pseudo._value_ = text
-            return pseudo
-        return None
+            return f"{value:02d}"  # 3 -> "03", as the axis spells codes
+        return super()._normalise(value)
 
     @property
     def label(self) -> str:
         """What the code means (English, then Vietnamese)."""
         return _STATUS_LABELS.get(self.value, f"unknown status {self.value}")
-
-    @property
-    def known(self) -> bool:
-        return self.value in _STATUS_LABELS
 
 
 _STATUS_LABELS: dict[str, str] = {
