@@ -33,7 +33,7 @@ import json
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,7 +135,14 @@ class DvcqgPlatform(MockPlatform):
         for _seq, entry in sorted(store.items(NS_APPLIED)):
             index.seq += 1
             sent = json.loads(entry["body"]).get("data", [])
-            for position, key, ma in entry.get("items", []):
+            if "applied" in entry:  # positions; key and MaHoSo are in the items themselves
+                for position in entry["applied"]:
+                    record = dict(sent[position])
+                    key = record.pop(IDEMPOTENCY_FIELD, None)
+                    key = key if isinstance(key, str) and key else None
+                    self._apply(index, entry.get("service"), key, str(record["MaHoSo"]), record)
+                continue
+            for position, key, ma in entry.get("items", []):  # the earlier format
                 record = dict(sent[position])
                 record.pop(IDEMPOTENCY_FIELD, None)
                 self._apply(index, entry.get("service"), key, ma, record)
@@ -274,7 +281,8 @@ class DvcqgPlatform(MockPlatform):
         index: _Index,
         service: str,
         results: list[dict[str, Any]],
-        applied: list[list[Any]],
+        applied: list[int],
+        rejected: int,
         raw: bytes,
     ) -> Response:
         if applied:  # one write per request: the body as received, and what was applied
@@ -286,10 +294,9 @@ class DvcqgPlatform(MockPlatform):
                     "service": service,
                     "at": self.ctx.clock.now_vn().isoformat(),
                     "body": raw.decode("utf-8", "replace"),
-                    "items": applied,
+                    "applied": applied,  # positions in data
                 },
             )
-        rejected = sum(1 for r in results if r["error_code"] != "00")
         index.counters["requests"] += 1
         index.counters["items"] += len(results)
         index.counters["rejected_items"] += rejected
@@ -317,30 +324,37 @@ class DvcqgPlatform(MockPlatform):
         }
 
     def _batch(self, data: dict[str, Any], raw: bytes, service: str) -> Response:
-        """``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC``: validate, deduplicate, apply."""
+        """``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC``: validate, deduplicate, apply.
+
+        The loop binds its lookups to locals: it runs once per item (100,000 times
+        in the benchmark).
+        """
         items = self._batch_items(data)
         if isinstance(items, Response):
             return items
         index = self._idx()
+        known: Container[str]
+        check: Callable[[Any, Container[str]], tuple[str, str] | None]
         if service == SERVICE_SYNC:
-            procedures = {str(p.get("ma_tthc")) for p in self._procedures()}
-
-            def check(item: Any) -> tuple[str, str] | None:
-                return check_dossier(item, procedures)
+            known = {str(p.get("ma_tthc")) for p in self._procedures()}
+            check = check_dossier
         else:
-
-            def check(item: Any) -> tuple[str, str] | None:
-                return check_progress(item, index.status)
-
+            known = index.status
+            check = check_progress
+        deliveries, apply = index.deliveries, self._apply
         results: list[dict[str, Any]] = []
-        applied: list[list[Any]] = []
+        applied: list[int] = []
+        rejected = 0
+        add_result, add_applied = results.append, applied.append
         for position, item in enumerate(items):
+            problem = check(item, known)
             key = item.get(IDEMPOTENCY_FIELD) if isinstance(item, dict) else None
-            key = key if isinstance(key, str) and key else None
-            problem = check(item)
+            if not isinstance(key, str) or not key:
+                key = None
             if problem is not None:
+                rejected += 1
                 ma = item.get("MaHoSo") if isinstance(item, dict) else None
-                results.append(
+                add_result(
                     {
                         "MaHoSo": ma,
                         IDEMPOTENCY_FIELD: key,
@@ -350,14 +364,14 @@ class DvcqgPlatform(MockPlatform):
                 )
                 continue
             ma = str(item["MaHoSo"])
-            if key is not None and key in index.deliveries:
-                results.append(self._duplicate(index, key, ma))
+            if key is not None and key in deliveries:
+                add_result(self._duplicate(index, key, ma))
                 continue
             item.pop(IDEMPOTENCY_FIELD, None)  # the record is the item itself, minus its key
-            self._apply(index, service, key, ma, item)
-            applied.append([position, key, ma])
-            results.append({"MaHoSo": ma, IDEMPOTENCY_FIELD: key, "error_code": "00"})
-        return self._finish_batch(index, service, results, applied, raw)
+            apply(index, service, key, ma, item)
+            add_applied(position)
+            add_result({"MaHoSo": ma, IDEMPOTENCY_FIELD: key, "error_code": "00"})
+        return self._finish_batch(index, service, results, applied, rejected, raw)
 
     def _lookup(self, data: dict[str, Any]) -> Response:
         ma = data.get("MaHoSo")

@@ -14,6 +14,7 @@ Codes (the mock's, documented in docs/platforms/dossiers.md):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Container, Mapping
 from typing import Any
 
@@ -48,26 +49,32 @@ DOSSIER_LISTS = (
 )
 PROGRESS_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "TrangThai")
 PROGRESS_DATES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
-_DOSSIER_DATES = frozenset(DOSSIER_DATES)
 _DOSSIER_LISTS = frozenset(DOSSIER_LISTS)
-_PROGRESS_DATES = frozenset(PROGRESS_DATES)
 
 Problem = tuple[str, str] | None
 
 
 _DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# ASCII digits only ("\d" would let other scripts' digits through); month, day,
+# hour, minute and second in range. Days 29-31 are checked against the month below.
+_COMPACT_DATE = re.compile(
+    r"[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]"
+)
+_date_match = _COMPACT_DATE.fullmatch
 
 
 def is_compact_date(value: Any) -> bool:
-    """``yyyyMMddHHmmss`` naming a real calendar instant (integer checks: hot path)."""
-    if not isinstance(value, str) or len(value) != 14 or not value.isdigit():
+    """``yyyyMMddHHmmss`` naming a real calendar instant (one regex match: hot path)."""
+    if not isinstance(value, str) or _date_match(value) is None or value[0:4] == "0000":
         return False
-    year, month, day = int(value[0:4]), int(value[4:6]), int(value[6:8])
-    if not (1 <= month <= 12 and 1 <= day <= _DAYS[month] and year >= 1):
-        return False
-    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
-        return False
-    return int(value[8:10]) < 24 and int(value[10:12]) < 60 and int(value[12:14]) < 60
+    if value[6:8] > "28":  # only days 29-31 depend on the month (and the year)
+        month, day = int(value[4:6]), int(value[6:8])
+        if day > _DAYS[month]:
+            return False
+        if month == 2:
+            year = int(value[0:4])
+            return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return True
 
 
 def _missing(item: Mapping[str, Any], fields: tuple[str, ...]) -> Problem:
@@ -78,9 +85,9 @@ def _missing(item: Mapping[str, Any], fields: tuple[str, ...]) -> Problem:
     return None
 
 
-def _dates(item: Mapping[str, Any], fields: frozenset[str]) -> Problem:
-    for name in fields & item.keys():  # only the date fields present (a hot loop)
-        value = item[name]
+def _dates(item: Mapping[str, Any], fields: tuple[str, ...]) -> Problem:
+    for name in fields:
+        value = item.get(name)
         if value is None or value == "" or is_compact_date(value):
             continue
         return "13", (
@@ -89,7 +96,12 @@ def _dates(item: Mapping[str, Any], fields: frozenset[str]) -> Problem:
     return None
 
 
+_STATUS_CODES = frozenset(str(n) for n in range(1, 100))
+
+
 def _status(value: Any, name: str) -> Problem:
+    if isinstance(value, str) and value in _STATUS_CODES:  # the usual case: "1".."99"
+        return None
     text = str(value).strip()
     if not text.isdigit() or not 1 <= int(text) <= 99:
         return "14", f"Giá trị {name} không hợp lệ: {text[:20]!r} (expected a status code)"
@@ -97,7 +109,12 @@ def _status(value: Any, name: str) -> Problem:
 
 
 def check_dossier(item: Any, procedures: Container[str]) -> Problem:
-    """``(code, message)`` for a ``DongBoHoSoMC`` item the portal would refuse."""
+    """``(code, message)`` for a ``DongBoHoSoMC`` item the portal would refuse.
+
+    The checks run in a fixed order (required fields, MaHoSo, procedure, status,
+    dates, applicant type, lists) so an item with several problems always gets the
+    same answer. Written for speed: 100,000 items go through here in the benchmark.
+    """
     if not isinstance(item, dict):
         return "14", "Mỗi phần tử của data phải là một đối tượng JSON (item is not an object)"
     problem = _missing(item, DOSSIER_REQUIRED)
@@ -106,19 +123,21 @@ def check_dossier(item: Any, procedures: Container[str]) -> Problem:
     if not isinstance(item["MaHoSo"], str):
         return "14", "MaHoSo phải là chuỗi (MaHoSo must be a string)"
     code = item["MaTTHC"]
-    if code not in procedures:
+    if not isinstance(code, str) or code not in procedures:
         return "12", f"Mã thủ tục hành chính không tồn tại: {str(code)[:40]!r} (unknown MaTTHC)"
     problem = _status(item["TrangThaiHoSo"], "TrangThaiHoSo")
     if problem:
         return problem
-    problem = _dates(item, _DOSSIER_DATES)
+    problem = _dates(item, DOSSIER_DATES)
     if problem:
         return problem
     kind = item.get("LoaiDoiTuong")
-    if kind not in (None, "") and str(kind).strip() not in ("1", "2"):
+    if kind not in (None, "", "1", "2") and str(kind).strip() not in ("1", "2"):
         return "14", f"LoaiDoiTuong phải là 1 hoặc 2, nhận {str(kind)[:10]!r}"
-    for name in _DOSSIER_LISTS & item.keys():
-        value = item[name]
+    if item.keys().isdisjoint(_DOSSIER_LISTS):  # the usual case: no list sent
+        return None
+    for name in DOSSIER_LISTS:
+        value = item.get(name)
         if value is not None and not isinstance(value, list):
             return "14", f"{name} phải là một danh sách (must be a list)"
     return None
@@ -134,10 +153,11 @@ def check_progress(item: Any, known_dossiers: Container[str]) -> Problem:
     problem = _status(item["TrangThai"], "TrangThai")
     if problem:
         return problem
-    problem = _dates(item, _PROGRESS_DATES)
+    problem = _dates(item, PROGRESS_DATES)
     if problem:
         return problem
-    if item["MaHoSo"] not in known_dossiers:
+    ma = item["MaHoSo"]
+    if not isinstance(ma, str) or ma not in known_dossiers:
         return "15", (
             f"Không tìm thấy hồ sơ {str(item['MaHoSo'])[:60]} (dossier not found: "
             "send it with DongBoHoSoMC first)"

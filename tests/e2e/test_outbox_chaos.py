@@ -85,6 +85,10 @@ def test_kill_minus_nine_mid_drain_loses_nothing_and_applies_once_in_order(
         {"status": 503, "probability": 0.10, "seed": 11},
         {"reset_connection": True, "probability": 0.11, "seed": 12},
         {"malformed_body": True, "probability": 0.125, "seed": 13},  # after the mock applied
+        # Whatever the faults above let through is slowed a little, so that a drain
+        # takes seconds, not a fraction of one, and the kills below land mid-drain on
+        # any machine (first fault that fires wins, so this one comes last).
+        {"latency_ms": 25},
     ):
         govlink_mock.set_fault(platform="dossiers", **fault)
 

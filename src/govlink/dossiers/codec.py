@@ -143,13 +143,12 @@ def encode_item(wire: Mapping[str, Any] | str, idempotency_key: str | None, fiel
     text = wire if isinstance(wire, str) else _dumps(wire)
     if not idempotency_key or not field_name:
         return text
-    quoted = (
-        '"' + idempotency_key + '"'
-        if idempotency_key.isalnum() or _PLAIN_KEY.fullmatch(idempotency_key)
-        else _dumps(idempotency_key)
-    )
+    plain = idempotency_key.isalnum() or _PLAIN_KEY.fullmatch(idempotency_key) is not None
+    if plain and text[:2] == '{"' and text[-1:] == "}":  # what govlink itself stores
+        return f'{{"{field_name}":"{idempotency_key}",{text[1:]}'
+    quoted = '"' + idempotency_key + '"' if plain else _dumps(idempotency_key)
     prefix = '{"' + field_name + '":' + quoted
-    if text.startswith('{"') and text.endswith("}"):  # what govlink itself stores
+    if text.startswith('{"') and text.endswith("}"):
         return prefix + "," + text[1:]
     body = text.strip()
     if not body.startswith("{") or not body.endswith("}"):
@@ -177,9 +176,8 @@ def build_batch_body(
     head: dict[str, Any] = {"session": session, "madonvi": madonvi, "service": service}
     if is_updating is not None:
         head["isUpdating"] = "True" if is_updating else "False"
-    prefix = _dumps(head)[:-1]
-    data = ",".join(item.json_text for item in items)
-    return (prefix + ',"data":[' + data + "]}").encode("utf-8")
+    data = ",".join([item.json_text for item in items])
+    return "".join((_dumps(head)[:-1], ',"data":[', data, "]}")).encode("utf-8")
 
 
 # ------------------------------------------------------------------------- replies

@@ -19,7 +19,7 @@ from typing import Any
 
 from govlink.core.errors import ValidationError
 from govlink.dossiers.client import Batch, DossierClient, _coerce
-from govlink.dossiers.codec import SERVICE_PROGRESS, SERVICE_SYNC
+from govlink.dossiers.codec import OK_CODES, SERVICE_PROGRESS, SERVICE_SYNC
 from govlink.dossiers.models import Dossier, DossierStatus, ProgressRecord
 from govlink.dossiers.status import check_transition
 from govlink.sync.models import Change, OutboxItem, new_idempotency_key
@@ -164,24 +164,30 @@ class DossierSink:
     def deliver(self, items: Sequence[OutboxItem]) -> list[BaseException | None]:
         results: list[BaseException | None] = [None] * len(items)
         groups: dict[str, list[int]] = {}
-        for index, item in enumerate(items):
-            if item.kind not in _ROUTES:
-                results[index] = ValidationError(
-                    "kind", "one of " + ", ".join(sorted(_ROUTES)), got=item.kind
-                )
-                continue
-            groups.setdefault(item.kind, []).append(index)
+        kinds = {item.kind for item in items}
+        if len(kinds) == 1 and items[0].kind in _ROUTES:  # the usual batch: one kind
+            groups[items[0].kind] = list(range(len(items)))
+        else:
+            for index, item in enumerate(items):
+                if item.kind not in _ROUTES:
+                    results[index] = ValidationError(
+                        "kind", "one of " + ", ".join(sorted(_ROUTES)), got=item.kind
+                    )
+                    continue
+                groups.setdefault(item.kind, []).append(index)
         core = self.client.core
+        outgoing = core.outgoing
         for kind, indexes in groups.items():
             service, is_updating = _ROUTES[kind]
             size = core.progress_chunk_size if service == SERVICE_PROGRESS else core.chunk_size
             for start in range(0, len(indexes), size):
                 chunk = indexes[start : start + size]
-                outgoing = tuple(
-                    core.outgoing(items[i].payload, items[i].key, items[i].idempotency_key)
-                    for i in chunk
+                sent = [items[i] for i in chunk]
+                batch = Batch(
+                    service,
+                    tuple([outgoing(it.payload, it.key, it.idempotency_key) for it in sent]),
+                    is_updating,
                 )
-                batch = Batch(service, outgoing, is_updating)
                 try:
                     outcome = self.client.send_batch(batch)
                 except Exception as exc:  # the whole request failed
@@ -189,5 +195,6 @@ class DossierSink:
                         results[i] = exc
                     continue
                 for i, verdict in zip(chunk, outcome.items, strict=True):
-                    results[i] = None if verdict.ok else outcome.item_error(verdict, core.codes)
+                    if verdict.code not in OK_CODES:  # accepted items stay None
+                        results[i] = outcome.item_error(verdict, core.codes)
         return results

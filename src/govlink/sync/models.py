@@ -32,7 +32,7 @@ def new_idempotency_key() -> str:
     return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One change to deliver: *what* (``kind`` + ``payload``), *for whom* (``key``).
 

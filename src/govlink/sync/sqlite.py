@@ -28,6 +28,9 @@ SQLITE = Dialect(
     id_column="INTEGER PRIMARY KEY AUTOINCREMENT",
     placeholder="?",
     lock_clause="",
+    # A rowid alias: the payload row is found without a separate index.
+    payload_id_column="INTEGER PRIMARY KEY",
+    serial_ids=True,  # BEGIN IMMEDIATE: one writer at a time
 )
 
 

@@ -8,9 +8,9 @@ the whole delivery contract:
 
 * **claim** picks, in id order, pending changes that are due, not leased (or whose
   lease expired: a killed worker's batch comes back by itself) and whose ordering
-  key has no earlier unfinished change (pending or dead); it leases them to the
-  worker and counts the attempt — one transaction (PostgreSQL adds ``FOR UPDATE
-  SKIP LOCKED`` so several workers never pick the same row);
+  key has no earlier unfinished change (pending or dead), with their payloads; it
+  leases them to the worker and counts the attempt — one transaction (PostgreSQL
+  adds ``FOR UPDATE SKIP LOCKED`` so several workers never pick the same row);
 * **complete** records, in one transaction, what was delivered, what is to be
   retried at which time and what is dead, with the reason.
 
@@ -45,10 +45,6 @@ _OPEN = "('pending', 'dead')"
 _HEAD = (
     "NOT EXISTS (SELECT 1 FROM govlink_outbox p WHERE p.ordering_key = o.ordering_key"
     f" AND p.id < o.id AND p.state IN {_OPEN})"
-)
-_STATE_COLUMNS = (
-    "id, kind, ordering_key, idempotency_key, state, attempts, available_at, "
-    "last_error, created_at, updated_at"
 )
 # "In flight" = pending under a live lease (first parameter: now).
 _STATE_EXPR = (
@@ -145,6 +141,9 @@ class Dialect:
     id_column: str
     placeholder: str
     lock_clause: str
+    payload_id_column: str = "BIGINT PRIMARY KEY"
+    serial_ids: bool = False
+    """Rows one transaction inserts get consecutive ids (a single writer: SQLite)."""
 
     def ids(self, column: str = "id") -> str:
         """A condition ``column ∈ <one list parameter>`` (ids or keys)."""
@@ -164,21 +163,27 @@ def render_schema(dialect: Dialect) -> list[str]:
     text = resources.files("govlink.sync").joinpath("schema.sql").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
     body = "\n".join(lines).replace("{{ID}}", dialect.id_column)
+    body = body.replace("{{PAYLOAD_ID}}", dialect.payload_id_column)
     return [part.strip() for part in body.split(";") if part.strip()]
 
 
+_MAX_ID = "SELECT COALESCE(MAX(id), 0) FROM govlink_outbox"
+
+
 def _row_to_item(row: Sequence[Any], payload: str) -> OutboxItem:
-    """An item from a ``_STATE_COLUMNS`` row and its payload (both drivers give the
-    right Python types: no conversions on this hot path)."""
+    """An item from the first ten columns of a ``_SELECT_ITEMS`` row and its payload
+    (both drivers give the right Python types: no conversions)."""
     return OutboxItem(
         row[0], row[1], row[2], row[3], payload, row[4], row[5], row[6], row[7], row[8], row[9]
     )
 
 
-def _claimed(row: Sequence[Any], payload: str) -> OutboxItem:
-    """A just-claimed item: stored as pending, reported as in flight."""
+def _claimed(row: Sequence[Any], now: float) -> OutboxItem:
+    """A just-claimed item from a claim row (id, kind, key, idempotency key, attempts
+    before the claim, available_at, last_error, created_at, payload): stored as
+    pending, reported as in flight."""
     return OutboxItem(
-        row[0], row[1], row[2], row[3], payload, "inflight", row[5], row[6], row[7], row[8], row[9]
+        row[0], row[1], row[2], row[3], row[8], "inflight", row[4] + 1, row[5], row[6], row[7], now
     )
 
 
@@ -244,14 +249,30 @@ class SqlOutbox:
         batch = list(changes)
         if not batch:
             return 0
+        serial = self.dialect.serial_ids
         with self._transaction() as cur:
-            cur.executemany(self._q(self._INSERT), [_insert_row(c, now) for c in batch])
-            added = int(cur.rowcount)
+            if serial:
+                cur.execute(_MAX_ID)
+                before = int(cur.fetchone()[0])
+            # Parameters as generators: each row's tuple is freed as soon as it is bound,
+            # so a big batch does not set the garbage collector off again and again.
+            cur.executemany(self._q(self._INSERT), (_insert_row(c, now) for c in batch))
+            added = max(int(cur.rowcount), 0)
+            if serial and added == len(batch):
+                cur.execute(_MAX_ID)
+                if int(cur.fetchone()[0]) - before == added:
+                    # Every change is new and the ids are before+1 … before+n in order:
+                    # the payload rows need no lookup by idempotency key.
+                    cur.executemany(
+                        self._q("INSERT INTO govlink_outbox_payload (id, payload) VALUES (?, ?)"),
+                        ((before + n, c.payload_text()) for n, c in enumerate(batch, 1)),
+                    )
+                    return added
             cur.executemany(
                 self._q(self._INSERT_PAYLOAD),
-                [(c.payload_text(), c.idempotency_key) for c in batch],
+                ((c.payload_text(), c.idempotency_key) for c in batch),
             )
-        return max(added, 0)
+        return added
 
     def claim(
         self, owner: str, limit: int, *, lease_seconds: float, now: float, max_attempts: int
@@ -262,43 +283,55 @@ class SqlOutbox:
         with self._transaction() as cur:
             cur.execute(
                 self._q(
-                    "WITH picked AS ("
-                    " SELECT o.id FROM govlink_outbox o"
+                    "SELECT o.id, o.kind, o.ordering_key, o.idempotency_key, o.attempts,"
+                    " o.available_at, o.last_error, o.created_at, COALESCE(p.payload, '{}')"
+                    " FROM govlink_outbox o"
+                    " LEFT JOIN govlink_outbox_payload p ON p.id = o.id"
                     " WHERE o.state = 'pending' AND o.available_at <= ?"
                     " AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ?)"
                     f" AND {_HEAD}"
-                    f" ORDER BY o.id LIMIT ? {d.lock_clause})"
-                    " UPDATE govlink_outbox SET lease_owner = ?, lease_expires_at = ?,"
-                    " attempts = attempts + 1, updated_at = ?"
-                    " WHERE id IN (SELECT id FROM picked)"
-                    f" RETURNING {_STATE_COLUMNS}"
+                    f" ORDER BY o.id LIMIT ? {d.lock_clause}"
                 ),
-                (now, now, limit, owner, now + lease_seconds, now),
+                (now, now, limit),
             )
             rows = cur.fetchall()
             if not rows:
                 return []
             # A change claimed more often than max_attempts was never completed: its
             # workers died or stalled on it (a failure is recorded before that).
-            lost = [row[0] for row in rows if row[5] > max_attempts]
+            lost = [row[0] for row in rows if row[4] >= max_attempts]
             if lost:
+                where, params = self._ids_condition(lost)
                 cur.execute(
                     self._q(
-                        "UPDATE govlink_outbox SET state = 'dead', lease_owner = NULL,"
-                        " lease_expires_at = NULL, updated_at = ?, last_error ="
-                        " 'the worker lost its lease ' || (attempts - 1) || ' times (killed or"
-                        f" stuck while delivering this change)' WHERE {d.ids()}"
+                        "UPDATE govlink_outbox SET state = 'dead', attempts = attempts + 1,"
+                        " lease_owner = NULL, lease_expires_at = NULL, updated_at = ?,"
+                        " last_error = 'the worker lost its lease ' || attempts || ' times"
+                        f" (killed or stuck while delivering this change)' WHERE {where}"
                     ),
-                    (now, d.ids_param(lost)),
+                    (now, *params),
                 )
-                rows = [row for row in rows if row[5] <= max_attempts]
+                rows = [row for row in rows if row[4] < max_attempts]
+                if not rows:
+                    return []
+            where, params = self._ids_condition([row[0] for row in rows])
             cur.execute(
-                self._q(f"SELECT id, payload FROM govlink_outbox_payload WHERE {d.ids()}"),
-                (d.ids_param([row[0] for row in rows]),),
+                self._q(
+                    "UPDATE govlink_outbox SET lease_owner = ?, lease_expires_at = ?,"
+                    f" attempts = attempts + 1, updated_at = ? WHERE {where}"
+                ),
+                (owner, now + lease_seconds, now, *params),
             )
-            payloads = dict(cur.fetchall())
-        rows.sort()  # by id (ids are unique, so the other columns never compare)
-        return [_claimed(row, payloads.get(row[0], "{}")) for row in rows]
+        return [_claimed(row, now) for row in rows]
+
+    def _ids_condition(self, ids: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
+        """``id`` ∈ ``ids`` as SQL and parameters: a range when the ids are exactly
+        consecutive (the usual batch: an index range scan, nothing to parse), else a
+        list parameter."""
+        low, high = min(ids), max(ids)
+        if high - low + 1 == len(ids) and len(set(ids)) == len(ids):
+            return "id BETWEEN ? AND ?", (low, high)
+        return self.dialect.ids(), (self.dialect.ids_param(ids),)
 
     def complete(
         self,
@@ -316,13 +349,14 @@ class SqlOutbox:
         with self._transaction() as cur:
             if done:
                 # A reply proves delivery whoever holds the lease now, so no owner check.
+                where, params = self._ids_condition(done)
                 cur.execute(
                     self._q(
                         "UPDATE govlink_outbox SET state = 'done', lease_owner = NULL,"
                         " lease_expires_at = NULL, last_error = NULL, updated_at = ?"
-                        f" WHERE {d.ids()} AND state = 'pending'"
+                        f" WHERE {where} AND state = 'pending'"
                     ),
-                    (now, d.ids_param(done)),
+                    (now, *params),
                 )
             if retry:
                 cur.executemany(
