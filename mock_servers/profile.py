@@ -61,6 +61,8 @@ def build_profile(urls: Mapping[str, str], clients: Any = None) -> dict[str, Any
                 "password": dvcqg["password"],
                 "extra": {"madonvi": dvcqg["madonvi"]},
             },
+            # this mock drops repeated idempotency keys, so replaying a write is safe
+            "options": {"portal_deduplicates": True},
         },
         "payments": {
             "base_url": urls.get("payments"),

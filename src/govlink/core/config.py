@@ -189,6 +189,8 @@ def mock_profile(port: int = MOCK_DEFAULT_PORT, host: str = "127.0.0.1") -> dict
                 "password": "demo-password",
                 "extra": {"madonvi": "000.00.00.H47"},
             },
+            # the mock drops repeated idempotency keys, so replaying a write is safe
+            "options": {"portal_deduplicates": True},
         },
         "payments": {
             "base_url": f"{root}{MOCK_PREFIXES['payments']}",

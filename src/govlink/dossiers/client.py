@@ -10,6 +10,8 @@ every call), ``paths.auth`` (default ``/auth``) and ``paths.integration`` (defau
 ``/integration``), and ``options``: ``chunk_size`` (dossiers per request, 100),
 ``progress_chunk_size`` (10), ``idempotency_field`` (``IdempotencyKey``),
 ``session_max_age`` (seconds before logging in again unprompted, 1500),
+``portal_deduplicates`` (false: let the HTTP layer replay writes only when the
+portal is known to drop repeated idempotency keys),
 ``session_expired_codes``, ``transient_codes``, ``not_found_codes``.
 """
 
@@ -109,6 +111,38 @@ def _coerce(model: type[M], value: M | Mapping[str, Any], where: str) -> M:
         raise validation_error(exc, where=where) from None
 
 
+def _whole_option(options: Mapping[str, Any], name: str, default: int) -> int:
+    """A positive whole-number option, or a ConfigurationError naming its variable."""
+    raw = options.get(name, default)
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(
+            f"dossiers option {name} is {raw!r}",
+            setting=f"GOVLINK_DOSSIERS__OPTIONS__{name.upper()}",
+            expected="a whole number >= 1",
+        )
+    return value
+
+
+def _flag_option(options: Mapping[str, Any], name: str, default: bool) -> bool:
+    raw = options.get(name, default)
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(
+        f"dossiers option {name} is {raw!r}",
+        setting=f"GOVLINK_DOSSIERS__OPTIONS__{name.upper()}",
+        expected="true or false",
+    )
+
+
 def _chunks(items: Sequence[OutgoingItem], size: int) -> Iterable[tuple[OutgoingItem, ...]]:
     if size < 1:
         raise ValidationError("chunk_size", "a whole number >= 1", got=size)
@@ -129,11 +163,20 @@ class _DossierCore:
             platform.paths.get("integration", DEFAULT_INTEGRATION_PATH)
         )
         self.idempotency_field = str(options.get("idempotency_field", "IdempotencyKey"))
-        self.chunk_size = int(options.get("chunk_size", 100))
-        self.progress_chunk_size = int(options.get("progress_chunk_size", 10))
+        self.chunk_size = _whole_option(options, "chunk_size", 100)
+        self.progress_chunk_size = _whole_option(options, "progress_chunk_size", 10)
+        # Whether the portal itself drops a resent item with a known idempotency key.
+        # The real portal's behaviour is not published, so by default a write is not
+        # replayed by the HTTP layer after a read timeout (the outbox, which owns
+        # at-least-once delivery, still resends it with the same key).
+        self.portal_deduplicates = _flag_option(options, "portal_deduplicates", False)
         self.codes = ReplyCodes.from_options(options)
         max_age = options.get("session_max_age", 1500)
-        self.sessions = SessionCache(max_age=None if max_age in (None, "") else float(max_age))
+        self.sessions = SessionCache(
+            max_age=None
+            if max_age in (None, "")
+            else float(_whole_option(options, "session_max_age", 1500))
+        )
         self._madonvi = next(
             (v for k, v in platform.auth.extra.items() if k.lower() == "madonvi" and v),
             str(options.get("madonvi", "")) or None,
@@ -151,8 +194,9 @@ class _DossierCore:
 
     @property
     def writes_are_safe(self) -> bool:
-        """Replaying a push is harmless only when it carries idempotency keys."""
-        return bool(self.idempotency_field)
+        """Replaying a push is harmless only when it carries idempotency keys that the
+        portal honours (``options.portal_deduplicates``; the mock profile sets it)."""
+        return bool(self.idempotency_field) and self.portal_deduplicates
 
     # -- plans ----------------------------------------------------------------------
 

@@ -207,3 +207,56 @@ async def test_async_client_shares_the_behaviour(
             await c.sync_dossiers([dossier(9)], is_updating=False)
     assert report.accepted == ["HS-1"]
     assert len(portal.logins) == 2
+
+
+def _with_options(settings: GovLinkSettings, **options: object) -> GovLinkSettings:
+    dumped = settings.dossiers.model_dump()
+    dumped["options"] = {**dumped["options"], **options}
+    dumped["auth"]["password"] = "demo-password"
+    return settings.model_copy(update={"dossiers": type(settings.dossiers)(**dumped)})
+
+
+@pytest.mark.parametrize("bad", [0, -3, "ten"])
+def test_a_bad_chunk_size_is_a_configuration_error_naming_the_variable(
+    settings: GovLinkSettings, bad: object
+) -> None:
+    from govlink.core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as info:
+        DossierClient(_with_options(settings, chunk_size=bad))
+    assert info.value.setting == "GOVLINK_DOSSIERS__OPTIONS__CHUNK_SIZE"
+
+
+def _timing_out_once(portal: FakePortal) -> httpx.MockTransport:
+    state = {"timeouts": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/auth") and state["timeouts"] == 0:
+            state["timeouts"] += 1
+            raise httpx.ReadTimeout("no answer", request=request)
+        return portal(request)
+
+    return httpx.MockTransport(handler)
+
+
+def test_writes_are_not_replayed_after_a_read_timeout_unless_the_portal_deduplicates(
+    settings: GovLinkSettings, portal: FakePortal
+) -> None:
+    from govlink.core.errors import GovLinkTimeoutError
+
+    retrying = {"max_retries": 2, "backoff_initial": 0, "backoff_max": 0}
+    cautious = _with_options(settings, portal_deduplicates=False)
+    cautious = cautious.model_copy(update={"http": cautious.http.model_copy(update=retrying)})
+    with (
+        DossierClient(cautious, transport=_timing_out_once(portal)) as dossiers,
+        pytest.raises(GovLinkTimeoutError),
+    ):
+        dossiers.sync_dossiers([dossier(1)], is_updating=False)
+    assert portal.items_sent == []  # the timed-out write was not sent a second time
+
+    trusting = cautious.model_copy(
+        update={"dossiers": _with_options(cautious, portal_deduplicates=True).dossiers}
+    )
+    with DossierClient(trusting, transport=_timing_out_once(portal)) as dossiers:
+        dossiers.sync_dossiers([dossier(1)], is_updating=False)
+    assert [item["MaHoSo"] for item in portal.items_sent] == ["HS-1"]
