@@ -15,7 +15,6 @@ Reprs mask personal data (names, ID numbers, phones, e-mails).
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Annotated, Any, Self
 
@@ -28,6 +27,7 @@ from pydantic import (
 )
 
 from govlink.core.clock import format_compact, parse_compact
+from govlink.core.codes import OpenIntEnum
 from govlink.core.redact import PERSONAL_FIELDS, mask_value
 
 __all__ = [
@@ -51,32 +51,7 @@ __all__ = [
 # ----------------------------------------------------------------------- open enums
 
 
-class _OpenIntEnum(enum.IntEnum):
-    """An int enum that keeps unknown codes instead of failing.
-
-    ``DossierStatus(42)`` returns a pseudo-member named ``UNKNOWN_42`` whose value is
-    42, so a reply carrying a code newer than govlink parses and round-trips.
-    Digit strings (``"4"``) are accepted, as the portal sends codes as strings.
-    """
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if isinstance(value, str) and value.strip().isdigit():
-            return cls(int(value.strip()))
-        if isinstance(value, int) and not isinstance(value, bool):
-            member = int.__new__(cls, value)
-            member._name_ = f"UNKNOWN_{value}"
-            member._value_ = value
-            return member
-        return None
-
-    @property
-    def known(self) -> bool:
-        """False for a code govlink does not know (kept as a pseudo-member)."""
-        return self._name_ in type(self).__members__
-
-
-class DossierStatus(_OpenIntEnum):
+class DossierStatus(OpenIntEnum):
     """``TrangThaiHoSo``: where a dossier is in its processing (codes 1–10)."""
 
     NEW = 1
@@ -119,7 +94,7 @@ _STATUS_LABELS: dict[int, tuple[str, str]] = {
 }
 
 
-class ApplicantType(_OpenIntEnum):
+class ApplicantType(OpenIntEnum):
     """``LoaiDoiTuong``: who the dossier belongs to."""
 
     CITIZEN = 1
