@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,10 +30,12 @@ __all__ = [
     "RedactingFilter",
     "install_log_redaction",
     "is_masking",
+    "is_personal_field",
     "is_secret_key",
     "mask_secrets",
     "mask_url_password",
     "mask_value",
+    "masked_repr_args",
     "redact_body",
     "redact_mapping",
     "redact_text",
@@ -179,6 +182,80 @@ def mask_value(value: Any) -> Any:
     return text[0] + "***"
 
 
+# Parts of wire names that mark personal data in fields we do not list one by one
+# (``DiaChiChuHoSo``, ``HoTenNguoiNop``, ``SoDienThoaiLienHe`` …).
+_PERSONAL_PARTS = (
+    "hoten",
+    "hovaten",
+    "diachi",
+    "dienthoai",
+    "thudientu",
+    "email",
+    "cmnd",
+    "cccd",
+    "sodinhdanh",
+    "ngaysinh",
+    "namsinh",
+    "hochieu",
+)
+
+
+def is_personal_field(name: str) -> bool:
+    """Whether a field named ``name`` (wire or attribute name) holds personal data."""
+    lowered = name.lower()
+    if lowered in PERSONAL_FIELDS:
+        return True
+    compact = lowered.replace("_", "")
+    return any(part in compact for part in _PERSONAL_PARTS)
+
+
+class _MaskedText(str):
+    """Shows as a bare masked token in reprs (``N***``, not ``'N***'``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def masked_repr_args(
+    model: Any,
+    args: Iterable[tuple[str | None, Any]],
+    *,
+    personal: frozenset[str] = frozenset(),
+) -> Iterator[tuple[str | None, Any]]:
+    """``__repr_args__`` of a pydantic model with personal values masked.
+
+    The one rule every platform model uses: a field is personal when its attribute
+    name or wire alias is (:func:`is_personal_field`) or the model lists it in
+    ``personal``; extra wire fields kept by ``extra="allow"`` are judged by their wire
+    name; free-form mappings are masked key by key. Unset fields are left out so
+    that models with forty optional fields stay readable.
+    """
+    fields = getattr(type(model), "model_fields", {})
+    masking = is_masking()
+    for name, value in args:
+        if value is None:
+            continue
+        if not masking or name is None:
+            yield name, value
+            continue
+        info = fields.get(name)
+        alias = getattr(info, "alias", None)
+        personal_field = (
+            name in personal or is_personal_field(name) or bool(alias and is_personal_field(alias))
+        )
+        if personal_field and not hasattr(
+            type(value), "model_fields"
+        ):  # nested models mask themselves
+            masked = mask_value(value.value if isinstance(value, Enum) else value)
+            yield name, _MaskedText(masked) if isinstance(masked, str) else masked
+        elif isinstance(value, Mapping):
+            yield name, redact_mapping(value)
+        else:
+            yield name, value
+
+
 def redact_mapping(data: Any) -> Any:
     """Deep copy of ``data`` with personal fields masked and free text scanned."""
     if not is_masking():
@@ -186,7 +263,7 @@ def redact_mapping(data: Any) -> Any:
     if isinstance(data, Mapping):
         out: dict[Any, Any] = {}
         for key, value in data.items():
-            if isinstance(key, str) and key.lower() in PERSONAL_FIELDS:
+            if isinstance(key, str) and is_personal_field(key):
                 out[key] = mask_value(value)
             else:
                 out[key] = redact_mapping(value)
@@ -254,7 +331,7 @@ def _redact_xml(text: str) -> str:
         value = match.group(4)
         if is_secret_key(name):
             value = SECRET_MASK
-        elif is_masking() and name.lower() in PERSONAL_FIELDS:
+        elif is_masking() and is_personal_field(name):
             value = str(mask_value(value.strip()))
         return f"<{match.group(1)}{match.group(3) or ''}>{value}</{match.group(1)}>"
 
@@ -292,7 +369,7 @@ def redact_body(body: bytes, limit: int = 2000) -> str:
                         if is_secret_key(key)
                         else (
                             str(mask_value(value))
-                            if is_masking() and key.lower() in PERSONAL_FIELDS
+                            if is_masking() and is_personal_field(key)
                             else value
                         ),
                     )

@@ -28,7 +28,7 @@ from pydantic import (
 
 from govlink.core.clock import format_compact, parse_compact
 from govlink.core.codes import OpenIntEnum
-from govlink.core.redact import PERSONAL_FIELDS, mask_value
+from govlink.core.redact import masked_repr_args
 
 __all__ = [
     "Agency",
@@ -211,19 +211,7 @@ class WireModel(BaseModel):
         return cls.model_validate(data)
 
     def __repr_args__(self) -> Any:
-        fields = type(self).model_fields
-        for name, value in super().__repr_args__():
-            if value is None:  # forty optional fields: show only what is set
-                continue
-            info = fields.get(name) if name else None
-            alias = info.alias if info is not None else None
-            if name and (
-                name.lower() in PERSONAL_FIELDS
-                or (alias is not None and alias.lower() in PERSONAL_FIELDS)
-            ):
-                yield name, mask_value(value)
-            else:
-                yield name, value
+        return masked_repr_args(self, super().__repr_args__())
 
 
 # --------------------------------------------------------------------- list items

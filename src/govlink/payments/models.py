@@ -34,7 +34,7 @@ from pydantic import (
 
 from govlink.core.clock import parse_compact
 from govlink.core.codes import OpenStrEnum
-from govlink.core.redact import PERSONAL_FIELDS, mask_value
+from govlink.core.redact import masked_repr_args
 
 __all__ = [
     "MESSAGE_VERSION",
@@ -118,15 +118,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow", coerce_numbers_to_str=True)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        fields = type(self).model_fields
-        for name, value in super().__repr_args__():
-            alias = fields[name].alias if name in fields else None
-            if name and (
-                name.lower() in PERSONAL_FIELDS or (alias and alias.lower() in PERSONAL_FIELDS)
-            ):
-                yield name, mask_value(value)
-            else:
-                yield name, value
+        return masked_repr_args(self, super().__repr_args__())
 
     def to_wire(self) -> dict[str, Any]:
         """The wire form: aliases, unset optional fields left out."""

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from govlink.core.redact import mask_value, redact_mapping
+from govlink.core.redact import masked_repr_args
 
 __all__ = [
     "Address",
@@ -42,15 +42,10 @@ class _MaskedModel(BaseModel):
     _personal: ClassVar[frozenset[str]] = frozenset()
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
-        for name, value in super().__repr_args__():
-            if value is None or (name in ("extra", "loas") and not value):
-                continue  # compact reprs: only what is there
-            if name in self._personal:
-                yield name, mask_value(value)
-            elif name in ("extra", "id_claims", "userinfo"):
-                yield name, redact_mapping(value)
-            else:
-                yield name, value
+        args = (
+            (n, v) for n, v in super().__repr_args__() if not (n in ("extra", "loas") and not v)
+        )
+        return masked_repr_args(self, args, personal=self._personal)
 
 
 def _alias(*names: str) -> Any:

@@ -106,3 +106,31 @@ def test_settings_repr_and_masked_dump_hide_free_form_secrets(
         for secret in ("hunter2", "partner-secret", "proxy-pass", "demo-secret"):
             assert secret not in text
     assert os.environ["GOVLINK_PAYMENTS__OPTIONS__SECRET"] == "partner-secret"
+
+
+def test_model_reprs_mask_personal_fields_including_unlisted_extra_wire_fields() -> None:
+    from typing import Any
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from govlink.core.redact import masked_repr_args
+
+    class Record(BaseModel):
+        model_config = ConfigDict(extra="allow", populate_by_name=True)
+        code: str = Field(alias="MaHoSo")
+        owner: str | None = Field(default=None, alias="ChuHoSo")
+        note: str | None = None
+
+        def __repr_args__(self) -> Any:
+            return masked_repr_args(self, super().__repr_args__())
+
+    record = Record.model_validate(
+        {"MaHoSo": "H47-1", "ChuHoSo": "NGUYỄN VĂN AN", "DiaChiChuHoSo": "12 Hàng Bạc"}
+    )
+    shown = repr(record)
+    assert "H47-1" in shown
+    assert "NGUYỄN" not in shown
+    assert "Hàng Bạc" not in shown  # an extra field nobody listed, judged by its name
+    assert "note" not in shown  # unset fields are left out
+    with unmasked():
+        assert "NGUYỄN VĂN AN" in repr(record)
