@@ -39,6 +39,16 @@ def _clients(ctx: MockContext) -> list[dict[str, Any]]:
     ]
 
 
+def _timestamp(text: str) -> datetime:
+    """``yyyyMMddHHmmss`` (Vietnam time). The usual 14 digits are sliced (``strptime``
+    costs ten times more, on every call); anything else gets ``strptime``'s checks."""
+    if len(text) == 14 and text.isascii() and text.isdigit():
+        parts = (text[:4], text[4:6], text[6:8], text[8:10], text[10:12], text[12:])
+        year, month, day, hour, minute, second = (int(p) for p in parts)
+        return datetime(year, month, day, hour, minute, second, tzinfo=VN_TZ)
+    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=VN_TZ)
+
+
 def _hashed_basic(
     ctx: MockContext, value: str, timestamp: str | None, url: str, tolerance: float
 ) -> str | None:
@@ -52,7 +62,7 @@ def _hashed_basic(
     if not timestamp:
         return "the Timestamp header is missing"
     try:
-        sent = datetime.strptime(timestamp.strip(), "%Y%m%d%H%M%S").replace(tzinfo=VN_TZ)
+        sent = _timestamp(timestamp.strip())
     except ValueError:
         return "the Timestamp header is not yyyyMMddHHmmss"
     skew = abs((ctx.clock.now() - sent).total_seconds())

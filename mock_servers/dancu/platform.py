@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
+from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -15,7 +16,13 @@ from starlette.routing import Route
 
 from mock_servers.context import MockContext
 from mock_servers.dancu.auth import DEFAULT_TOLERANCE, check_credentials
-from mock_servers.dancu.envelope import Malformed, build_fault, build_response, parse_request
+from mock_servers.dancu.envelope import (
+    Malformed,
+    build_element,
+    build_fault,
+    build_response,
+    parse_request,
+)
 from mock_servers.dancu.records import CitizenIndex, birth_matches, congdan_fields, same_name
 from mock_servers.dancu.wsdl import read_schema, wsdl_for
 from mock_servers.platform import MockPlatform
@@ -82,6 +89,8 @@ class DanCuPlatform(MockPlatform):
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._index: CitizenIndex | None = None
+        # CongDan elements by id() of their seed record, for the current index only
+        self._congdan: dict[int, etree._Element] = {}
         self._app = Starlette(
             routes=[
                 Route(SERVICE_PATH, self.service, methods=["GET", "POST"]),
@@ -101,6 +110,7 @@ class DanCuPlatform(MockPlatform):
         with self._lock:
             self._counts.clear()
             self._index = None
+            self._congdan = {}
 
     def apply_switches(self, switches: dict[str, Any]) -> None:
         unknown = sorted(set(switches) - set(self.switch_names))
@@ -138,7 +148,16 @@ class DanCuPlatform(MockPlatform):
         if index is None or index.source is not section:
             index = CitizenIndex.build(section)
             self._index = index
+            self._congdan = {}
         return index
+
+    def _congdan_element(self, record: dict[str, Any]) -> etree._Element:
+        """The record's ``CongDan``, built once per seed (the index keeps records alive)."""
+        element = self._congdan.get(id(record))
+        if element is None:
+            element = build_element("CongDan", congdan_fields(record))
+            self._congdan[id(record)] = element
+        return element
 
     # --- routes ---------------------------------------------------------------------------
 
@@ -248,7 +267,10 @@ class DanCuPlatform(MockPlatform):
             )
         body = build_response(
             "TraCuuThongTinCongDanResponse",
-            [("MaYeuCau", request_id), ("CongdanCollection", {"CongDan": congdan_fields(record)})],
+            [
+                ("MaYeuCau", request_id),
+                ("CongdanCollection", {"CongDan": self._congdan_element(record)}),
+            ],
         )
         return Response(body, media_type=XML)
 

@@ -159,9 +159,10 @@ def _plain(value: Any) -> Any:
         # __values__ directly: zeep's attribute lookup on CompoundValue is slow
         value = object.__getattribute__(value, "__values__")
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
+        # most values are text: no call for them (this runs once per element read)
+        return {k: v if type(v) is str else _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [v if type(v) is str else _plain(v) for v in value]
     return value
 
 

@@ -148,7 +148,7 @@ class BirthDate(_Masked):
             return data
         full = data.get("NgayThangNam")
         year = data.get("Nam")
-        parsed = dt.datetime.strptime(str(full), "%Y%m%d").date() if full else None
+        parsed = _compact_date(str(full)) if full else None
         if year in (None, "") and parsed is not None:
             year = parsed.year
         return {"year": year, "date": parsed}
@@ -164,11 +164,20 @@ class BirthDate(_Masked):
     def to_wire(self) -> dict[str, str]:
         """The request form: ``NgayThangNam`` when the full date is known, else ``Nam``."""
         if self.date is not None:
-            return {"NgayThangNam": self.date.strftime("%Y%m%d")}
+            day = self.date
+            return {"NgayThangNam": f"{day.year:04d}{day.month:02d}{day.day:02d}"}
         return {"Nam": f"{self.year:04d}"}
 
     def __str__(self) -> str:
         return str(mask_value(self.isoformat())) if is_masking() else self.isoformat()
+
+
+def _compact_date(text: str) -> dt.date:
+    """``yyyyMMdd`` → date. Slicing the usual eight digits costs a tenth of ``strptime``
+    (run for every record read); anything else gets ``strptime``'s own checks."""
+    if len(text) == 8 and text.isascii() and text.isdigit():
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    return dt.datetime.strptime(text, "%Y%m%d").date()
 
 
 class Address(_Masked):

@@ -562,6 +562,15 @@ class _Call:
         self.request: httpx.Request | None = None
         self.response: httpx.Response | None = None
 
+    def retryable(self, exc: BaseException) -> bool:
+        """Whether a failed first attempt goes on to tenacity's retry loop.
+
+        The first attempt is made without tenacity: almost every call succeeds at
+        once, and stepping tenacity's machinery costs more than govlink's own
+        bookkeeping of a call. A failure it would not retry is raised as it would.
+        """
+        return self.policy.should_retry(exc, safe=self.safe)
+
     def retry_kwargs(self) -> dict[str, Any]:
         return self.policy._tenacity_kwargs(
             safe=self.safe,
@@ -683,14 +692,39 @@ class HttpTransport(Closable):
             clock=self.clock,
         )
         try:
-            for attempt in Retrying(sleep=self._sleep, **call.retry_kwargs()):
-                with attempt:
-                    response = self.client.send(call.prepare(self.client), **call.send_kwargs)
-                    response.read()
-                    call.received(response)
+            first: Exception | None = None
+            try:
+                response = self._attempt(call)
+            except Exception as exc:
+                if not call.retryable(exc):
+                    raise
+                first = exc
+            if first is not None:
+                response = self._retry(call, first)
         except _GIVE_UP_ON as exc:
             raise call.failed(exc) from exc
         return call.reply(response)
+
+    def _attempt(self, call: _Call) -> httpx.Response:
+        response = self.client.send(call.prepare(self.client), **call.send_kwargs)
+        response.read()
+        call.received(response)
+        return response
+
+    def _retry(self, call: _Call, first: Exception) -> httpx.Response:
+        """Attempts 2, 3… under tenacity, which is first shown attempt 1 raising ``first``.
+
+        Attempt 1 runs without tenacity (see :meth:`_Call.retryable`), so waits,
+        limits and logs are exactly those of a tenacity loop over every attempt.
+        """
+        failed: Exception | None = first
+        for attempt in Retrying(sleep=self._sleep, **call.retry_kwargs()):
+            with attempt:
+                if failed is not None:
+                    replay, failed = failed, None
+                    raise replay
+                response = self._attempt(call)
+        return response
 
     def close(self) -> None:
         self.client.close()
@@ -735,14 +769,35 @@ class AsyncHttpTransport(AsyncClosable):
             clock=self.clock,
         )
         try:
-            async for attempt in AsyncRetrying(sleep=self._sleep, **call.retry_kwargs()):
-                with attempt:
-                    response = await self.client.send(call.prepare(self.client), **call.send_kwargs)
-                    await response.aread()
-                    call.received(response)
+            first: Exception | None = None
+            try:
+                response = await self._attempt(call)
+            except Exception as exc:
+                if not call.retryable(exc):
+                    raise
+                first = exc
+            if first is not None:
+                response = await self._retry(call, first)
         except _GIVE_UP_ON as exc:
             raise call.failed(exc) from exc
         return call.reply(response)
+
+    async def _attempt(self, call: _Call) -> httpx.Response:
+        response = await self.client.send(call.prepare(self.client), **call.send_kwargs)
+        await response.aread()
+        call.received(response)
+        return response
+
+    async def _retry(self, call: _Call, first: Exception) -> httpx.Response:
+        """Attempts 2, 3… (see :meth:`HttpTransport._retry`)."""
+        failed: Exception | None = first
+        async for attempt in AsyncRetrying(sleep=self._sleep, **call.retry_kwargs()):
+            with attempt:
+                if failed is not None:
+                    replay, failed = failed, None
+                    raise replay
+                response = await self._attempt(call)
+        return response
 
     async def aclose(self) -> None:
         await self.client.aclose()
