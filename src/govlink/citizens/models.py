@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from govlink.core.redact import is_masking, mask_value
+from govlink.core.codes import OpenStrEnum
+from govlink.core.redact import is_masking, mask_value, masked_repr_args
 
 if TYPE_CHECKING:
     from govlink.core.http import Evidence
@@ -45,34 +46,12 @@ class _Masked(BaseModel):
     _personal: ClassVar[frozenset[str]] = frozenset()
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        masking = is_masking()
-        for name, value in super().__repr_args__():
-            if masking and name in self._personal and not isinstance(value, _Masked):
-                yield name, _masked_scalar(value)
-            else:
-                yield name, value
+        return masked_repr_args(self, super().__repr_args__(), personal=self._personal)
 
     def masked_dump(self) -> dict[str, Any]:
         """A JSON-ready dict (attribute names; dates as ISO text, a year-only birth date as
         ``YYYY``) with personal values masked unless inside ``unmasked()``."""
         return _masked_dump(self)
-
-
-class _MaskedText(str):
-    """Shows as a bare masked token in reprs (no quotes around ``N***``)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def _masked_scalar(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return {k: _MaskedText(mask_value(v)) for k, v in value.items()}
-    return _MaskedText(mask_value(value if not isinstance(value, Enum) else value.value))
 
 
 def _masked_dump(model: _Masked) -> dict[str, Any]:
@@ -99,18 +78,17 @@ def _masked_dump(model: _Masked) -> dict[str, Any]:
     return out
 
 
-class Gender(StrEnum):
+class Gender(OpenStrEnum):
     """``GioiTinh`` as the service spells it. Open: an unknown code is kept as is."""
 
     MALE = "Nam"
     FEMALE = "Nữ"
 
     @classmethod
-    def _missing_(cls, value: object) -> Gender:
-        member = str.__new__(cls, str(value))
-        member._name_ = "OTHER"
-        member._value_ = str(value)
-        return member
+    def _normalise(cls, value: object) -> str | None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # some replies carry a numeric code
+        return super()._normalise(value)
 
 
 class PersonName(_Masked):
