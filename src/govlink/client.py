@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import httpx
 
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import GovLinkError
 from govlink.core.lifecycle import AsyncClosable, Closable
+
+if TYPE_CHECKING:  # the platform packages load on first use, not at import
+    from govlink.citizens import AsyncCitizenClient, CitizenClient
+    from govlink.documents import AsyncDocumentClient, DocumentClient
+    from govlink.dossiers import AsyncDossierClient, DossierClient
+    from govlink.payments import AsyncPaymentClient, PaymentClient
+    from govlink.sso import AsyncSsoClient, SsoClient
 
 __all__ = ["AsyncGovLink", "GovLink"]
 
@@ -52,17 +59,29 @@ def _client_class(namespace: str, *, is_async: bool) -> Any:
 
 
 class _FacadeBase:
-    def __init__(self, settings: GovLinkSettings | None = None) -> None:
+    _is_async = False
+
+    def __init__(self, settings: GovLinkSettings | None = None, transport: Any = None) -> None:
         self.settings = settings or GovLinkSettings.load()
+        self._transport = transport
         self._clients: dict[str, Any] = {}
 
-    def __getattr__(self, name: str) -> Any:
-        if name not in _NAMESPACES:
-            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-        return self._client(name)
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """Settings from ``GOVLINK_*`` variables, ``.env`` and the selected profile."""
+        return cls(GovLinkSettings.load(**overrides))
+
+    @classmethod
+    def from_profile(cls, name: str, profile_file: str | Path | None = None) -> Self:
+        """Settings of one named profile (built-in ``mock`` or from a TOML file)."""
+        return cls(GovLinkSettings.from_profile(name, profile_file))
 
     def _client(self, name: str) -> Any:
-        raise AttributeError(name)  # overridden by the two facades
+        """The platform client of namespace ``name``, created (and imported) on first use."""
+        if name not in self._clients:
+            cls = _client_class(name, is_async=self._is_async)
+            self._clients[name] = cls(self.settings, transport=self._transport)
+        return self._clients[name]
 
     def available_platforms(self) -> list[str]:
         """The platform namespaces this installation provides."""
@@ -85,24 +104,32 @@ class GovLink(_FacadeBase, Closable):
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(settings)
-        self._transport = transport
+        super().__init__(settings, transport)
 
-    @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
-        """Settings from ``GOVLINK_*`` variables, ``.env`` and the selected profile."""
-        return cls(GovLinkSettings.load(**overrides))
+    @property
+    def sso(self) -> SsoClient:
+        """Login through the DVCQG/VNeID identity provider."""
+        return cast("SsoClient", self._client("sso"))
 
-    @classmethod
-    def from_profile(cls, name: str, profile_file: str | Path | None = None) -> Self:
-        """Settings of one named profile (built-in ``mock`` or from a TOML file)."""
-        return cls(GovLinkSettings.from_profile(name, profile_file))
+    @property
+    def dossiers(self) -> DossierClient:
+        """Dossier status, progress and results to DVCQG."""
+        return cast("DossierClient", self._client("dossiers"))
 
-    def _client(self, name: str) -> Any:
-        if name not in self._clients:
-            cls = _client_class(name, is_async=False)
-            self._clients[name] = cls(self.settings, transport=self._transport)
-        return self._clients[name]
+    @property
+    def payments(self) -> PaymentClient:
+        """Fees and charges on the DVCQG payment platform."""
+        return cast("PaymentClient", self._client("payments"))
+
+    @property
+    def citizens(self) -> CitizenClient:
+        """Look-ups in the national population database."""
+        return cast("CitizenClient", self._client("citizens"))
+
+    @property
+    def documents(self) -> DocumentClient:
+        """Official documents over the document axis."""
+        return cast("DocumentClient", self._client("documents"))
 
     def close(self) -> None:
         """Close every platform client opened so far (all of them, even if one fails)."""
@@ -120,30 +147,40 @@ class GovLink(_FacadeBase, Closable):
 class AsyncGovLink(_FacadeBase, AsyncClosable):
     """Asynchronous facade: ``async with AsyncGovLink.from_profile("mock") as gl: …``."""
 
+    _is_async = True
+
     def __init__(
         self,
         settings: GovLinkSettings | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(settings)
-        self._transport = transport
+        super().__init__(settings, transport)
 
-    @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
-        """Settings from ``GOVLINK_*`` variables, ``.env`` and the selected profile."""
-        return cls(GovLinkSettings.load(**overrides))
+    @property
+    def sso(self) -> AsyncSsoClient:
+        """Login through the DVCQG/VNeID identity provider."""
+        return cast("AsyncSsoClient", self._client("sso"))
 
-    @classmethod
-    def from_profile(cls, name: str, profile_file: str | Path | None = None) -> Self:
-        """Settings of one named profile (built-in ``mock`` or from a TOML file)."""
-        return cls(GovLinkSettings.from_profile(name, profile_file))
+    @property
+    def dossiers(self) -> AsyncDossierClient:
+        """Dossier status, progress and results to DVCQG."""
+        return cast("AsyncDossierClient", self._client("dossiers"))
 
-    def _client(self, name: str) -> Any:
-        if name not in self._clients:
-            cls = _client_class(name, is_async=True)
-            self._clients[name] = cls(self.settings, transport=self._transport)
-        return self._clients[name]
+    @property
+    def payments(self) -> AsyncPaymentClient:
+        """Fees and charges on the DVCQG payment platform."""
+        return cast("AsyncPaymentClient", self._client("payments"))
+
+    @property
+    def citizens(self) -> AsyncCitizenClient:
+        """Look-ups in the national population database."""
+        return cast("AsyncCitizenClient", self._client("citizens"))
+
+    @property
+    def documents(self) -> AsyncDocumentClient:
+        """Official documents over the document axis."""
+        return cast("AsyncDocumentClient", self._client("documents"))
 
     async def aclose(self) -> None:
         """Close every platform client opened so far (all of them, even if one fails)."""

@@ -53,21 +53,25 @@ def fake_platforms(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     module.BrokenClient = BrokenClient  # type: ignore[attr-defined]
     module.AsyncFakeClient = AsyncFakeClient  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "govlink_fake_platform", module)
+    # The real namespaces, pointed at fakes: sso works, dossiers fails to close,
+    # citizens is "not installed".
     monkeypatch.setitem(
-        facade._NAMESPACES, "fake", ("govlink_fake_platform", "FakeClient", "AsyncFakeClient")
+        facade._NAMESPACES, "sso", ("govlink_fake_platform", "FakeClient", "AsyncFakeClient")
     )
     monkeypatch.setitem(
-        facade._NAMESPACES, "broken", ("govlink_fake_platform", "BrokenClient", "AsyncFakeClient")
+        facade._NAMESPACES,
+        "dossiers",
+        ("govlink_fake_platform", "BrokenClient", "AsyncFakeClient"),
     )
-    monkeypatch.setitem(facade._NAMESPACES, "missing", ("govlink_not_installed", "X", "AsyncX"))
+    monkeypatch.setitem(facade._NAMESPACES, "citizens", ("govlink_not_installed", "X", "AsyncX"))
     _Recorder.instances.clear()
 
 
 def test_namespace_is_created_once_with_settings_and_transport() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200))
     with GovLink(GovLinkSettings.load(), transport=transport) as gl:
-        first = gl.fake
-        assert gl.fake is first
+        first = gl.sso
+        assert gl.sso is first
         assert isinstance(first, FakeClient)
         assert first.transport is transport
         assert first.settings is gl.settings
@@ -76,7 +80,7 @@ def test_namespace_is_created_once_with_settings_and_transport() -> None:
 
 def test_leaving_the_block_closes_every_client_even_if_one_fails() -> None:
     gl = GovLink()
-    broken, fine = gl.broken, gl.fake
+    broken, fine = gl.dossiers, gl.sso
     with pytest.raises(RuntimeError, match="pool already gone"):
         gl.close()
     assert broken.closed
@@ -86,7 +90,7 @@ def test_leaving_the_block_closes_every_client_even_if_one_fails() -> None:
 
 async def test_async_facade_builds_async_clients_and_closes_them() -> None:
     async with AsyncGovLink.from_profile("mock") as gl:
-        client = gl.fake
+        client = gl.sso
         assert isinstance(client, AsyncFakeClient)
     assert client.closed
 
@@ -104,7 +108,7 @@ def test_from_env_and_from_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_platform_not_shipped_says_so() -> None:
     with GovLink() as gl, pytest.raises(GovLinkError) as caught:
-        gl.missing
+        gl.citizens
     assert "not part of this govlink version" in str(caught.value)
     assert "upgrade" in str(caught.value)
 
@@ -116,5 +120,5 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 
 def test_available_platforms_lists_only_importable_ones() -> None:
     names = GovLink().available_platforms()
-    assert "fake" in names
-    assert "missing" not in names
+    assert "sso" in names
+    assert "citizens" not in names

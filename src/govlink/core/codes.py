@@ -16,6 +16,17 @@ from typing import Any
 __all__ = ["OpenIntEnum", "OpenStrEnum"]
 
 
+def _member_or_pseudo(cls: type[enum.Enum], code: object, blank: Any) -> Any:
+    """The member whose value is ``code`` (after normalising), else ``blank`` made into
+    a pseudo-member ``UNKNOWN_<code>``."""
+    for member in cls:
+        if member.value == code:
+            return member
+    blank._name_ = f"UNKNOWN_{code}"
+    blank._value_ = code
+    return blank
+
+
 class OpenStrEnum(enum.StrEnum):
     """A text code table that keeps unknown codes (see the module docstring)."""
 
@@ -29,15 +40,7 @@ class OpenStrEnum(enum.StrEnum):
     @classmethod
     def _missing_(cls, value: object) -> Any:
         code = cls._normalise(value)
-        if code is None:
-            return None
-        for member in cls:
-            if member.value == code:
-                return member
-        pseudo = str.__new__(cls, code)
-        pseudo._name_ = f"UNKNOWN_{code}"
-        pseudo._value_ = code
-        return pseudo
+        return None if code is None else _member_or_pseudo(cls, code, str.__new__(cls, code))
 
     @property
     def known(self) -> bool:
@@ -61,15 +64,7 @@ class OpenIntEnum(enum.IntEnum):
     @classmethod
     def _missing_(cls, value: object) -> Any:
         code = cls._normalise(value)
-        if code is None:
-            return None
-        for member in cls:
-            if member.value == code:
-                return member
-        pseudo = int.__new__(cls, code)
-        pseudo._name_ = f"UNKNOWN_{code}"
-        pseudo._value_ = code
-        return pseudo
+        return None if code is None else _member_or_pseudo(cls, code, int.__new__(cls, code))
 
     @property
     def known(self) -> bool:
