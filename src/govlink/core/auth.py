@@ -30,6 +30,7 @@ import json
 import logging
 import threading
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -178,7 +179,7 @@ def _dig(data: Any, path: str) -> Any:
     return data
 
 
-class _TokenAuth(httpx.Auth):
+class _TokenAuth(httpx.Auth, ABC):
     """Token cache, single flight and one-replay-on-401; subclasses say how to ask."""
 
     def __init__(
@@ -203,9 +204,9 @@ class _TokenAuth(httpx.Auth):
 
     # -- what differs between gateway styles ---------------------------------------
 
+    @abstractmethod
     def build_token_request(self) -> httpx.Request:
         """The request that obtains a token (absolute URL)."""
-        raise NotImplementedError
 
     def _secrets(self) -> tuple[str, ...]:
         return ()

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import json
 import time
+from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 
+from govlink.core.lifecycle import Closable
 from govlink.sync.models import Change, OutboxItem, OutboxStatus, State
 
 __all__ = [
@@ -192,7 +194,7 @@ def _joined_to_item(row: Sequence[Any]) -> OutboxItem:
     return _row_to_item(row[:10], row[10])
 
 
-class SqlOutbox:
+class SqlOutbox(Closable):
     """The outbox over a DB-API connection; subclasses open it and run transactions.
 
     Subclasses implement :meth:`_transaction` (a context manager yielding a cursor
@@ -203,17 +205,13 @@ class SqlOutbox:
 
     # -- plumbing the backends provide ------------------------------------------------
 
-    def _transaction(self, *, immediate: bool = True) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _transaction(self, *, immediate: bool = True) -> Any:
+        """A context manager yielding a cursor inside one committed transaction."""
 
-    def close(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __enter__(self) -> SqlOutbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    @abstractmethod
+    def close(self) -> None:
+        """Close the database connection."""
 
     def _q(self, statement: str) -> str:
         return self.dialect.sql(statement)
