@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import socket
 import time
 import traceback
@@ -79,7 +78,9 @@ MOCK_ISSUES: dict[str, int] = {
 
 
 def _debug() -> bool:
-    return os.environ.get("GOVLINK_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    from govlink.cli.common import debug_enabled  # the CLI's one GOVLINK_DEBUG rule
+
+    return debug_enabled()
 
 
 def _describe(exc: BaseException) -> str:

@@ -38,6 +38,7 @@ from lxml import etree
 from govlink.core.clock import Clock
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import ConfigurationError, SignatureError
+from govlink.core.options import PlatformOptions
 from govlink.core.xml import (
     StreamedXml,
     TrustStore,
@@ -503,7 +504,7 @@ def signer_from_settings(settings: GovLinkSettings) -> PackageSigner | None:
         algorithm=str(options.get("signature_algorithm", "rsa-sha256")),
         c14n=str(options.get("c14n", "c14n")),
         scope=_scope(options.get("signature_scope", "document")),
-        allow_sha1=_flag(options.get("allow_sha1", False)),
+        allow_sha1=PlatformOptions("documents", options).flag("allow_sha1", False),
     )
 
 
@@ -512,40 +513,25 @@ def verifier_from_settings(
 ) -> PackageVerifier | None:
     """The receiving side's verifier from ``settings.documents.options`` (None if no
     trust store or pinned certificate is configured and trust is required)."""
-    options = settings.documents.options
-    trust = options.get("trust_store")
-    pinned = options.get("pinned_certs")
+    read = PlatformOptions("documents", settings.documents.options)
+    trust = read.paths("trust_store")
+    pinned = read.paths("pinned_certs")
     if not trust and not pinned and require_trusted:
         return None
-    max_mb = options.get("max_package_mb")
     extra: dict[str, Any] = {}
-    if max_mb:
-        extra["max_bytes"] = int(float(max_mb) * 1024 * 1024)
+    if read.options.get("max_package_mb"):
+        extra["max_bytes"] = int(read.seconds("max_package_mb", 0) * 1024 * 1024)
     return PackageVerifier.from_files(
-        trust_store=_paths(trust),
-        pinned=_paths(pinned),
-        allow_sha1=_flag(options.get("allow_sha1", False)),
+        trust_store=trust,
+        pinned=pinned,
+        allow_sha1=read.flag("allow_sha1", False),
         require_trusted=require_trusted,
         clock=clock,
         # On by default for receivers: a certificate of another agency from the same CA
         # must not be able to send in the name of the agency in From.
-        require_sender_match=_flag(options.get("require_sender_match", True)),
+        require_sender_match=read.flag("require_sender_match", True),
         **extra,
     )
-
-
-def _paths(value: Any) -> list[str | Path] | None:
-    if not value:
-        return None
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return [part.strip() for part in str(value).split(",") if part.strip()]
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
 
 
 def _scope(value: Any) -> SignatureScope:

@@ -37,6 +37,7 @@ from govlink.core.http import (
     build_client,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
+from govlink.core.options import PlatformOptions
 from govlink.dossiers.codec import (
     DEFAULT_INTEGRATION_PATH,
     SERVICE_CATALOGUE_AGENCIES,
@@ -111,38 +112,6 @@ def _coerce(model: type[M], value: M | Mapping[str, Any], where: str) -> M:
         raise validation_error(exc, where=where) from None
 
 
-def _whole_option(options: Mapping[str, Any], name: str, default: int) -> int:
-    """A positive whole-number option, or a ConfigurationError naming its variable."""
-    raw = options.get(name, default)
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigurationError(
-            f"dossiers option {name} is {raw!r}",
-            setting=f"GOVLINK_DOSSIERS__OPTIONS__{name.upper()}",
-            expected="a whole number >= 1",
-        )
-    return value
-
-
-def _flag_option(options: Mapping[str, Any], name: str, default: bool) -> bool:
-    raw = options.get(name, default)
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ConfigurationError(
-        f"dossiers option {name} is {raw!r}",
-        setting=f"GOVLINK_DOSSIERS__OPTIONS__{name.upper()}",
-        expected="true or false",
-    )
-
-
 def _chunks(items: Sequence[OutgoingItem], size: int) -> Iterable[tuple[OutgoingItem, ...]]:
     if size < 1:
         raise ValidationError("chunk_size", "a whole number >= 1", got=size)
@@ -163,19 +132,18 @@ class _DossierCore:
             platform.paths.get("integration", DEFAULT_INTEGRATION_PATH)
         )
         self.idempotency_field = str(options.get("idempotency_field", "IdempotencyKey"))
-        self.chunk_size = _whole_option(options, "chunk_size", 100)
-        self.progress_chunk_size = _whole_option(options, "progress_chunk_size", 10)
+        read = PlatformOptions("dossiers", options)
+        self.chunk_size = read.whole("chunk_size", 100)
+        self.progress_chunk_size = read.whole("progress_chunk_size", 10)
         # Whether the portal itself drops a resent item with a known idempotency key.
         # The real portal's behaviour is not published, so by default a write is not
         # replayed by the HTTP layer after a read timeout (the outbox, which owns
         # at-least-once delivery, still resends it with the same key).
-        self.portal_deduplicates = _flag_option(options, "portal_deduplicates", False)
+        self.portal_deduplicates = read.flag("portal_deduplicates", False)
         self.codes = ReplyCodes.from_options(options)
         max_age = options.get("session_max_age", 1500)
         self.sessions = SessionCache(
-            max_age=None
-            if max_age in (None, "")
-            else float(_whole_option(options, "session_max_age", 1500))
+            max_age=None if max_age in (None, "") else float(read.whole("session_max_age", 1500))
         )
         self._madonvi = next(
             (v for k, v in platform.auth.extra.items() if k.lower() == "madonvi" and v),

@@ -14,6 +14,7 @@ from typing import Any
 
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import ConfigurationError
+from govlink.core.options import PlatformOptions
 
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
@@ -108,6 +109,7 @@ class SsoConfig:
                 expected="the path of a PEM private key registered with the provider",
             )
         options = sso.options
+        read = PlatformOptions("sso", options)
         unknown = sorted(set(sso.paths) - set(DEFAULT_PATHS) - {"discovery"})
         if unknown:
             raise ConfigurationError(
@@ -124,17 +126,17 @@ class SsoConfig:
             assertion_alg=auth.extra.get("alg", "RS256"),
             assertion_kid=auth.extra.get("kid"),
             paths=dict(sso.paths),
-            issuer=_text(options, "issuer"),
-            discovery=_flag(options, "discovery", True),
+            issuer=read.text("issuer"),
+            discovery=read.flag("discovery", True),
             algorithms=_algorithms(options.get("algorithms", ("RS256",))),
-            leeway=_number(options, "leeway", 60.0),
+            leeway=read.seconds("leeway", 60.0),
             userinfo_method=_userinfo_method(options.get("userinfo_method", "POST")),
-            jwks_ttl=_number(options, "jwks_ttl", 3600.0),
-            jwks_refetch_cooldown=_number(options, "jwks_refetch_cooldown", 60.0),
-            login_timeout=_number(options, "login_timeout", 600.0),
-            scope=_text(options, "scope") or "openid",
-            acr_values=_text(options, "acr_values", "LoA1"),
-            fetch_userinfo=_flag(options, "fetch_userinfo", True),
+            jwks_ttl=read.seconds("jwks_ttl", 3600.0),
+            jwks_refetch_cooldown=read.seconds("jwks_refetch_cooldown", 60.0),
+            login_timeout=read.seconds("login_timeout", 600.0),
+            scope=read.text("scope") or "openid",
+            acr_values=read.text("acr_values", "LoA1"),
+            fetch_userinfo=read.flag("fetch_userinfo", True),
         )
 
     def url(self, path: str) -> str:
@@ -142,45 +144,6 @@ class SsoConfig:
         if path.startswith(("http://", "https://")):
             return path
         return self.base_url + "/" + path.lstrip("/")
-
-
-def _text(options: dict[str, Any], name: str, default: str | None = None) -> str | None:
-    value = options.get(name, default)
-    if value is None or value == "":
-        return default if value is None else None
-    if not isinstance(value, str):
-        raise ConfigurationError(
-            f"SSO option {name} must be text", setting=_OPTION + name.upper(), expected="a string"
-        )
-    return value
-
-
-def _flag(options: dict[str, Any], name: str, default: bool) -> bool:
-    value = options.get(name, default)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no"}:
-        return value.lower() in {"1", "true", "yes", "on"}
-    raise ConfigurationError(
-        f"SSO option {name} must be true or false",
-        setting=_OPTION + name.upper(),
-        expected="true or false",
-    )
-
-
-def _number(options: dict[str, Any], name: str, default: float) -> float:
-    value = options.get(name, default)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = -1.0
-    if number < 0:
-        raise ConfigurationError(
-            f"SSO option {name} must be a number of seconds (got {value!r})",
-            setting=_OPTION + name.upper(),
-            expected="a number of seconds ≥ 0",
-        )
-    return number
 
 
 def _algorithms(value: Any) -> tuple[str, ...]:
