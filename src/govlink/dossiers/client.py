@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -79,6 +79,19 @@ log = logging.getLogger("govlink.dossiers")
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
 M = TypeVar("M", bound=WireModel)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _SessionNeeded:
+    """Plan step: the shell answers with a current session id (logging in if needed)."""
+
+
+@dataclass(frozen=True)
+class _Post:
+    """Plan step: the shell POSTs ``content`` to the integration URL, answers the Reply."""
+
+    content: bytes
+    safe: bool
 
 
 @dataclass(frozen=True)
@@ -225,6 +238,27 @@ class _DossierCore:
 
     # -- bodies and parsing -------------------------------------------------------------
 
+    def call_plan(
+        self, what: str, body: Callable[[str], bytes], parse: Callable[[Reply], T], *, safe: bool
+    ) -> Generator[_SessionNeeded | _Post, Any, T]:
+        """One integration call as steps the shells perform: yield ``_SessionNeeded``
+        to get a session, ``_Post`` to get its reply. A reply saying the session expired
+        invalidates that session (only if still current, so concurrent callers cause one
+        login) and replays the call once; a second expiry is raised, never looped on."""
+        for replay in (False, True):
+            session: str = yield _SessionNeeded()
+            reply: Reply = yield _Post(body(session), safe)
+            try:
+                return parse(reply)
+            except SessionExpiredError:
+                if replay:
+                    raise
+                self.sessions.invalidate(session)
+                log.info(
+                    "DVCQG session expired during %s: logging in again and replaying once", what
+                )
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
     def batch_body(self, session: str, batch: Batch) -> bytes:
         return build_batch_body(
             session, self.madonvi, batch.service, batch.items, is_updating=batch.is_updating
@@ -314,28 +348,24 @@ class DossierClient(_Shell, Closable):
     def _call(
         self, what: str, body: Callable[[str], bytes], parse: Callable[[Reply], T], *, safe: bool
     ) -> T:
-        session = self._core.sessions.get(self._login)
-        reply = self._http.request(
-            "POST",
-            self._core.integration_url,
-            safe=safe,
-            content=body(session),
-            headers=_JSON_HEADERS,
-        )
+        plan = self._core.call_plan(what, body, parse, safe=safe)
+        answer: Any = None
         try:
-            return parse(reply)
-        except SessionExpiredError:
-            self._core.sessions.invalidate(session)
-            log.info("DVCQG session expired during %s: logging in again and replaying once", what)
-            session = self._core.sessions.get(self._login)
-            reply = self._http.request(
-                "POST",
-                self._core.integration_url,
-                safe=safe,
-                content=body(session),
-                headers=_JSON_HEADERS,
-            )
-            return parse(reply)
+            while True:
+                step = plan.send(answer)
+                if isinstance(step, _SessionNeeded):
+                    answer = self._core.sessions.get(self._login)
+                else:
+                    answer = self._http.request(
+                        "POST",
+                        self._core.integration_url,
+                        safe=step.safe,
+                        content=step.content,
+                        headers=_JSON_HEADERS,
+                    )
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
     # -- batches ------------------------------------------------------------------------
 
@@ -465,28 +495,24 @@ class AsyncDossierClient(_Shell, AsyncClosable):
     async def _call(
         self, what: str, body: Callable[[str], bytes], parse: Callable[[Reply], T], *, safe: bool
     ) -> T:
-        session = await self._core.sessions.aget(self._login)
-        reply = await self._http.request(
-            "POST",
-            self._core.integration_url,
-            safe=safe,
-            content=body(session),
-            headers=_JSON_HEADERS,
-        )
+        plan = self._core.call_plan(what, body, parse, safe=safe)
+        answer: Any = None
         try:
-            return parse(reply)
-        except SessionExpiredError:
-            self._core.sessions.invalidate(session)
-            log.info("DVCQG session expired during %s: logging in again and replaying once", what)
-            session = await self._core.sessions.aget(self._login)
-            reply = await self._http.request(
-                "POST",
-                self._core.integration_url,
-                safe=safe,
-                content=body(session),
-                headers=_JSON_HEADERS,
-            )
-            return parse(reply)
+            while True:
+                step = plan.send(answer)
+                if isinstance(step, _SessionNeeded):
+                    answer = await self._core.sessions.aget(self._login)
+                else:
+                    answer = await self._http.request(
+                        "POST",
+                        self._core.integration_url,
+                        safe=step.safe,
+                        content=step.content,
+                        headers=_JSON_HEADERS,
+                    )
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
     async def send_batch(self, batch: Batch) -> BatchResult:
         """Send one prepared batch; per-item results (no exception for refusals)."""
