@@ -37,6 +37,10 @@ class GovLinkError(Exception):
     """
 
     evidence: Any = None
+    #: Whether repeating the same call later may succeed. Transport faults, timeouts,
+    #: 429, 5xx and "busy" platform codes are retryable; refusals, validation and
+    #: configuration errors are not. The retry policy and the outbox worker use this.
+    retryable: bool = False
 
     def __init__(
         self,
@@ -70,7 +74,9 @@ class ConfigurationError(GovLinkError):
 
 
 class TransportError(GovLinkError):
-    """The platform could not be reached (DNS, connect, TLS, reset). Usually transient."""
+    """The platform could not be reached (DNS, connect, TLS, reset). Usually retryable."""
+
+    retryable = True
 
 
 class TokenUnavailableError(TransportError):
@@ -132,6 +138,8 @@ class PlatformError(GovLinkError):
         self.items = tuple(items)
         self.status_code = status_code
         super().__init__(message, hint=hint, correlation_id=correlation_id)
+        if status_code is not None and status_code >= 500:
+            self.retryable = True
 
 
 class NotFoundError(PlatformError):

@@ -87,7 +87,7 @@ class SessionExpiredError(AuthenticationError):
 class PortalBusyError(PlatformError):
     """A portal error code that says "try again later"; the outbox retries it."""
 
-    transient = True
+    retryable = True
 
 
 @dataclass(frozen=True)

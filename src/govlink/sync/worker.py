@@ -7,7 +7,7 @@ One loop, four rules:
 2. **deliver** it through a :class:`Sink` (the platform client), which answers per
    change: delivered, or the exception that stopped it;
 3. **classify** each failure: transient (transport errors, rate limiting, 5xx, or
-   an error marked ``transient``) → retried later with exponential backoff and
+   an error whose ``retryable`` is true) → retried later with exponential backoff and
    jitter; permanent (:class:`~govlink.core.errors.ValidationError`, a platform
    refusal) or too many attempts → dead-lettered with the reason; a
    configuration or login problem → the batch is given back untouched and the
@@ -76,11 +76,7 @@ def classify(exc: BaseException) -> Disposition:
     if isinstance(exc, TransportError):  # includes timeouts, 429, token endpoint down
         return "retry"
     if isinstance(exc, PlatformError):
-        if getattr(exc, "transient", False):
-            return "retry"
-        if exc.status_code is not None and exc.status_code >= 500:
-            return "retry"
-        return "dead"
+        return "retry" if exc.retryable else "dead"
     if isinstance(exc, ValidationError):
         return "dead"
     if isinstance(exc, GovLinkError):

@@ -58,7 +58,7 @@ def test_error_codes_become_actionable_errors() -> None:
     assert "khong tim thay" in str(nf.value)
     with pytest.raises(PortalBusyError) as busy:
         parse_reply(200, {"error_code": "99", "message": "ban"}, "X")
-    assert busy.value.transient
+    assert busy.value.retryable
     with pytest.raises(PlatformError) as other:
         parse_reply(200, {"error_code": "12", "message": "ma TTHC"}, "DongBoHoSoMC")
     assert other.value.code == "12"
