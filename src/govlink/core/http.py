@@ -1061,7 +1061,7 @@ class HttpTransport(_TransportBase, Closable):
         )
         response: httpx.Response = self._run(call, self._open)
         try:
-            yield StreamReply(response, call.evidence(None))
+            yield StreamReply(response, call.evidence(response))
         finally:
             response.close()
 
@@ -1108,7 +1108,9 @@ class HttpTransport(_TransportBase, Closable):
         except BaseException:
             sink.abort()
             raise
-        return Streamed(response.status_code, response.headers, call.size or 0, call.evidence(None))
+        return Streamed(
+            response.status_code, response.headers, call.size or 0, call.evidence(response)
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -1225,7 +1227,7 @@ class AsyncHttpTransport(_TransportBase, AsyncClosable):
         )
         response: httpx.Response = await self._run(call, self._open)
         try:
-            yield StreamReply(response, call.evidence(None))
+            yield StreamReply(response, call.evidence(response))
         finally:
             await response.aclose()
 
@@ -1267,7 +1269,9 @@ class AsyncHttpTransport(_TransportBase, AsyncClosable):
         except BaseException:
             sink.abort()
             raise
-        return Streamed(response.status_code, response.headers, call.size or 0, call.evidence(None))
+        return Streamed(
+            response.status_code, response.headers, call.size or 0, call.evidence(response)
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -139,6 +139,7 @@ def test_stream_retries_a_safe_open_and_keeps_one_correlation_id(
     cids = {call.request.headers[CORRELATION_HEADER] for call in route.calls}
     assert cids == {reply.correlation_id}
     assert reply.evidence.attempts == 2
+    assert reply.evidence.status_code == 200
 
 
 @respx.mock
@@ -188,6 +189,9 @@ def test_download_retries_a_safe_request_and_leaves_only_the_whole_file(
     assert target.read_bytes() == body
     assert done.size == len(body)
     assert done.evidence.attempts == 2
+    assert done.evidence.status_code == 200
+    assert done.evidence.response_size == len(body)
+    assert done.evidence.response_body == b""  # the body went to the file, not memory
     assert sorted(p.name for p in tmp_path.iterdir()) == ["receipt.pdf"]
 
 
