@@ -26,7 +26,7 @@ from starlette.responses import (
     StreamingResponse,
 )
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from mock_servers.faults import FAULT_FIELDS
 from mock_servers.journal import DEFAULT_PAGE, JournalQuery, masked_entry
@@ -94,7 +94,7 @@ class AdminGate:
     The token travels as ``Authorization: Bearer <token>`` or ``X-Mock-Admin-Token``.
     """
 
-    def __init__(self, app: ASGIApp, runtime: MockRuntime) -> None:
+    def __init__(self, app: Starlette, runtime: MockRuntime) -> None:
         self.app = app
         self.runtime = runtime
 
@@ -130,7 +130,7 @@ class AdminGate:
         return scope.get("method") == "GET" and (inner == "/ui" or inner.startswith("/ui/"))
 
 
-def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -> ASGIApp:
+def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -> AdminGate:
     """The ``/__admin`` app for ``runtime``; ``urls()`` gives each platform's base URL."""
 
     async def health(request: Request) -> Response:
