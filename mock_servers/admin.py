@@ -29,7 +29,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from mock_servers.faults import FAULT_FIELDS
-from mock_servers.journal import DEFAULT_PAGE, JournalQuery, masked_entry
+from mock_servers.journal import DEFAULT_PAGE, JournalQuery, masked_entry, view
 from mock_servers.runtime import MockRuntime
 from mock_servers.seed import SeedError
 from mock_servers.validation import ADMIN_BODY_LIMIT, InputError, parse_admin_json
@@ -171,7 +171,7 @@ def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -
                 f"limit must be <= {runtime.journal.max_entries} (page with 'since')",
                 field="limit",
             )
-        found = runtime.journal.query(dataclasses.replace(query, limit=limit + 1))
+        found = runtime.journal.select(dataclasses.replace(query, limit=limit + 1))
         more = len(found) > limit
         entries = found[:limit]
         brief = request.query_params.get("brief", "").lower() in ("1", "true", "yes")
@@ -181,7 +181,7 @@ def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -
             following = {"before" if query.descending else "since": int(entries[-1]["id"])}
 
         def shape(entry: dict[str, Any]) -> dict[str, Any]:
-            shown = masked_entry(entry) if mask else entry
+            shown = masked_entry(view(entry)) if mask else view(entry)
             return _brief(shown) if brief else shown
 
         async def stream() -> AsyncIterator[bytes]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_servers.journal import path_matches
+from mock_servers.journal import path_matcher
 from mock_servers.validation import (
     InputError,
     check_content_type,
@@ -96,9 +96,10 @@ class Fault:
             return False
         if self.methods is not None and method.upper() not in self.methods:
             return False
-        return self.path is None or (
-            path_matches(self.path, path) or path_matches(self.path, platform_path)
-        )
+        if self.path is None:
+            return True
+        matches = path_matcher(self.path)
+        return matches(path) or matches(platform_path)
 
     def roll(self) -> bool:
         """Whether this matching request is hit (consumes the RNG only when 0 < p < 1)."""
@@ -324,6 +325,8 @@ class FaultBook:
 
     def pick(self, platform: str, path: str, platform_path: str, method: str) -> Fault | None:
         """The fault hitting this request, if any (counts it as fired)."""
+        if not self._faults:  # the common case: no lock, no loop
+            return None
         with self._lock:
             for fault in self._faults:
                 if not fault.active or not fault.matches(platform, path, platform_path, method):

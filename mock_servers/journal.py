@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import functools
 import itertools
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from mock_servers.validation import InputError
@@ -26,10 +28,12 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "Journal",
     "JournalQuery",
+    "Part",
     "encode_body",
     "entry_size",
     "headers_to_dict",
     "masked_entry",
+    "view",
 ]
 
 DEFAULT_BODY_LIMIT = 64 * 1024
@@ -53,25 +57,84 @@ def headers_to_dict(raw: list[tuple[bytes, bytes]] | list[list[bytes]]) -> dict[
 
 def encode_body(body: bytes, content_type: str, limit: int) -> dict[str, Any]:
     """A body as the journal keeps it: text when it is text, base64 otherwise, capped."""
-    kept = body[:limit]
-    info: dict[str, Any] = {"body_size": len(body), "body_truncated": len(body) > limit}
-    textual = any(marker in content_type.lower() for marker in _TEXT_TYPES) or not content_type
+    return _encode(body[:limit], len(body), content_type)
+
+
+def _encode(kept: bytes, size: int, content_type: str) -> dict[str, Any]:
+    """``kept`` (the first bytes of a body of ``size`` bytes) as the journal shows it."""
+    truncated = size > len(kept)
+    info: dict[str, Any] = {"body_size": size, "body_truncated": truncated}
+    lowered = content_type.lower()
+    textual = not content_type or any(marker in lowered for marker in _TEXT_TYPES)
     if textual:
         try:
             info["body"] = kept.decode("utf-8")
             info["body_encoding"] = "utf-8"
             return info
         except UnicodeDecodeError:
-            if len(body) > limit:  # cut inside a multi-byte character: drop the stub
+            for stub in (1, 2, 3) if truncated else ():  # cut inside a character
                 try:
-                    info["body"] = kept.decode("utf-8", errors="ignore")
-                    info["body_encoding"] = "utf-8"
-                    return info
-                except UnicodeDecodeError:  # pragma: no cover - ignore never raises
-                    pass
+                    info["body"] = kept[:-stub].decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                info["body_encoding"] = "utf-8"
+                return info
     info["body"] = base64.b64encode(kept).decode("ascii")
     info["body_encoding"] = "base64"
     return info
+
+
+def headers_size(headers: list[tuple[bytes, bytes]]) -> int:
+    """About how much memory raw ASGI headers take in the journal."""
+    return sum(len(k) + len(v) + 16 for k, v in headers)
+
+
+class Part:
+    """One side of an exchange as recorded: raw headers, the kept body, the real size.
+
+    Kept raw on purpose: turning bytes into the JSON the admin API shows costs more
+    than the request itself, so it is done when someone reads the journal
+    (:meth:`as_json`), not for every request.
+    """
+
+    __slots__ = ("body", "headers", "nbytes", "size")
+
+    def __init__(
+        self,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        size: int,
+        *,
+        header_bytes: int | None = None,
+    ) -> None:
+        self.headers = headers
+        self.body = body
+        self.size = size
+        if header_bytes is None:
+            header_bytes = headers_size(headers)
+        self.nbytes = len(body) + header_bytes
+
+    @staticmethod
+    def empty(headers: list[tuple[bytes, bytes]], header_bytes: int) -> Part:
+        return Part(headers, b"", 0, header_bytes=header_bytes)
+
+    def set_body(self, kept: bytes, size: int) -> None:
+        """The body arrived (``kept``: its first bytes, ``size``: its real length)."""
+        self.nbytes += len(kept) - len(self.body)
+        self.body = kept
+        self.size = size
+
+    def header(self, name: bytes) -> str:
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value.decode("latin-1")
+        return ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "headers": headers_to_dict(self.headers),
+            **_encode(self.body, self.size, self.header(b"content-type")),
+        }
 
 
 @dataclass(frozen=True)
@@ -184,12 +247,20 @@ class JournalQuery:
 
 def path_matches(pattern: str, path: str) -> bool:
     """Glob if ``pattern`` has wildcards, else a whole-segment prefix."""
+    return path_matcher(pattern)(path)
+
+
+@functools.lru_cache(maxsize=1024)
+def path_matcher(pattern: str) -> Callable[[str], bool]:
+    """:func:`path_matches` for one pattern, prepared once (faults test every request)."""
     if any(ch in pattern for ch in "*?["):
-        return fnmatch.fnmatchcase(path, pattern)
+        compiled = re.compile(fnmatch.translate(pattern))
+        return lambda path: compiled.match(path) is not None
     if pattern in ("", "/"):
-        return True
+        return lambda path: True
     stem = pattern.rstrip("/")
-    return path == stem or path.startswith(stem + "/")
+    prefix = stem + "/"
+    return lambda path: path == stem or path.startswith(prefix)
 
 
 def _status_pattern_ok(pattern: str) -> bool:
@@ -236,7 +307,11 @@ class Journal:
     Bounded twice: at most ``max_entries`` entries and about ``max_bytes`` bytes of
     headers and bodies (each body already capped at ``body_limit``); the oldest
     entries go first. An entry is recorded when its request arrives (``pending``)
-    and re-measured by :meth:`update` when the reply is complete.
+    and re-measured by :meth:`update` when it grew.
+
+    Entries are stored raw (:class:`Part` for each side, the arrival time as a
+    datetime); :meth:`view` turns one into the documented JSON shape, and
+    :meth:`query`/:meth:`get` return views.
     """
 
     def __init__(
@@ -261,42 +336,53 @@ class Journal:
         with self._lock:
             return next(self._ids)
 
+    def add(self, entry: dict[str, Any], size: int | None = None) -> int:
+        """Give ``entry`` the next id and add it; the id. ``size`` (about how many bytes
+        it holds) is measured when not given; call :meth:`update` when it grew."""
+        if size is None:
+            size = entry_size(entry)
+        with self._lock:
+            entry_id = entry["id"] = next(self._ids)
+            self._entries[entry_id] = entry
+            self._bytes += size
+            self._sizes[entry_id] = size
+            if len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                self._evict()
+        return entry_id
+
     def record(self, entry: dict[str, Any]) -> None:
-        """Add ``entry`` (it may still change: call :meth:`update` when it did)."""
+        """Add ``entry`` under its own ``id`` (from :meth:`next_id`)."""
         size = entry_size(entry)
         with self._lock:
-            entry_id = int(entry["id"])
+            entry_id = entry["id"]
             self._entries[entry_id] = entry
             self._bytes += size - self._sizes.get(entry_id, 0)
             self._sizes[entry_id] = size
-            self._evict()
+            if len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                self._evict()
 
-    def update(self, entry: dict[str, Any]) -> None:
-        """Re-measure an entry that changed (its reply arrived); no-op if it was dropped."""
-        size = entry_size(entry)
+    def update(self, entry: dict[str, Any], size: int | None = None) -> None:
+        """Re-measure an entry that changed (its body or reply arrived)."""
+        if size is None:
+            size = entry_size(entry)
         with self._lock:
-            entry_id = int(entry["id"])
+            entry_id = entry["id"]
             if entry_id not in self._entries:
                 return
             self._bytes += size - self._sizes.get(entry_id, 0)
             self._sizes[entry_id] = size
-            self._evict()
+            if self._bytes > self.max_bytes:
+                self._evict()
 
     def _evict(self) -> None:
-        while self._entries and (
+        while len(self._entries) > 1 and (
             len(self._entries) > self.max_entries or self._bytes > self.max_bytes
         ):
-            if len(self._entries) == 1:  # never drop the only (newest) entry
-                break
             old_id, _old = self._entries.popitem(last=False)
             self._bytes -= self._sizes.pop(old_id, 0)
 
-    def get(self, entry_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            return self._entries.get(entry_id)
-
-    def query(self, query: JournalQuery | None = None) -> list[dict[str, Any]]:
-        """Matching entries (references, not copies), at most ``query.limit``."""
+    def select(self, query: JournalQuery | None = None) -> list[dict[str, Any]]:
+        """Matching raw entries (references; :meth:`view` each), at most ``query.limit``."""
         query = query or JournalQuery()
         with self._lock:
             snapshot = list(self._entries.values())
@@ -309,6 +395,16 @@ class Journal:
                 if query.limit is not None and len(found) >= query.limit:
                     break
         return found
+
+    def query(self, query: JournalQuery | None = None) -> list[dict[str, Any]]:
+        """Matching entries in the documented JSON shape, at most ``query.limit``."""
+        return [view(entry) for entry in self.select(query)]
+
+    def get(self, entry_id: int) -> dict[str, Any] | None:
+        """One entry in the documented JSON shape, or None."""
+        with self._lock:
+            entry = self._entries.get(entry_id)
+        return None if entry is None else view(entry)
 
     def count(self, query: JournalQuery | None = None) -> int:
         query = query or JournalQuery()
@@ -332,24 +428,47 @@ class Journal:
         return len(self._entries)
 
 
-_ENTRY_OVERHEAD = 600
+ENTRY_OVERHEAD = 600
 """Rough bytes of one entry besides headers and bodies (dict, ids, time, path…)."""
 
 
 def entry_size(entry: Mapping[str, Any]) -> int:
-    """About how much memory an entry holds: its headers, bodies and path."""
-    size = _ENTRY_OVERHEAD + len(entry.get("path", "")) + len(entry.get("query") or "")
+    """About how much memory an entry holds: its headers, bodies, path and traceback."""
+    size = ENTRY_OVERHEAD + len(entry["path"])
     for side in ("request", "response"):
         part = entry.get(side)
-        if not isinstance(part, Mapping):
-            continue
-        body = part.get("body")
-        size += len(body) if isinstance(body, str) else 0
-        headers = part.get("headers")
-        if isinstance(headers, Mapping):
-            size += sum(len(k) + len(v) + 16 for k, v in headers.items())
+        if isinstance(part, Part):
+            size += part.nbytes
+        elif isinstance(part, Mapping):  # an entry given in the JSON shape
+            body = part.get("body")
+            size += len(body) if isinstance(body, str) else 0
+            headers = part.get("headers")
+            if isinstance(headers, Mapping):
+                size += sum(len(k) + len(v) + 16 for k, v in headers.items())
     traceback = entry.get("traceback")
     return size + (len(traceback) if isinstance(traceback, str) else 0)
+
+
+def view(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored entry in the documented JSON shape (a new dict)."""
+    out = dict(entry)
+    when = out.get("time")
+    if isinstance(when, datetime):
+        out["time"] = when.isoformat()
+    query = out.get("query")
+    if isinstance(query, bytes):
+        out["query"] = query.decode("latin-1")
+    client = out.get("client")
+    if isinstance(client, tuple):
+        out["client"] = f"{client[0]}:{client[1]}"
+    duration = out.get("duration_ms")
+    if isinstance(duration, float):
+        out["duration_ms"] = round(duration, 3)
+    for side in ("request", "response"):
+        part = out.get(side)
+        if isinstance(part, Part):
+            out[side] = part.as_json()
+    return out
 
 
 # --- credentials ------------------------------------------------------------------------
