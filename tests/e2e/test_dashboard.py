@@ -187,3 +187,33 @@ def test_the_journal_comes_first_and_a_clicked_entry_opens_in_view(
         expect(detail).to_be_hidden()
     finally:
         page.close()
+
+
+def test_the_dashboard_sends_the_admin_token_it_was_opened_with(chromium_browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    from mock_servers.server import MockServer
+
+    with MockServer(admin_token="dash-token-42", mask_credentials=True) as server:
+        httpx.post(
+            f"{server.base_url}/gateway/token",
+            data={"grant_type": "client_credentials"},
+            auth=(KEY, SECRET),
+            trust_env=False,
+        )
+        page = chromium_browser.new_page()
+        try:
+            page.goto(f"{server.admin_url}/ui/#token=dash-token-42")
+            rows = page.locator("#journal tbody tr")
+            expect(rows).to_have_count(1)
+            assert "dash-token-42" not in page.url  # the fragment is dropped once stored
+            rows.first.click()
+            expect(page.locator("#detail-request")).to_contain_text("authorization: ***")
+        finally:
+            page.close()
+        unauthorised = chromium_browser.new_page()
+        try:
+            unauthorised.goto(f"{server.admin_url}/ui/")
+            expect(unauthorised.locator("#status-line")).to_contain_text("HTTP 401")
+        finally:
+            unauthorised.close()

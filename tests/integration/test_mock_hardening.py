@@ -358,3 +358,39 @@ def test_the_admin_token_is_required_and_credentials_are_masked(http: httpx.Clie
         assert shown["request"]["headers"]["authorization"].startswith("Basic ")
         other = http.get(f"{srv.admin_url}/health", headers={"x-mock-admin-token": "s3cret-token"})
         assert other.status_code == 200
+
+
+def test_the_cli_prints_the_admin_token_and_masks_on_request(http: httpx.Client) -> None:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mock_servers",
+            "--port",
+            "0",
+            "--json",
+            "--admin-token",
+            "cli-token-123",
+            "--journal-credentials",
+            "masked",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert info["admin_token"] == "cli-token-123"
+        assert info["dashboard_url"].endswith("/__admin/ui/#token=cli-token-123")
+        assert info["journal_credentials"] == "masked"
+        assert http.get(f"{info['admin_url']}/health").status_code == 401
+        bearer = {"authorization": "Bearer cli-token-123"}
+        assert http.get(f"{info['admin_url']}/health", headers=bearer).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
