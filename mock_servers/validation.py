@@ -152,7 +152,7 @@ def check_retry_after(value: Any, *, field: str = "retry_after") -> str:
             raise InputError("retry_after seconds must be between 0 and 10^9", field=field)
         return str(value)
     text = value.strip()
-    if text.isdigit() and len(text) <= 10:
+    if text.isascii() and text.isdigit() and len(text) <= 10:
         return text
     try:
         when = parsedate_to_datetime(text)
