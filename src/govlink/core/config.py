@@ -303,6 +303,14 @@ def _load_profile_file(path: Path, name: str) -> dict[str, Any]:
             setting="GOVLINK_PROFILE_FILE",
             expected="a TOML file with [profiles.NAME] tables",
         ) from None
+    stray = sorted(key for key in document if key != "profiles")
+    if stray:
+        raise ConfigurationError(
+            f"profile file {path} has top-level key(s) {', '.join(map(repr, stray))}; "
+            "settings go under [profiles.NAME]",
+            setting="GOVLINK_PROFILE_FILE",
+            expected="a TOML file whose tables are all [profiles.NAME…]",
+        )
     profiles = document.get("profiles", {})
     if name not in profiles:
         if builtin_profile(name) is not None:

@@ -44,6 +44,7 @@ from govlink.core.auth._tokens import (
     ClientCredentialsAuth,
     GatewayHeaderJsonAuth,
     LgspUserTokenAuth,
+    TokenAuth,
 )
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "SessionCache",
     "StaticBearerAuth",
     "Token",
+    "TokenAuth",
     "TokenCache",
     "XRoadClientAuth",
     "accept_auth_styles",
