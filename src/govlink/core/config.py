@@ -344,7 +344,7 @@ def _refuse_unknown_keys(section: dict[str, Any], path: Path, name: str) -> None
             f"unknown setting(s) {', '.join(repr(k) for k in unknown)} in "
             f"[profiles.{name}] of {path}{hint}",
             setting=f"GOVLINK_{unknown[0].upper()}",
-            expected="one of " + ", ".join(known),
+            expected="nothing: no such setting exists (the settings are " + ", ".join(known) + ")",
         )
 
 

@@ -161,7 +161,9 @@ class OptionsModel(BaseModel):
             return ConfigurationError(
                 f"unknown {cls.platform} option {name!r}{hint}",
                 setting=cls.variable(name),
-                expected="one of " + ", ".join(known),
+                expected="nothing: no such option exists (the options are "
+                + ", ".join(known)
+                + ")",
             )
         info = cls.model_fields.get(name)
         given = next((v for k, v in raw.items() if _norm(str(k)) == _norm(name)), None)

@@ -171,6 +171,11 @@ def test_gateway_block_errors_name_the_gateway_variables() -> None:
     }
 
 
+def test_the_shared_gateway_section_has_no_gateway_block() -> None:
+    error = load_error(gateway={"gateway": {"style": "bearer", "extra": {"token": "t"}}})
+    assert error.setting == "GOVLINK_GATEWAY__GATEWAY__STYLE"
+
+
 def test_two_styles_writing_authorization_cannot_be_stacked() -> None:
     error = load_error(
         citizens={

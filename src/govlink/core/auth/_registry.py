@@ -306,6 +306,12 @@ def validate_auth(settings: GovLinkSettings) -> None:
         section = getattr(settings, platform)
         _checked_style(settings, platform, "auth")
         block = getattr(section, "gateway", None)
+        if block is not None and platform == GATEWAY_SECTION:
+            raise ConfigurationError(
+                "the shared gateway section cannot itself sit behind a gateway",
+                setting="GOVLINK_GATEWAY__GATEWAY__STYLE",
+                expected="nothing: put the gateway's credentials in GOVLINK_GATEWAY__AUTH__…",
+            )
         if block is not None:
             _checked_style(settings, platform, "gateway")
         in_use = section.base_url is not None or (
