@@ -413,6 +413,31 @@ class GovLinkSettings(BaseSettings):
             _check_env_file(Path(env_file))
         super().__init__(**values)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_auth_references(cls, data: Any) -> Any:
+        """Resolve ``env:``/``file:`` secrets here, where the variable to name is known
+        (``AuthSettings`` alone can only say ``auth.client_secret``)."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for section in (*PLATFORMS, "gateway"):
+            platform = out.get(section)
+            if not isinstance(platform, dict):
+                continue
+            platform = out[section] = dict(platform)
+            for block in ("auth", "gateway"):
+                auth = platform.get(block)
+                if not isinstance(auth, dict):
+                    continue
+                auth = platform[block] = dict(auth)
+                for name in ("client_secret", "password"):
+                    value = auth.get(name)
+                    if isinstance(value, str):
+                        variable = f"GOVLINK_{section.upper()}__{block.upper()}__{name.upper()}"
+                        auth[name] = SecretStr(resolve_reference(value, setting=variable))
+        return out
+
     @model_validator(mode="after")
     def _validate_platforms(self) -> GovLinkSettings:
         """Auth styles against the registry, options against each platform's model."""

@@ -392,3 +392,40 @@ def test_x_road_style_object_is_what_the_registry_builds() -> None:
     assert isinstance(resolved.own, XRoadClientAuth)
     assert resolved.gateway is None
     assert resolved.http_auth is resolved.own
+
+
+# ------------------------------------------------------------------ doctor
+
+
+@respx.mock
+def test_doctor_proves_a_new_token_style_and_a_platform_gateway_block(
+    respx_mock: respx.MockRouter,
+) -> None:
+    from govlink.doctor import Status, run_doctor
+
+    hg = respx_mock.get(f"{LGSP}/api/token/user%2042/").mock(
+        return_value=httpx.Response(200, json={"data": {"token": "hg-token"}})
+    )
+    wso2 = respx_mock.post(f"{LGSP}/token").mock(
+        return_value=httpx.Response(200, json={"access_token": "gw", "expires_in": 60})
+    )
+    respx_mock.get(url__startswith=LGSP).mock(return_value=httpx.Response(200))  # reachable
+    settings = GovLinkSettings.load(
+        gateway={"base_url": LGSP, "auth": HG_AUTH},
+        dossiers={
+            "base_url": PORTAL,
+            "gateway": {
+                "style": "client_credentials_basic",
+                "token_url": f"{LGSP}/token",
+                "client_id": "k",
+                "client_secret": "s",
+            },
+        },
+    )
+    report = run_doctor(settings, targets=["gateway", "dossiers"])
+    tokens = {c.target: c for c in report.checks if c.name == "token"}
+    assert tokens["gateway"].status is Status.OK, tokens["gateway"].reason
+    assert "lgsp_user_token" in tokens["gateway"].reason
+    assert tokens["dossiers"].status is Status.OK, tokens["dossiers"].reason
+    assert "client_credentials_basic" in tokens["dossiers"].reason
+    assert (hg.call_count, wso2.call_count) == (1, 1)
