@@ -48,8 +48,9 @@ OUTCOME_CODES = {
     "failed": ("01", "Giao dịch thất bại"),
     "cancelled": ("02", "Người nộp huỷ giao dịch"),
 }
-# TrangThaiGD in the QUERY reply.
-STATUS_CODES = {"paid": "00", "pending": "01", "failed": "02", "cancelled": "03"}
+# TrangThaiGD in the QUERY reply: 1 paid, 3 pending, 4 failed (the public table; a
+# cancelled payment is a failed one there).
+STATUS_CODES = {"paid": "1", "pending": "3", "failed": "4", "cancelled": "4"}
 
 
 def _init_error(code: str, message: str) -> JSONResponse:
@@ -581,7 +582,12 @@ class PaymentsPlatform(MockPlatform):
             reply = response.json() if response.content else None
             if isinstance(reply, dict):
                 record["MaLoi"] = reply.get("MaLoi")
-                record["reply_checksum_ok"] = signing.matches(signing.REPLY_ORDER, reply, secret)
+                # Public vendors echo the IPN's own MaXacThuc; others hash their reply.
+                echoed = reply.get("MaXacThuc") == body.get("MaXacThuc")
+                record["reply_checksum_ok"] = echoed or signing.matches(
+                    signing.REPLY_ORDER, reply, secret
+                )
+                record["reply_checksum"] = "echo" if echoed else "own"
             final = (
                 200 <= response.status_code < 300
                 and isinstance(reply, dict)

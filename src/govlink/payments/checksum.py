@@ -20,7 +20,8 @@ Two profiles exist on the wire, and a deployment uses exactly one of them
     ``check_sum`` = lowercase hex HMAC-SHA256 keyed by the partner's *request* key over
     the values of a fixed set of fields in alphabetical order of their names, joined
     by ``|`` (``addition_fee|client_id|command|trans_amount|transaction_id|version``).
-    Callbacks use the same rule with a *second* key and their own field set.
+    Callbacks carry a ``check_sum`` over the same six fields, keyed by the *second*
+    key; the detail query signs ``client_id|command|transaction_id`` with the first.
 
 Value rules shared by both: ``None`` becomes the empty string, integers their decimal
 form, strings are used as they are (no trimming, no case change). Anything else — a
@@ -41,6 +42,7 @@ __all__ = [
     "INIT_FIELDS",
     "IPN_FIELDS",
     "LEGACY_CALLBACK_FIELDS",
+    "LEGACY_DETAIL_FIELDS",
     "LEGACY_REQUEST_FIELDS",
     "QUERY_FIELDS",
     "QUERY_REPLY_FIELDS",
@@ -128,13 +130,11 @@ LEGACY_REQUEST_FIELDS: tuple[str, ...] = (
     "transaction_id",
     "version",
 )
-LEGACY_CALLBACK_FIELDS: tuple[str, ...] = (
-    "client_id",
-    "status",
-    "trans_amount",
-    "transaction_code",
-    "transaction_id",
-)
+LEGACY_CALLBACK_FIELDS: tuple[str, ...] = LEGACY_REQUEST_FIELDS
+"""The callback's ``check_sum`` covers the same six fields, keyed by the *second* key,
+over the values the vendor stored when it created the payment (public KeyPay client)."""
+LEGACY_DETAIL_FIELDS: tuple[str, ...] = ("client_id", "command", "transaction_id")
+"""The detail query (``command=DETAIL``) is signed over these, keyed by the first key."""
 
 
 def _text(name: str, value: Any) -> str:

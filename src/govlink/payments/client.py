@@ -294,6 +294,13 @@ class _PaymentCore:
             secret = self._resolve_secret(
                 self.options.get("callback_key"), self.platform.auth.password, "CALLBACK_KEY"
             )
+        reply_checksum = self._option("reply_checksum", "echo").strip().lower()
+        if reply_checksum not in ("echo", "own"):
+            raise ConfigurationError(
+                f"payments option reply_checksum is {reply_checksum!r}",
+                setting="GOVLINK_PAYMENTS__OPTIONS__REPLY_CHECKSUM",
+                expected="echo (answer with the callback's own MaXacThuc) or own",
+            )
         return CallbackVerifier(
             secret,
             lookup,
@@ -302,6 +309,8 @@ class _PaymentCore:
             profile=self.profile,
             tolerance=tolerance,
             clock=self.clock,
+            message_type=self._option("callback_message_type", "CONFIRM"),
+            reply_checksum=reply_checksum,
         )
 
     # ---------------------------------------------------------------- reconcile

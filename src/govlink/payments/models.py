@@ -28,6 +28,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -86,12 +87,15 @@ Amount = Annotated[int, BeforeValidator(whole_vnd)]
 
 
 class TransactionStatus(OpenStrEnum):
-    """``TrangThaiGD`` in a QUERY reply (assumed codes, see the docs page)."""
+    """``TrangThaiGD`` in a QUERY reply: ``1`` paid, ``3`` pending, ``4`` failed.
 
-    PAID = "00"
-    PENDING = "01"
-    FAILED = "02"
-    CANCELLED = "03"
+    These are the codes a public production client acts on (PLATFORMS.md §3);
+    any other code parses, is kept, and maps to :attr:`PaymentState.UNKNOWN`.
+    """
+
+    PAID = "1"
+    PENDING = "3"
+    FAILED = "4"
 
 
 class PaymentState(StrEnum):
@@ -108,7 +112,6 @@ _STATE_OF_STATUS = {
     TransactionStatus.PAID: PaymentState.PAID,
     TransactionStatus.PENDING: PaymentState.PENDING,
     TransactionStatus.FAILED: PaymentState.FAILED,
-    TransactionStatus.CANCELLED: PaymentState.CANCELLED,
 }
 
 
@@ -123,6 +126,17 @@ class _Model(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """The wire form: aliases, unset optional fields left out."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class _Inbound(_Model):
+    """A message that arrives from outside: read by its wire names only.
+
+    With ``populate_by_name`` a body carrying both ``MaThamChieu`` (hashed) and
+    ``reference`` (not hashed) could steer which value the application sees; a
+    message from the platform is therefore never read by Python names.
+    """
+
+    model_config = ConfigDict(populate_by_name=False, extra="allow", coerce_numbers_to_str=True)
 
 
 class FeeLine(_Model):
@@ -161,6 +175,16 @@ class ReceiptInfo(_Model):
     payer_name: str | None = Field(None, alias="HoTenNguoiNop")
     payer_id_number: str | None = Field(None, alias="SoCMNDNguoiNop")
     payer_address: str | None = Field(None, alias="DiaChiNguoiNop")
+    payer_district: str | None = Field(None, alias="HuyenNguoiNop")
+    payer_province: str | None = Field(None, alias="TinhNguoiNop")
+    penalty_type_code: str | None = Field(None, alias="MaLoaiHinhThuPhat")
+    treasury: str | None = Field(None, alias="KhoBac")
+    decision_date: str | None = Field(None, alias="NgayQD")
+    decision_number: str | None = Field(None, alias="SoQD")
+    violation_time: str | None = Field(None, alias="ThoiGianViPham")
+    violation_place: str | None = Field(None, alias="DiaDiemViPham")
+    violator_name: str | None = Field(None, alias="TenNguoiViPham")
+    state_budget_account: str | None = Field(None, alias="TaiKhoanThuNSNN")
     fees: list[FeeLine] = Field(default_factory=list, alias="PhiLePhi")
     items: list[PaymentItem] = Field(default_factory=list, alias="DSKhoanNop")
 
@@ -196,6 +220,11 @@ class InitRequest(_Model):
         parse_compact(value)  # raises ValueError naming the expected format
         return value
 
+    @field_serializer("amount")
+    def _amount_text(self, amount: int) -> str:
+        # Both public clients send SoTien as a digit string; the hash is the same.
+        return str(amount)
+
     @field_validator("reference", "partner_code")
     @classmethod
     def _not_blank(cls, value: str) -> str:
@@ -226,7 +255,7 @@ class InitRequest(_Model):
         return parse_compact(self.transaction_time)
 
 
-class PaymentNotification(_Model):
+class PaymentNotification(_Inbound):
     """The platform's IPN callback: the payment's outcome, signed with ``MaXacThuc``."""
 
     message_type: str = Field("", alias="LoaiBanTin")
@@ -265,7 +294,7 @@ class CallbackReply(_Model):
     checksum: str = Field("", alias="MaXacThuc")
 
 
-class PaymentStatus(_Model):
+class PaymentStatus(_Inbound):
     """The platform's reply to ``QUERY``."""
 
     message_type: str = Field("", alias="LoaiBanTin")
@@ -327,11 +356,16 @@ class ExpectedPayment:
     reference: str
     amount: int
     currency: str = "VND"
+    addition_fee: int = 0
+    """Legacy profile only: the ``addition_fee`` sent when the payment was created
+    (its callback checksum covers the values the vendor stored)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
-            raise TypeError(f"ExpectedPayment.amount must be whole VND as int, got {self.amount!r}")
-        whole_vnd(self.amount)
+        for name in ("amount", "addition_fee"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"ExpectedPayment.{name} must be whole VND as int, got {value!r}")
+            whole_vnd(value)
 
 
 class LocalPayment(_Model):

@@ -40,7 +40,7 @@ def init_ok(body: dict[str, Any]) -> httpx.Response:
     return httpx.Response(200, json={"error_code": "0", "message": json.dumps(inner)})
 
 
-def query_reply(status: str = "00", amount: int = 150000, **changes: Any):
+def query_reply(status: str = "1", amount: int = 150000, **changes: Any):
     def reply(body: dict[str, Any]) -> httpx.Response:
         message: dict[str, Any] = {
             "LoaiBanTin": "QUERY",
@@ -50,7 +50,7 @@ def query_reply(status: str = "00", amount: int = 150000, **changes: Any):
             "MaThamChieu": body["MaThamChieu"],
             "SoTien": amount,
             "MaTienTe": "VND",
-            "MaGiaoDich": "PP1" if status == "00" else "",
+            "MaGiaoDich": "PP1" if status == "1" else "",
             "MaNganHang": "VCB",
             "ThoiGianGD": "20260105083000",
             "ThongTinGiaoDich": "Le phi",
@@ -89,8 +89,8 @@ def test_create_payment_sends_a_signed_init_and_returns_the_url():
     assert platform.requests[0].url == "http://127.0.0.1:9/payment/api"
     assert body["LoaiBanTin"] == "INIT"
     assert body["PhienBan"] == "1.0.6"
-    assert body["SoTien"] == 150000
-    assert isinstance(body["SoTien"], int)
+    assert body["SoTien"] == "150000"
+    assert isinstance(body["SoTien"], str)  # both public clients send a digit string
     assert body["ThoiGianGD"] == "20260105083000"  # Vietnam time
     assert body["UrlCallback"] == "https://vendor.example/cb"
     assert body["UrlReturn"] == "https://vendor.example/return"
@@ -165,7 +165,7 @@ def test_missing_secret_is_a_configuration_error():
 
 
 def test_query_payment_reads_a_signed_reply():
-    platform = FakePlatform(query_reply("00"))
+    platform = FakePlatform(query_reply("1"))
     with client_for(platform) as client:
         status = client.query_payment("REF1")
     assert status.state is PaymentState.PAID
@@ -178,7 +178,7 @@ def test_query_payment_reads_a_signed_reply():
 
 def test_query_reply_with_a_bad_checksum_is_refused():
     def tampered(body: dict[str, Any]) -> httpx.Response:
-        reply = query_reply("00")(body).json()
+        reply = query_reply("1")(body).json()
         reply["SoTien"] = 1
         return httpx.Response(200, json=reply)
 
@@ -262,7 +262,7 @@ def reconcile_platform(body: dict[str, Any]) -> httpx.Response:
         return httpx.Response(200, json={"MaLoi": "02", "MoTaLoi": "Không tìm thấy"})
     if ref == "BROKEN":
         return httpx.Response(200, json={"MaLoi": "99", "MoTaLoi": "Lỗi"})
-    status = {"PAID-HERE": "01", "FAILED-THERE": "02"}.get(ref, "00")
+    status = {"PAID-HERE": "3", "FAILED-THERE": "4"}.get(ref, "1")
     return query_reply(status)(body)
 
 
