@@ -40,9 +40,7 @@ from govlink.core.clock import Clock, SystemClock
 from govlink.payments import checksum
 from govlink.payments.checksum import ChecksumProfile, MessageKind
 from govlink.payments.codec import build_reply
-from govlink.payments.models import ExpectedPayment, PaymentNotification
-
-LEGACY_VERSION = "3.0"
+from govlink.payments.models import LEGACY_VERSION, ExpectedPayment, PaymentNotification
 
 __all__ = [
     "REPLY_CODES",
@@ -237,7 +235,7 @@ class SqliteCallbackStore:
         return int(count)
 
 
-def _discard(awaitable: Any) -> None:
+def discard_awaitable(awaitable: Any) -> None:
     """Close a coroutine that will never be awaited (no "never awaited" warning)."""
     close = getattr(awaitable, "close", None)
     if callable(close):
@@ -327,7 +325,7 @@ class CallbackVerifier:
             return first
         expected = self.lookup(first.notification.reference)
         if inspect.isawaitable(expected):
-            _discard(expected)
+            discard_awaitable(expected)
             raise TypeError("the lookup hook is async: call averify() instead of verify()")
         decided = self._decide(first, expected)
         if isinstance(decided, CallbackOutcome):
@@ -336,7 +334,7 @@ class CallbackVerifier:
         hook = self._hook(outcome, decided, process if is_new else None, on_anomaly)
         try:
             if hook is not None and inspect.isawaitable(result := hook()):
-                _discard(result)
+                discard_awaitable(result)
                 raise TypeError("the hook is async: call averify() instead of verify()")
         except Exception as exc:
             return self._processing_failed(decided, exc, claimed)

@@ -28,6 +28,7 @@ from govlink.core.errors import (
 from govlink.payments import checksum
 from govlink.payments.checksum import MessageKind
 from govlink.payments.models import (
+    LEGACY_VERSION,
     MESSAGE_VERSION,
     CallbackReply,
     InitRequest,
@@ -449,7 +450,12 @@ def build_legacy_pay(
     addition_fee: int = 0,
     locale: str = "vi_VN",
 ) -> dict[str, Any]:
-    """A signed ``command=PAY`` request of the older intermediary profile."""
+    """A signed ``command=PAY`` request of the KeyPay profile.
+
+    ``check_sum`` = HMAC-SHA256(key 1, ``addition_fee|client_id|command|trans_amount|
+    transaction_id|version``); amounts travel as digit strings, as the public client
+    sends them.
+    """
     for name, value in (("amount", amount), ("addition_fee", addition_fee)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValidationError(name, "whole VND as an int ≥ 0", got=value)
@@ -458,14 +464,15 @@ def build_legacy_pay(
     message: dict[str, Any] = {
         "client_id": client_id,
         "transaction_id": transaction_id,
-        "trans_amount": amount,
-        "addition_fee": addition_fee,
+        "trans_amount": str(amount),
+        "addition_fee": str(addition_fee),
         "command": "PAY",
-        "version": "3.0",
+        "version": LEGACY_VERSION,
         "description": description,
         "locale": locale,
         "currency_code": "VND",
     }
+    refuse_separator(message, checksum.LEGACY_REQUEST_FIELDS, "PAY")
     if return_url:
         message["return_url"] = return_url
     if callback_url:
@@ -475,10 +482,13 @@ def build_legacy_pay(
 
 
 def parse_legacy_pay_reply(status_code: int, content: bytes) -> str:
-    """``payment_url`` of the legacy reply (``{"error": "0", "payment_url": …}``)."""
+    """The payment URL of a KeyPay reply (``{"error": "0", "payment_url" | "data": …}``)."""
     body = _json_object(status_code, content, "PAY")
     code = str(body.get("error", body.get("error_code", ""))).strip()
+    data = body.get("data")
     url = body.get("payment_url")
+    if url is None and isinstance(data, Mapping):
+        url = data.get("payment_url")
     if code != "0" or not isinstance(url, str):
         raise PlatformError(
             f"PAY refused (error {code or 'missing'}): {body.get('msg', '')}",
@@ -487,3 +497,62 @@ def parse_legacy_pay_reply(status_code: int, content: bytes) -> str:
             status_code=status_code,
         )
     return url
+
+
+# KeyPay detail ``status`` -> TrangThaiGD of the DVCQG table (assumed codes).
+LEGACY_STATUS: dict[str, str] = {"0": "1", "1": "3", "2": "4"}
+
+
+def build_legacy_detail(
+    *, client_id: str, key: str, transaction_id: str, command: str = "DETAIL"
+) -> dict[str, Any]:
+    """The KeyPay detail query, signed HMAC(key 1, ``client_id|command|transaction_id``)."""
+    message: dict[str, Any] = {
+        "client_id": client_id,
+        "command": command,
+        "transaction_id": transaction_id,
+    }
+    refuse_separator(message, checksum.LEGACY_DETAIL_FIELDS, command)
+    message["check_sum"] = checksum.legacy_check_sum(message, key, checksum.LEGACY_DETAIL_FIELDS)
+    return message
+
+
+def parse_legacy_detail_reply(
+    status_code: int, content: bytes, *, reference: str, partner_code: str
+) -> PaymentStatus:
+    """A KeyPay detail reply as :class:`PaymentStatus` (``TrangThaiGD`` mapped)."""
+    body = _json_object(status_code, content, "DETAIL")
+    code = str(body.get("error", "")).strip()
+    data = body.get("data") if isinstance(body.get("data"), Mapping) else body
+    if code != "0" or not isinstance(data, Mapping):
+        if code == "2":
+            raise NotFoundError(
+                f"DETAIL {reference}: no such transaction",
+                code=code,
+                raw=body,
+                status_code=status_code,
+            )
+        raise PlatformError(
+            f"DETAIL {reference} refused (error {code or 'missing'}): {body.get('msg', '')}",
+            code=code or None,
+            raw=body,
+            status_code=status_code,
+        )
+    status = str(data.get("status", "")).strip()
+    wire = {
+        "LoaiBanTin": "DETAIL",
+        "MaLoi": "00",
+        "MaDoiTac": partner_code,
+        "MaThamChieu": str(data.get("transaction_id") or reference),
+        "SoTien": data.get("trans_amount"),
+        "MaGiaoDich": str(data.get("transaction_code") or ""),
+        "TrangThaiGD": LEGACY_STATUS.get(status, f"legacy-{status}"),
+    }
+    try:
+        return PaymentStatus.model_validate(wire)
+    except PydanticValidationError as exc:
+        raise PlatformError(
+            f"DETAIL {reference}: unreadable reply: {validation_error(exc, 'DETAIL')}",
+            raw=body,
+            status_code=status_code,
+        ) from None

@@ -35,9 +35,11 @@ from pydantic import (
 
 from govlink.core.clock import parse_compact
 from govlink.core.codes import OpenStrEnum
+from govlink.core.driver import EvidenceMixin, EvidenceModel
 from govlink.core.redact import masked_repr_args
 
 __all__ = [
+    "LEGACY_VERSION",
     "MESSAGE_VERSION",
     "Amount",
     "CallbackReply",
@@ -61,6 +63,8 @@ __all__ = [
 ]
 
 MESSAGE_VERSION = "1.0.6"
+LEGACY_VERSION = "3.0"
+"""``version`` of the KeyPay (legacy profile) messages."""
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -294,8 +298,8 @@ class CallbackReply(_Model):
     checksum: str = Field("", alias="MaXacThuc")
 
 
-class PaymentStatus(_Inbound):
-    """The platform's reply to ``QUERY``."""
+class PaymentStatus(_Inbound, EvidenceModel):
+    """The platform's reply to ``QUERY`` (``.evidence``: the call that fetched it)."""
 
     message_type: str = Field("", alias="LoaiBanTin")
     error_code: str = Field(alias="MaLoi")
@@ -323,17 +327,28 @@ class PaymentStatus(_Inbound):
 
 
 @dataclass(frozen=True)
-class PaymentCreated:
-    """What ``create_payment`` gives back: where to send the payer, and what was sent."""
+class PaymentCreated(EvidenceMixin):
+    """What ``create_payment`` gives back: where to send the payer, and what was sent.
+
+    ``.evidence`` holds the correlation id, timing and masked exchange of the call.
+    """
 
     url: str
     reference: str
     request: InitRequest | dict[str, Any]
     """The signed INIT message (the raw body for the legacy profile)."""
 
+    @property
+    def transaction_time(self) -> str | None:
+        """INIT's ``ThoiGianGD``: pass it as ``at=`` to ``query_payment`` and
+        ``get_receipt`` (the platform expects the payment's own time back)."""
+        if isinstance(self.request, InitRequest):
+            return self.request.transaction_time
+        return None
+
 
 @dataclass(frozen=True)
-class EReceipt:
+class EReceipt(EvidenceMixin):
     """An e-receipt PDF from ``GET_BILL``: in memory (``content``) or on disk (``path``)."""
 
     reference: str
@@ -394,6 +409,10 @@ class DifferenceKind(StrEnum):
     """The platform says failed/cancelled while the ledger still waits."""
     UNKNOWN_THERE = "unknown_there"
     """The platform has no such reference."""
+    DUPLICATE_ROWS = "duplicate_rows"
+    """The ledger has more than one row for the reference."""
+    PAID_TWICE_HERE = "paid_twice_here"
+    """The ledger books the reference paid on more than one row."""
 
 
 @dataclass(frozen=True)
@@ -408,10 +427,16 @@ class ReconcileDifference:
     remote_amount: int | None = None
     transaction_id: str | None = None
     remote: PaymentStatus | None = field(default=None, repr=False, compare=False)
+    ledger_rows: int = 1
+    """How many ledger rows carry this reference."""
 
     def describe(self) -> str:
         if self.kind is DifferenceKind.AMOUNT_MISMATCH:
             return f"amount {self.local_amount} here, {self.remote_amount} on the platform"
+        if self.kind is DifferenceKind.PAID_TWICE_HERE:
+            return f"booked paid on {self.ledger_rows} ledger rows"
+        if self.kind is DifferenceKind.DUPLICATE_ROWS:
+            return f"{self.ledger_rows} ledger rows for one reference"
         return f"{self.local_state.value} here, {self.remote_state.value} on the platform"
 
     def to_dict(self) -> dict[str, Any]:
@@ -423,6 +448,7 @@ class ReconcileDifference:
             "local_amount": self.local_amount,
             "remote_amount": self.remote_amount,
             "transaction_id": self.transaction_id,
+            "ledger_rows": self.ledger_rows,
             "description": self.describe(),
         }
 

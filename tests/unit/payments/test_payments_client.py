@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -225,22 +227,36 @@ def test_receipt_error_reply_leaves_no_file(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_legacy_profile_signs_with_hmac_and_has_no_query():
+def test_legacy_profile_signs_with_hmac_and_queries_the_detail():
     sent: list[dict[str, Any]] = []
 
     def legacy(body: dict[str, Any]) -> httpx.Response:
         sent.append(body)
+        if body["command"] == "DETAIL":
+            data = {"transaction_id": "REF1", "trans_amount": "150000", "status": "0"}
+            return httpx.Response(200, json={"error": "0", "data": data})
         return httpx.Response(200, json={"error": "0", "payment_url": "http://127.0.0.1:9/p/1"})
 
     with client_for(FakePlatform(legacy), profile="legacy") as client:
         created = client.create_payment(150000, reference="REF1")
+        status = client.query_payment("REF1")
         with pytest.raises(ConfigurationError, match="legacy"):
-            client.query_payment("REF1")
+            client.get_receipt("REF1")
     assert created.url == "http://127.0.0.1:9/p/1"
+    assert status.paid
+    assert status.amount == 150000
     body = sent[0]
     assert body["command"] == "PAY"
     assert body["version"] == "3.0"
+    assert body["trans_amount"] == "150000"
     assert body["check_sum"] == checksum.legacy_check_sum(body, SECRET)
+    detail = sent[1]
+    assert detail["check_sum"] == checksum.legacy_check_sum(
+        detail, SECRET, checksum.LEGACY_DETAIL_FIELDS
+    )
+    # HMAC(key 1, client_id|command|transaction_id), as the public client signs it
+    joined = f"{PARTNER}|DETAIL|REF1".encode()
+    assert detail["check_sum"] == hmac.new(SECRET.encode(), joined, hashlib.sha256).hexdigest()
 
 
 def ledger() -> list[LocalPayment]:
@@ -369,3 +385,36 @@ def test_facade_exposes_the_payment_client(settings):
     with GovLink(settings) as gl:
         assert isinstance(gl.payments, PaymentClient)
         assert gl.payments.partner_code == PARTNER
+
+
+def test_reconcile_reports_ledger_duplicates_and_settles_once_per_reference():
+    platform = FakePlatform(
+        lambda body: query_reply(
+            "3" if body["MaThamChieu"] == "PENDING" else "1",
+            amount=200000 if body["MaThamChieu"] == "PENDING" else 150000,
+        )(body)
+    )
+    ledger = [
+        LocalPayment(reference="TWICE", amount=150000, status="paid"),
+        LocalPayment(reference="TWICE", amount=150000, status="paid"),
+        LocalPayment(reference="DUP", amount=150000, status="paid"),
+        LocalPayment(reference="DUP", amount=150000, status="pending"),
+        LocalPayment(reference="PENDING", amount=150000, status="pending"),
+        LocalPayment(reference="FINE", amount=150000, status="paid"),
+    ]
+    settled: list[str] = []
+    with client_for(platform) as client:
+        report = client.reconcile(ledger, settle=lambda d: settled.append(d.reference))
+    kinds = {(d.reference, d.kind) for d in report.differences}
+    assert kinds == {
+        ("TWICE", DifferenceKind.PAID_TWICE_HERE),
+        ("DUP", DifferenceKind.DUPLICATE_ROWS),
+        ("PENDING", DifferenceKind.AMOUNT_MISMATCH),  # both pending, amounts differ
+    }
+    queried = [json.loads(request.content)["MaThamChieu"] for request in platform.requests]
+    assert queried == ["TWICE", "DUP", "PENDING", "FINE"]  # one query per reference
+    assert settled == ["TWICE", "DUP", "PENDING"]  # once per reference
+    assert report.checked == 6
+    twice = next(d for d in report.differences if d.reference == "TWICE")
+    assert twice.ledger_rows == 2
+    assert "2 ledger rows" in twice.describe()
