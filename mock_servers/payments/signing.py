@@ -15,12 +15,26 @@ from typing import Any
 __all__ = [
     "INIT_ORDER",
     "IPN_ORDER",
+    "KEYPAY_DETAIL_ORDER",
+    "KEYPAY_ORDER",
     "LOOKUP_ORDER",
     "QUERY_REPLY_ORDER",
     "REPLY_ORDER",
     "digest",
+    "hmac_digest",
     "matches",
 ]
+
+# KeyPay (the older intermediary gateway): HMAC-SHA256 over these, pipe-joined.
+KEYPAY_ORDER: tuple[str, ...] = (
+    "addition_fee",
+    "client_id",
+    "command",
+    "trans_amount",
+    "transaction_id",
+    "version",
+)
+KEYPAY_DETAIL_ORDER: tuple[str, ...] = ("client_id", "command", "transaction_id")
 
 INIT_ORDER: tuple[str, ...] = (
     "LoaiBanTin",
@@ -85,3 +99,12 @@ def matches(order: Sequence[str], message: Mapping[str, Any], secret: str) -> bo
     if not isinstance(given, str) or wanted is None:
         return False
     return hmac.compare_digest(wanted.encode(), given.strip().lower().encode())
+
+
+def hmac_digest(order: Sequence[str], message: Mapping[str, Any], key: str) -> str | None:
+    """KeyPay's ``check_sum``: lowercase hex HMAC-SHA256 of the pipe-joined values."""
+    parts = [_part(message.get(name)) for name in order]
+    if any(part is None for part in parts):
+        return None
+    data = "|".join(part for part in parts if part is not None)
+    return hmac.new(key.encode("utf-8"), data.encode("utf-8"), hashlib.sha256).hexdigest()

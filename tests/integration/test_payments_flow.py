@@ -167,7 +167,7 @@ def test_same_reference_twice_returns_the_same_page_or_is_refused(payments, vend
     assert again.url == first.url
     with pytest.raises(PlatformError) as info:
         payments.create_payment(40000, reference="GLSAMEREF1")
-    assert info.value.code == "4"
+    assert info.value.code == "04"  # MaLoi of the direct INIT reply
 
 
 def test_switch_forged_callback_is_rejected(govlink_mock, payments, vendor):
