@@ -149,6 +149,7 @@ class PaymentsPlatform(MockPlatform):
                 Route("/pay/{token}", self.page, methods=["GET"], name="pay_page"),
                 Route("/pay/{token}", self.choose, methods=["POST"]),
                 Route("/done/{token}", self.done, methods=["GET"], name="done_page"),
+                Route("/pull", self.pull, methods=["POST"]),
             ]
         )
 
@@ -439,6 +440,48 @@ class PaymentsPlatform(MockPlatform):
         }
         reply["MaXacThuc"] = signing.digest(signing.QUERY_REPLY_ORDER, reply, secret)
         return JSONResponse(reply)
+
+    # ------------------------------------------------------------------ portal pull
+
+    async def pull(self, request: Request) -> Response:
+        """Play the portal pulling a dossier's payments from a vendor (by ``MaHoSo``).
+
+        Body: ``{"url": vendor endpoint, "MaDoiTac", "MaHoSo"}``. The mock signs the
+        pull with the partner's secret, posts it, checks the reply's ``MaXacThuc``
+        and answers with what it saw.
+        """
+        try:
+            order = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            order = None
+        if not isinstance(order, dict) or not str(order.get("url", "")).startswith("http"):
+            return JSONResponse({"error": "body must be {url, MaDoiTac, MaHoSo}"}, 400)
+        secret = self._secret(order.get("MaDoiTac"))
+        if secret is None:
+            return JSONResponse({"error": f"unknown partner {order.get('MaDoiTac')!r}"}, 400)
+        message: dict[str, Any] = {
+            "LoaiBanTin": "QUERY_HOSO",
+            "MaDoiTac": order["MaDoiTac"],
+            "MaHoSo": str(order.get("MaHoSo") or ""),
+            "ThoiGianGD": self._now_compact(),
+        }
+        key = secret + "-forged" if order.get("forged") else secret
+        message["MaXacThuc"] = signing.digest(signing.PULL_ORDER, message, key)
+        result: dict[str, Any] = {"request": message, "status_code": None, "reply": None}
+        try:
+            async with httpx.AsyncClient(
+                transport=self.callback_transport, timeout=self.callback_timeout
+            ) as client:
+                response = await client.post(str(order["url"]), json=message)
+            result["status_code"] = response.status_code
+            reply = response.json() if response.content else None
+            result["reply"] = reply
+            result["reply_checksum_ok"] = isinstance(reply, dict) and reply.get(
+                "MaXacThuc"
+            ) == signing.pull_reply_digest(reply, secret)
+        except (httpx.HTTPError, ValueError) as exc:
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        return JSONResponse(result)
 
     # ------------------------------------------------------------------ KeyPay (legacy)
 

@@ -50,6 +50,7 @@ from govlink.payments.models import (
     ReconcileReport,
     TransactionStatus,
 )
+from govlink.payments.pull import DossierPayment, PaymentPullHandler
 
 __all__ = [
     "MESSAGE_VERSION",
@@ -61,6 +62,7 @@ __all__ = [
     "CallbackVerifier",
     "ChecksumProfile",
     "DifferenceKind",
+    "DossierPayment",
     "EReceipt",
     "ExpectedPayment",
     "FeeLine",
@@ -72,6 +74,7 @@ __all__ = [
     "PaymentCreated",
     "PaymentItem",
     "PaymentNotification",
+    "PaymentPullHandler",
     "PaymentState",
     "PaymentStatus",
     "ProcessedCallbackStore",

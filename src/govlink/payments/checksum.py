@@ -51,6 +51,7 @@ __all__ = [
     "MessageKind",
     "checksum_input",
     "checksums_equal",
+    "digest_values",
     "legacy_check_sum",
     "legacy_input",
     "ma_xac_thuc",
@@ -159,7 +160,14 @@ def checksum_input(fields: Iterable[str], message: Mapping[str, Any]) -> str:
 
 def ma_xac_thuc(fields: Iterable[str], message: Mapping[str, Any], secret: str) -> str:
     """Lowercase hex SHA-256 of ``field1|field2|…|secret``."""
-    data = checksum_input(fields, message) + "|" + secret
+    names = list(fields)
+    return digest_values([message.get(name) for name in names], secret, names=names)
+
+
+def digest_values(values: Iterable[Any], secret: str, *, names: list[str] | None = None) -> str:
+    """Lowercase hex SHA-256 of ``value1|value2|…|secret`` (the value rules above)."""
+    parts = [_text(names[i] if names else f"value {i}", v) for i, v in enumerate(values)]
+    data = "|".join([*parts, secret])
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 

@@ -66,6 +66,7 @@ from govlink.payments.models import (
     ReconcileReport,
 )
 from govlink.payments.options import PaymentsOptions
+from govlink.payments.pull import PaymentPullHandler, PullLookup
 
 __all__ = ["AsyncPaymentClient", "PaymentClient", "PaymentPlans", "compare"]
 
@@ -335,6 +336,11 @@ class PaymentPlans:
             reply_checksum=self.options.reply_checksum,
         )
 
+    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
+        return PaymentPullHandler(
+            self._secret, lookup, partner_code=self.partner_code, clock=self.clock
+        )
+
     # ---------------------------------------------------------------- reconcile
 
     @staticmethod
@@ -533,6 +539,11 @@ class PaymentClient(Closable):
         """A :class:`CallbackVerifier` with this deployment's partner code, secret and profile."""
         return self._plans.callback_verifier(lookup, store, tolerance)
 
+    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
+        """A :class:`~govlink.payments.pull.PaymentPullHandler` answering the portal's
+        pull of a dossier's payments (by ``MaHoSo``) with this deployment's secret."""
+        return self._plans.pull_handler(lookup)
+
     def close(self) -> None:
         self._http.close()
 
@@ -659,6 +670,11 @@ class AsyncPaymentClient(AsyncClosable):
     ) -> CallbackVerifier:
         """See :meth:`PaymentClient.callback_verifier` (use ``averify`` in async code)."""
         return self._plans.callback_verifier(lookup, store, tolerance)
+
+    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
+        """A :class:`~govlink.payments.pull.PaymentPullHandler` answering the portal's
+        pull of a dossier's payments (by ``MaHoSo``) with this deployment's secret."""
+        return self._plans.pull_handler(lookup)
 
     async def aclose(self) -> None:
         await self._http.aclose()
