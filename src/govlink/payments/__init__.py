@@ -49,6 +49,7 @@ from govlink.payments.models import (
     ReconcileProblem,
     ReconcileReport,
     TransactionStatus,
+    format_vnd,
 )
 from govlink.payments.pull import DossierPayment, PaymentPullHandler
 
@@ -85,6 +86,7 @@ __all__ = [
     "SqliteCallbackStore",
     "TransactionStatus",
     "compare",
+    "format_vnd",
     "legacy_check_sum",
     "sign",
     "verify_callback",

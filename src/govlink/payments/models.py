@@ -59,6 +59,7 @@ __all__ = [
     "ReconcileProblem",
     "ReconcileReport",
     "TransactionStatus",
+    "format_vnd",
     "whole_vnd",
 ]
 
@@ -84,6 +85,12 @@ def whole_vnd(value: Any) -> int:
     if amount < 0:
         raise ValueError(f"an amount cannot be negative (got {amount})")
     return amount
+
+
+def format_vnd(amount: int, *, unit: bool = False) -> str:
+    """``150000`` → ``150.000`` (Vietnamese thousands separator; ``unit``: ``150.000 VND``)."""
+    text = f"{amount:,}".replace(",", ".")
+    return f"{text} VND" if unit else text
 
 
 Amount = Annotated[int, BeforeValidator(whole_vnd)]
