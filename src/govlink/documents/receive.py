@@ -2,16 +2,19 @@
 
 The order is what makes it safe (at-least-once, never lost):
 
-1. list the messages waiting for us (transport state ``processing``);
+1. list the messages waiting for us (transport state ``initial`` or ``processing``);
 2. for each: fetch it and verify its signature (a package that fails is *not*
    handed over; it is reported, and — only with ``reject_invalid=True`` — marked
    ``fail`` at the axis so it stops coming back);
-3. call the callback with the verified document;
+3. call the callback with the verified document — it carries the signed original
+   byte for byte (:attr:`ReceivedDocument.original`, the legal record) next to the
+   parsed view and the verification report; store it durably in the callback
+   (:meth:`ReceivedDocument.save` writes all three with ``fsync``);
 4. only if the callback returned normally: send status ``01`` (arrived) to the
    sender (document packages only) and mark the message ``done`` at the axis.
 
 If the callback raises, or the process dies anywhere before step 4 finished, the
-message stays ``processing`` and the next pass fetches it again — so the callback
+message stays waiting and the next pass fetches it again — so the callback
 must be idempotent (key it on :attr:`ReceivedDocument.doc_id`). Statuses ``03``,
 ``04``, ``05`` and ``06`` are the caller's to send as the work proceeds
 (``client.send_status(...)``).
@@ -25,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from govlink.core.errors import GovLinkError, SignatureError
@@ -53,6 +57,15 @@ class ReceivedDocument:
 
     summary: EdocSummary
     verified: VerifiedEdxml
+    original: bytes = field(default=b"", repr=False)
+    """The signed message exactly as the axis delivered it (the legal record)."""
+
+    def save(self, directory: str | Path) -> Path:
+        """Store the original, the verification report, the parsed header and the
+        attachments durably under ``directory/<DocId>/`` (names sanitised)."""
+        from govlink.documents.store import store_received
+
+        return store_received(self, directory)
 
     @property
     def doc_id(self) -> str:
@@ -150,7 +163,7 @@ def receive_plan(
                 except GovLinkError as state_exc:
                     log.warning("could not mark %s as failed: %s", doc_id, state_exc)
             continue
-        document = ReceivedDocument(summary, verified)
+        document = ReceivedDocument(summary, verified, raw)
         try:
             yield CallbackStep(document)
         except Exception as exc:  # the callback's failure: leave it for the next pass
