@@ -414,7 +414,7 @@ class VdxpPlatform(MockPlatform):
             raise Refused(exc.code, str(exc)) from None
         if dsig.local(root) not in ("edXML", "edXMLEnvelope"):
             raise Refused("E_FORMAT", "the body is not an edXML document")
-        actual = "status" if dsig.child(dsig.header_of(root), "Status") is not None else "edoc"
+        actual = "status" if _status_of(dsig.header_of(root)) is not None else "edoc"
         if expected_type and expected_type != actual:
             raise Refused(
                 "E_HEADER",
@@ -429,7 +429,7 @@ class VdxpPlatform(MockPlatform):
         else:
             signer, algorithm = "", ""
         header = dsig.header_of(root)
-        status = dsig.child(header, "Status")
+        status = _status_of(header)
         agencies = self.agencies()
         record: dict[str, Any] = {
             "id": uuid.uuid4().hex,
@@ -846,6 +846,18 @@ class VdxpPlatform(MockPlatform):
                 for m in reversed(messages[-10:])
             ],
         }
+
+
+def _status_of(header: etree._Element | None) -> etree._Element | None:
+    """The status fields: under ``Status``, or under ``MessageHeader`` when it carries a
+    ``StatusCode`` (a public Bkav sample does that)."""
+    status = dsig.child(header, "Status")
+    if status is not None:
+        return status
+    message = dsig.child(header, "MessageHeader")
+    if message is not None and dsig.child(message, "StatusCode") is not None:
+        return message
+    return None
 
 
 def _text(element: etree._Element | None) -> str | None:
