@@ -5,9 +5,11 @@ changes one fails loudly)."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
@@ -15,7 +17,8 @@ from signxml import algorithms as dsig_algorithms
 from signxml.signer import XMLSigner as _XMLSigner
 from signxml.verifier import XMLVerifier as _XMLVerifier
 
-from govlink.core.xml.parsing import ExternalText, _substituted, hardened_parser
+from govlink.core.errors import ConfigurationError
+from govlink.core.xml.parsing import DSIG_NS, ExternalText, _substituted, hardened_parser
 
 
 def _external_digest(data: bytes, algorithm: Any, external: ExternalText) -> bytes:
@@ -107,7 +110,58 @@ def _encloses(nodes: list[Any], element: etree._Element) -> bool:
     return any(node is ancestor for node in nodes for ancestor in ancestors)
 
 
+OVERRIDDEN: Final[dict[type, dict[str, tuple[str, ...]]]] = {
+    _XMLSigner: {
+        "get_root": ("self", "data"),
+        "check_deprecated_methods": ("self",),
+        "_c14n": ("self", "nodes", "algorithm", "inclusive_ns_prefixes"),
+        "_get_digest": ("self", "data", "algorithm"),
+    },
+    _XMLVerifier: {
+        "get_root": ("self", "data"),
+        "_c14n": ("self", "nodes", "algorithm", "inclusive_ns_prefixes"),
+        "_get_digest": ("self", "data", "algorithm"),
+    },
+}
+"""Every signxml method govlink overrides, with the parameters it expects. Why each:
+``get_root`` (use the tree govlink parsed or built instead of serialising and
+re-parsing it), ``_c14n`` (the libxml2 subtree bug, inherited ``xml:*`` attributes, the
+signature detached while the content is canonicalised), ``_get_digest`` (text kept
+outside the tree), ``check_deprecated_methods`` (legacy RSA-SHA1 only when allowed)."""
+
+SUPPORTED_SIGNXML = ">=5.1,<5.3"
+"""The signxml versions the test suite passes with (``pyproject.toml`` says the same)."""
+
+
+def signxml_changes() -> list[str]:
+    """What differs between the installed signxml and :data:`OVERRIDDEN` (empty: none)."""
+    problems: list[str] = []
+    for cls, methods in OVERRIDDEN.items():
+        for name, expected in methods.items():
+            method = getattr(cls, name, None)
+            if method is None:
+                problems.append(f"{cls.__name__}.{name} no longer exists")
+                continue
+            found = tuple(inspect.signature(method).parameters)
+            if found != expected:
+                problems.append(f"{cls.__name__}.{name}{found} (expected {expected})")
+    return problems
+
+
+@lru_cache(maxsize=1)
+def _check_signxml() -> None:
+    problems = signxml_changes()
+    if problems:
+        raise ConfigurationError(
+            "the installed signxml changed methods govlink extends: " + "; ".join(problems),
+            setting="signxml",
+            expected=f"signxml {SUPPORTED_SIGNXML} (the versions govlink is tested with)",
+        )
+
+
 def _signer_class(allow_sha1: bool) -> Any:
+    _check_signxml()
+
     class _Signer(_XMLSigner):
         """signxml's signer, minus its defensive copies of the document.
 
@@ -122,6 +176,8 @@ def _signer_class(allow_sha1: bool) -> Any:
 
         external: ExternalText = MappingProxyType({})
         in_place = False
+        placeholder: Any = None
+        """The ``Signature`` placeholder :class:`XmlSigner` put into the document."""
         _source: Any = None
         _document: Any = None
         _signature: Any = None
@@ -131,18 +187,18 @@ def _signer_class(allow_sha1: bool) -> Any:
                 return super().get_root(data)  # type: ignore[no-untyped-call]
             if self._document is None:  # the document the signature goes into
                 self._source = data
-                self._document = (
-                    data if self.in_place else super().get_root(data)  # type: ignore[no-untyped-call]
-                )
+                if self.in_place:
+                    self._document, self._signature = data, self.placeholder
+                else:
+                    self._document = super().get_root(data)  # type: ignore[no-untyped-call]
+                    self._signature = next(
+                        self._document.iterfind(f".//{{{DSIG_NS}}}Signature[@Id='placeholder']"),
+                        None,
+                    )
                 return self._document
             # the content to digest: the whole document again, or (``#id``
             # references) an element signxml found in our document
             return self._document if data is self._source else data
-
-        def _unpack(self, data: Any, references: Any) -> Any:
-            unpacked = super()._unpack(data, references)
-            self._signature = unpacked[0]
-            return unpacked
 
         def _c14n(self, nodes: Any, algorithm: Any, inclusive_ns_prefixes: Any = None) -> bytes:
             signature = self._signature
@@ -172,6 +228,8 @@ def _signer_class(allow_sha1: bool) -> Any:
 
 
 def _verifier_class() -> Any:
+    _check_signxml()
+
     class _Verifier(_XMLVerifier):
         external: ExternalText = MappingProxyType({})
         outer_xml_attributes: Mapping[str, str] = MappingProxyType({})

@@ -134,6 +134,7 @@ class XmlSigner:
         placeholder = etree.Element(
             f"{{{DSIG_NS}}}Signature", {"Id": _PLACEHOLDER_ID}, nsmap={"ds": DSIG_NS}
         )
+        signer.placeholder = placeholder
         if index is None:
             holder.append(placeholder)
         else:
