@@ -31,6 +31,7 @@ from mock_servers.vdxp.platform import (
     create_platform,
     hash_file_forms,
     hmac_signature,
+    multipart_part,
     parse_timestamp,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "create_platform",
     "hash_file_forms",
     "hmac_signature",
+    "multipart_part",
     "parse_timestamp",
 ]

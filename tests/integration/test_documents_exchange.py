@@ -41,6 +41,9 @@ def test_a_to_b_and_statuses_back(govlink_mock, variant: str) -> None:
     settings_b = agency_settings(govlink_mock, AGENCY_B, variant=variant)
     with DocumentClient(settings_a) as a, DocumentClient(settings_b) as b:
         sent = a.send(_package())
+        assert sent.evidence is not None  # the core driver's evidence on the result
+        assert sent.evidence.status_code == 200
+        assert sent.evidence.correlation_id
         waiting = b.received()
         assert [w.doc_id for w in waiting] == [sent.doc_id]
         assert waiting[0].from_ == AGENCY_A
@@ -83,6 +86,8 @@ async def test_async_client_same_flow(govlink_mock, variant: str) -> None:
 
         report = await b.receive(handle)
         assert report.processed == [sent.doc_id]
+        assert report.evidence is not None
+        assert report.evidence.attempts >= 3  # list, fetch, status 01, done
         assert len(got) == 1
         await b.send_status(got[0], "06")
         (record,) = await a.sent()

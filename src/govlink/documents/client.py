@@ -3,9 +3,12 @@
 The variant — the axis REST API (``rest``, default) or a provincial gateway
 (``gateway``) — comes from ``settings.documents.options["variant"]``.
 Everything that is not I/O lives in :class:`_DocumentCore`: it turns each public
-method into a *plan* (a generator of :class:`~govlink.documents.rest.Operation`
-steps, signing and verification included) that the two shells drive, so the
-sync and async clients cannot drift apart.
+method into a *plan* for the core driver (:mod:`govlink.core.driver`) — each axis
+operation becomes a ``Send`` step built by the variant's protocol and its reply is
+parsed in the plan, signing and verification included — and the two shells only run
+plans with :class:`~govlink.core.driver.Runner` or
+:class:`~govlink.core.driver.AsyncRunner`, so the sync and async clients cannot drift
+apart. Results carry the evidence of their call (``result.evidence``).
 
 Settings used (``settings.documents``): ``base_url``; ``auth`` (``vdxp_hmac``:
 ``client_id`` = system id, ``client_secret`` = HMAC secret; the gateway variant
@@ -19,7 +22,7 @@ uses ``settings.gateway.auth`` for its token); ``paths``; ``options``:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +31,7 @@ import httpx
 from govlink.core.auth import auth_for
 from govlink.core.clock import Clock, SystemClock
 from govlink.core.config import GovLinkSettings
+from govlink.core.driver import AsyncRunner, Plan, Runner
 from govlink.core.errors import ConfigurationError
 from govlink.core.http import (
     AsyncHttpTransport,
@@ -41,13 +45,7 @@ from govlink.documents.edxml.parse import kind_of, read_tree
 from govlink.documents.edxml.validate import is_agency_code, validate_agency_code
 from govlink.documents.gateway import GatewayProtocol
 from govlink.documents.models import Agency, EdocSummary, SendResult, SentEdoc, SyncUnit
-from govlink.documents.receive import (
-    CallbackStep,
-    ReceivedDocument,
-    ReceiveReport,
-    Step,
-    receive_plan,
-)
+from govlink.documents.receive import ReceivedDocument, ReceiveReport, receive_plan
 from govlink.documents.rest import TRANSPORT_STATES, Operation, RestProtocol, XroadSigner
 from govlink.documents.signing import (
     PackageSigner,
@@ -60,7 +58,6 @@ from govlink.documents.signing import (
 __all__ = ["AsyncDocumentClient", "DocumentClient"]
 
 T = TypeVar("T")
-Plan = Generator[Step, Any, T]
 Callback = Callable[[ReceivedDocument], Any]
 InvalidHook = Callable[[EdocSummary, Exception], Any]
 
@@ -195,6 +192,12 @@ class _DocumentCore:
             return None
         return auth_for(self.settings, "documents")
 
+    def call(self, operation: Operation) -> Plan[Any]:
+        """One axis operation as a sub-plan: the request, then the parsed reply."""
+        request = self.protocol.build(operation)
+        reply = yield request.send(safe=operation.safe)
+        return self.protocol.parse(operation, reply.status_code, reply.headers, reply.content)
+
     # -- plans --------------------------------------------------------------------------
 
     def _content(
@@ -228,7 +231,9 @@ class _DocumentCore:
             sender = message.from_.organ_id if message.from_ else None
         else:
             sender = self.agency_code
-        doc_id: str = yield Operation("send", agency=sender, messagetype=kind, content=content)
+        doc_id: str = yield from self.call(
+            Operation("send", agency=sender, messagetype=kind, content=content)
+        )
         return SendResult(doc_id=doc_id, messagetype=kind)
 
     def status_for(
@@ -249,32 +254,34 @@ class _DocumentCore:
         )
 
     def plan_received(self, messagetype: str) -> Plan[list[EdocSummary]]:
-        result: list[EdocSummary] = yield Operation(
-            "received", agency=self.agency_code, messagetype=messagetype
+        result: list[EdocSummary] = yield from self.call(
+            Operation("received", agency=self.agency_code, messagetype=messagetype)
         )
         return result
 
     def plan_sent(self, messagetype: str) -> Plan[list[SentEdoc]]:
-        result: list[SentEdoc] = yield Operation(
-            "sent", agency=self.agency_code, messagetype=messagetype
+        result: list[SentEdoc] = yield from self.call(
+            Operation("sent", agency=self.agency_code, messagetype=messagetype)
         )
         return result
 
     def plan_fetch(
         self, doc_id: str, messagetype: str = "edoc", *, download: bool = False
     ) -> Plan[bytes]:
-        content: bytes = yield Operation(
-            "download" if download else "get",
-            agency=self.agency_code,
-            messagetype=messagetype,
-            doc_id=doc_id,
+        content: bytes = yield from self.call(
+            Operation(
+                "download" if download else "get",
+                agency=self.agency_code,
+                messagetype=messagetype,
+                doc_id=doc_id,
+            )
         )
         return content
 
     def plan_get(self, doc_id: str, messagetype: str = "edoc") -> Plan[VerifiedEdxml]:
         verifier = self.need_verifier()
-        content: bytes = yield Operation(
-            "get", agency=self.agency_code, messagetype=messagetype, doc_id=doc_id
+        content: bytes = yield from self.call(
+            Operation("get", agency=self.agency_code, messagetype=messagetype, doc_id=doc_id)
         )
         return verifier.verify(content)
 
@@ -285,17 +292,19 @@ class _DocumentCore:
                 setting="state",
                 expected=", ".join(TRANSPORT_STATES),
             )
-        yield Operation(
-            "update_state",
-            agency=self.agency_code,
-            messagetype=messagetype,
-            doc_id=doc_id,
-            state=state,
+        yield from self.call(
+            Operation(
+                "update_state",
+                agency=self.agency_code,
+                messagetype=messagetype,
+                doc_id=doc_id,
+                state=state,
+            )
         )
         return None
 
     def plan_agencies(self) -> Plan[list[Agency]]:
-        result: list[Agency] = yield Operation("agencies", agency=self.agency_code)
+        result: list[Agency] = yield from self.call(Operation("agencies", agency=self.agency_code))
         return result
 
     def plan_register(
@@ -306,30 +315,34 @@ class _DocumentCore:
             validate_agency_code(parent, "parent")
         # The vendor SDK's registerAgency body: {id, pcode, code, name, mail, mobile, fax}.
         data = {"id": "", "pcode": parent, "code": code, "name": name, "mail": email}
-        result: Agency = yield Operation(
-            "register", data={k: v for k, v in data.items() if v is not None}
+        result: Agency = yield from self.call(
+            Operation("register", data={k: v for k, v in data.items() if v is not None})
         )
         return result
 
     def plan_delete_agency(self, code: str) -> Plan[None]:
         validate_agency_code(code, "code")
-        yield Operation("delete_agency", data={"AgencyCode": code})
+        yield from self.call(Operation("delete_agency", data={"AgencyCode": code}))
         return None
 
     def plan_sync_units(self) -> Plan[list[SyncUnit]]:
-        result: list[SyncUnit] = yield Operation("sync_units")
+        result: list[SyncUnit] = yield from self.call(Operation("sync_units"))
         return result
 
     def plan_count(self, messagetype: str, *, statuses: bool = False) -> Plan[int]:
-        result: int = yield Operation(
-            "count_status" if statuses else "count",
-            agency=self.agency_code,
-            messagetype=messagetype,
+        result: int = yield from self.call(
+            Operation(
+                "count_status" if statuses else "count",
+                agency=self.agency_code,
+                messagetype=messagetype,
+            )
         )
         return result
 
     def plan_receive(
         self,
+        callback: Callback,
+        on_invalid: InvalidHook | None,
         *,
         messagetype: str,
         limit: int | None,
@@ -347,6 +360,9 @@ class _DocumentCore:
                 return signer.sign(status)
 
         return receive_plan(
+            call=self.call,
+            callback=callback,
+            on_invalid=on_invalid,
             agency=self.agency_code,
             messagetype=messagetype,
             verify=verifier.verify,
@@ -432,43 +448,10 @@ class DocumentClient(_ShellBase, Closable):
         )
         client = build_client(settings, "documents", transport=transport, auth=self._core.auth())
         self._http = HttpTransport(client, settings)
+        self._runner = Runner(self._http)
 
-    def _execute(self, operation: Operation) -> Any:
-        protocol = self._core.protocol
-        request = protocol.build(operation)
-        reply = self._http.request(
-            request.method, request.url, safe=operation.safe, **request.as_kwargs()
-        )
-        return protocol.parse(operation, reply.status_code, reply.response.headers, reply.content)
-
-    def _run(
-        self,
-        plan: Plan[T],
-        callback: Callback | None = None,
-        on_invalid: InvalidHook | None = None,
-    ) -> T:
-        try:
-            step = next(plan)
-            while True:
-                try:
-                    if isinstance(step, Operation):
-                        result = self._execute(step)
-                    elif isinstance(step, CallbackStep):
-                        assert callback is not None
-                        result = callback(step.document)
-                        if inspect.isawaitable(result):
-                            raise TypeError("DocumentClient.receive needs a plain function")
-                    else:
-                        result = on_invalid(step.summary, step.error) if on_invalid else None
-                except Exception as exc:
-                    step = plan.throw(exc)
-                else:
-                    step = plan.send(result)
-        except StopIteration as stop:
-            value: T = stop.value
-            return value
-        finally:
-            plan.close()
+    def _run(self, plan: Plan[T]) -> T:
+        return self._runner.run(plan)
 
     # -- sending ------------------------------------------------------------------------
 
@@ -534,13 +517,24 @@ class DocumentClient(_ShellBase, Closable):
         on_invalid: InvalidHook | None = None,
     ) -> ReceiveReport:
         """One pass of the receive loop (see :mod:`govlink.documents.receive`)."""
+
+        def plain(document: ReceivedDocument) -> Any:
+            result = callback(document)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError("DocumentClient.receive needs a plain function")
+            return result
+
         plan = self._core.plan_receive(
+            plain,
+            on_invalid,
             messagetype=messagetype,
             limit=limit,
             acknowledge=acknowledge,
             reject_invalid=reject_invalid,
         )
-        return self._run(plan, callback, on_invalid)
+        return self._run(plan)
 
     # -- agencies -----------------------------------------------------------------------
 
@@ -586,45 +580,10 @@ class AsyncDocumentClient(_ShellBase, AsyncClosable):
             settings, "documents", transport=transport, auth=self._core.auth()
         )
         self._http = AsyncHttpTransport(client, settings)
+        self._runner = AsyncRunner(self._http)
 
-    async def _execute(self, operation: Operation) -> Any:
-        protocol = self._core.protocol
-        request = protocol.build(operation)
-        reply = await self._http.request(
-            request.method, request.url, safe=operation.safe, **request.as_kwargs()
-        )
-        return protocol.parse(operation, reply.status_code, reply.response.headers, reply.content)
-
-    async def _run(
-        self,
-        plan: Plan[T],
-        callback: Callback | None = None,
-        on_invalid: InvalidHook | None = None,
-    ) -> T:
-        try:
-            step = next(plan)
-            while True:
-                try:
-                    if isinstance(step, Operation):
-                        result = await self._execute(step)
-                    elif isinstance(step, CallbackStep):
-                        assert callback is not None
-                        result = callback(step.document)
-                        if inspect.isawaitable(result):
-                            result = await result
-                    else:
-                        result = on_invalid(step.summary, step.error) if on_invalid else None
-                        if inspect.isawaitable(result):
-                            result = await result
-                except Exception as exc:
-                    step = plan.throw(exc)
-                else:
-                    step = plan.send(result)
-        except StopIteration as stop:
-            value: T = stop.value
-            return value
-        finally:
-            plan.close()
+    async def _run(self, plan: Plan[T]) -> T:
+        return await self._runner.run(plan)
 
     async def send(
         self, message: EdxmlPackage | StatusMessage | bytes | Path, *, sign: bool = True
@@ -678,12 +637,14 @@ class AsyncDocumentClient(_ShellBase, AsyncClosable):
         on_invalid: InvalidHook | None = None,
     ) -> ReceiveReport:
         plan = self._core.plan_receive(
+            callback,
+            on_invalid,
             messagetype=messagetype,
             limit=limit,
             acknowledge=acknowledge,
             reject_invalid=reject_invalid,
         )
-        return await self._run(plan, callback, on_invalid)
+        return await self._run(plan)
 
     async def agencies(self) -> list[Agency]:
         return await self._run(self._core.plan_agencies())

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
+from govlink.core.driver import EvidenceModel
 from govlink.documents.edxml.models import StatusCode
 
 __all__ = [
@@ -31,7 +32,7 @@ values): ``initial`` (not yet taken), ``processing`` (being taken), ``done`` (fe
 and acknowledged), ``fail`` (refused)."""
 
 
-class _Wire(BaseModel):
+class _Wire(EvidenceModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
 
 

@@ -19,18 +19,21 @@ must be idempotent (key it on :attr:`ReceivedDocument.doc_id`). Statuses ``03``,
 ``04``, ``05`` and ``06`` are the caller's to send as the work proceeds
 (``client.send_status(...)``).
 
-The loop is written once, as a generator of steps (:class:`Step`), and driven by the
-sync and async clients, which only execute the steps.
+The loop is written once, as a plan for the core driver (:mod:`govlink.core.driver`):
+axis calls are sub-plans of ``Send`` steps, and the user's callback and ``on_invalid``
+hook run as ``Invoke`` steps (the async runner awaits an async callback).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from govlink.core.driver import EvidenceMixin, Invoke, Plan
 from govlink.core.errors import GovLinkError, SignatureError
 from govlink.documents.edxml.models import EdxmlPackage, StatusMessage
 from govlink.documents.models import EdocSummary
@@ -40,11 +43,8 @@ if TYPE_CHECKING:
     from govlink.documents.signing import VerifiedEdxml
 
 __all__ = [
-    "CallbackStep",
-    "InvalidStep",
     "ReceiveReport",
     "ReceivedDocument",
-    "Step",
     "receive_plan",
 ]
 
@@ -86,7 +86,7 @@ class ReceivedDocument:
 
 
 @dataclass
-class ReceiveReport:
+class ReceiveReport(EvidenceMixin):
     """What one pass did: handed over and acknowledged, failed (left for the next
     pass), or rejected because the signature did not verify."""
 
@@ -100,26 +100,11 @@ class ReceiveReport:
         return not self.failed and not self.rejected
 
 
-@dataclass(frozen=True)
-class CallbackStep:
-    """Run the user's callback with ``document`` (raise → not acknowledged)."""
-
-    document: ReceivedDocument
-
-
-@dataclass(frozen=True)
-class InvalidStep:
-    """Tell the user's ``on_invalid`` hook (if any) about a rejected message."""
-
-    summary: EdocSummary
-    error: SignatureError
-
-
-Step = Operation | CallbackStep | InvalidStep
-
-
 def receive_plan(
     *,
+    call: Callable[[Operation], Plan[Any]],
+    callback: Callable[[ReceivedDocument], Any],
+    on_invalid: Callable[[EdocSummary, SignatureError], Any] | None,
     agency: str | None,
     messagetype: str,
     verify: Callable[[bytes], VerifiedEdxml],
@@ -127,19 +112,19 @@ def receive_plan(
     limit: int | None,
     acknowledge: bool,
     reject_invalid: bool,
-) -> Generator[Step, Any, ReceiveReport]:
-    """One pass of the loop as steps; the shell sends each step's result back in
-    (or throws the exception the step raised into the generator)."""
+) -> Plan[ReceiveReport]:
+    """One pass of the loop as a plan; ``call`` turns an axis operation into a
+    sub-plan (request and reply parsing) of the client's variant."""
     report = ReceiveReport()
-    summaries: list[EdocSummary] = yield Operation(
-        "received", agency=agency, messagetype=messagetype
+    summaries: list[EdocSummary] = yield from call(
+        Operation("received", agency=agency, messagetype=messagetype)
     )
     report.listed = len(summaries)
     for summary in summaries[: limit if limit is not None else None]:
         doc_id = summary.doc_id
         try:
-            raw: bytes = yield Operation(
-                "get", agency=agency, messagetype=messagetype, doc_id=doc_id
+            raw: bytes = yield from call(
+                Operation("get", agency=agency, messagetype=messagetype, doc_id=doc_id)
             )
         except GovLinkError as exc:
             log.warning("could not fetch %s: %s (will retry next pass)", doc_id, exc)
@@ -150,22 +135,25 @@ def receive_plan(
         except SignatureError as exc:
             log.warning("rejected %s from %s: %s", doc_id, summary.from_, exc)
             report.rejected.append((doc_id, exc))
-            yield InvalidStep(summary, exc)
+            if on_invalid is not None:
+                yield Invoke("on_invalid hook", partial(on_invalid, summary, exc))
             if reject_invalid:
                 try:
-                    yield Operation(
-                        "update_state",
-                        agency=agency,
-                        messagetype=messagetype,
-                        doc_id=doc_id,
-                        state="fail",
+                    yield from call(
+                        Operation(
+                            "update_state",
+                            agency=agency,
+                            messagetype=messagetype,
+                            doc_id=doc_id,
+                            state="fail",
+                        )
                     )
                 except GovLinkError as state_exc:
                     log.warning("could not mark %s as failed: %s", doc_id, state_exc)
             continue
         document = ReceivedDocument(summary, verified, raw)
         try:
-            yield CallbackStep(document)
+            yield Invoke("receive callback", partial(callback, document))
         except Exception as exc:  # the callback's failure: leave it for the next pass
             log.warning(
                 "the receive callback failed for %s (%s); it stays unacknowledged",
@@ -178,18 +166,22 @@ def receive_plan(
         if acknowledge:
             try:
                 if arrived_status is not None and verified.kind == "edoc":
-                    yield Operation(
-                        "send",
-                        agency=agency,
-                        messagetype="status",
-                        content=arrived_status(verified),
+                    yield from call(
+                        Operation(
+                            "send",
+                            agency=agency,
+                            messagetype="status",
+                            content=arrived_status(verified),
+                        )
                     )
-                yield Operation(
-                    "update_state",
-                    agency=agency,
-                    messagetype=messagetype,
-                    doc_id=doc_id,
-                    state="done",
+                yield from call(
+                    Operation(
+                        "update_state",
+                        agency=agency,
+                        messagetype=messagetype,
+                        doc_id=doc_id,
+                        state="done",
+                    )
                 )
             except GovLinkError as exc:
                 log.warning(

@@ -29,12 +29,14 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from govlink.core.clock import Clock, SystemClock, to_vn
+from govlink.core.driver import Send
 from govlink.core.errors import AuthenticationError, NotFoundError, PlatformError
 from govlink.core.redact import redact_text
 from govlink.documents.models import Agency, AxisReply, EdocSummary, SentEdoc, SyncUnit
@@ -50,6 +52,7 @@ __all__ = [
     "XroadSigner",
     "content_from_reply",
     "format_axis_timestamp",
+    "multipart_file",
     "raise_for_reply",
     "reply_from_json",
     "results_for",
@@ -166,7 +169,7 @@ class Operation:
 
 @dataclass(frozen=True)
 class AxisRequest:
-    """An HTTP request for the shells to send (``url`` relative to the base URL)."""
+    """An HTTP request to send (``url`` relative to the base URL)."""
 
     method: str
     url: str
@@ -174,19 +177,32 @@ class AxisRequest:
     content: bytes | None = field(default=None, repr=False)
     json: Any = None
     params: dict[str, str] | None = None
-    files: dict[str, tuple[str, bytes, str]] | None = field(default=None, repr=False)
 
-    def as_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"headers": self.headers}
-        if self.content is not None:
-            kwargs["content"] = self.content
-        if self.json is not None:
-            kwargs["json"] = self.json
-        if self.params:
-            kwargs["params"] = self.params
-        if self.files:
-            kwargs["files"] = self.files
-        return kwargs
+    def send(self, *, safe: bool) -> Send:
+        """The core driver's step for this request."""
+        return Send(
+            self.method,
+            self.url,
+            safe=safe,
+            headers=self.headers,
+            params=self.params,
+            content=self.content,
+            json=self.json,
+        )
+
+
+def multipart_file(name: str, filename: str, content: bytes) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body with one file part, and its Content-Type."""
+    boundary = secrets.token_hex(16)
+    while boundary.encode() in content:  # pragma: no cover - 2**-128 per attempt
+        boundary = secrets.token_hex(16)
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode("ascii")
+    body = head + content + f"\r\n--{boundary}--\r\n".encode("ascii")
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _short(text: str) -> str:
@@ -328,8 +344,9 @@ class RestProtocol:
         headers = self.signer.headers(fields) if self.signer is not None else {}
         method = "GET" if operation.name in _GET_OPERATIONS else "POST"
         if operation.name == "send":
-            part = ("edoc.edxml", operation.content or b"", "application/octet-stream")
-            return AxisRequest(method, path, headers, files={"file_doc": part})
+            body, content_type = multipart_file("file_doc", "edoc.edxml", operation.content or b"")
+            headers["Content-Type"] = content_type
+            return AxisRequest(method, path, headers, content=body)
         if operation.name == "register":
             return AxisRequest(method, path, headers, json=dict(operation.data or {}))
         return AxisRequest(method, path, headers)

@@ -74,7 +74,11 @@ def test_send_is_multipart_with_the_part_file_doc() -> None:
         Operation("send", agency="000.00.00.H47", messagetype="edoc", content=b"<edXML/>")
     )
     assert (request.method, request.url) == ("POST", "/sendEdoc")
-    assert request.files == {"file_doc": ("edoc.edxml", b"<edXML/>", "application/octet-stream")}
+    content_type = headers["Content-Type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    from mock_servers.vdxp import multipart_part  # an independent multipart reader
+
+    assert multipart_part(content_type, request.content, "file_doc") == b"<edXML/>"
     assert headers["XroadVnpt-from"] == "000.00.00.H47"
     assert headers["XroadVnpt-servicetype"] == "eDoc"
     assert headers["XroadVnpt-hash-file"] == sdk_file_hash(b"<edXML/>")
