@@ -45,6 +45,7 @@ from govlink.documents.edxml.parse import kind_of, read_tree
 from govlink.documents.edxml.validate import is_agency_code, validate_agency_code
 from govlink.documents.gateway import GatewayProtocol
 from govlink.documents.models import Agency, EdocSummary, SendResult, SentEdoc, SyncUnit
+from govlink.documents.options import DocumentsOptions
 from govlink.documents.receive import ReceivedDocument, ReceiveReport, receive_plan
 from govlink.documents.rest import TRANSPORT_STATES, Operation, RestProtocol, XroadSigner
 from govlink.documents.signing import (
@@ -78,15 +79,10 @@ class _DocumentCore:
     ) -> None:
         self.settings = settings
         self.platform = settings.platform("documents")
-        options = self.platform.options
+        options = DocumentsOptions.of(settings)
+        self.options = options
         self.clock: Clock = clock or SystemClock()
-        variant = str(options.get("variant", "rest")).strip().lower()
-        if variant not in VARIANTS:
-            raise ConfigurationError(
-                f"unknown document exchange variant {variant!r}",
-                setting="GOVLINK_DOCUMENTS__OPTIONS__VARIANT",
-                expected="rest (the axis API) or gateway (a provincial gateway)",
-            )
+        variant = options.variant
         self.variant = variant
         self.protocol: RestProtocol | GatewayProtocol
         if variant == "rest":
@@ -97,7 +93,7 @@ class _DocumentCore:
         self._signer_loaded = signer is not None
         self._verifier = verifier
         self._verifier_loaded = verifier is not None
-        code = agency_code or options.get("agency_code")
+        code = agency_code or options.agency_code
         if code:
             validate_agency_code(str(code), "documents.options.agency_code")
         self._agency_code = str(code) if code else None
@@ -125,9 +121,7 @@ class _DocumentCore:
         if self._agency_code:
             return self._agency_code
         signer = self._signer if self._signer_loaded else None
-        if signer is None and (
-            self.platform.options.get("signing_key") or self.platform.options.get("signing_cert")
-        ):
+        if signer is None and (self.options.signing_key or self.options.signing_cert):
             signer = self.signer
         if signer is not None and signer.agency_code:
             return signer.agency_code
