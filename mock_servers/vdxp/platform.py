@@ -383,11 +383,26 @@ class VdxpPlatform(MockPlatform):
             )
         return caller, fields
 
-    def _gateway_agency(self, request: Request, body: dict[str, Any] | None = None) -> str:
+    def _gateway_token(self, request: Request) -> None:
         from mock_servers.gateway import token_is_valid
 
         if not token_is_valid(self.ctx, request.headers.get("authorization")):
             raise Refused("E_AUTH", "a valid gateway bearer token is required", 401)
+
+    async def _gateway_body(self, request: Request) -> dict[str, Any]:
+        """The JSON body, read only after the token was checked, capped while read."""
+        self._gateway_token(request)
+        raw = await read_capped(request, self._max_body())
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            raise Refused("E_FORMAT", "the body must be JSON") from None
+        if not isinstance(body, dict):
+            raise Refused("E_FORMAT", "the body must be a JSON object")
+        return body
+
+    def _gateway_agency(self, request: Request, body: dict[str, Any] | None = None) -> str:
+        self._gateway_token(request)
         code = request.query_params.get("madinhdanh") or (body or {}).get("madinhdanh")
         if not code or code not in self.agencies():
             raise Refused("E_AGENCY", f"madinhdanh {code!r} is not a registered agency", 400)
@@ -765,12 +780,7 @@ class VdxpPlatform(MockPlatform):
         return _reply(self.received_list(agency, kind))
 
     async def gw_send(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            raise Refused("E_FORMAT", "the body must be JSON") from None
-        if not isinstance(body, dict):
-            raise Refused("E_FORMAT", "the body must be a JSON object")
+        body = await self._gateway_body(request)
         agency = self._gateway_agency(request, body)
         try:
             content = base64.b64decode(str(body.get("data", "")), validate=True)
@@ -794,12 +804,7 @@ class VdxpPlatform(MockPlatform):
         )
 
     async def gw_update(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            raise Refused("E_FORMAT", "the body must be JSON") from None
-        if not isinstance(body, dict):
-            raise Refused("E_FORMAT", "the body must be a JSON object")
+        body = await self._gateway_body(request)
         agency = self._gateway_agency(request, body)
         status = str(body.get("status", "")).upper()
         if status not in GATEWAY_STATES:
@@ -809,10 +814,7 @@ class VdxpPlatform(MockPlatform):
         return _reply(doc_id=doc_id)
 
     async def gw_agencies(self, request: Request) -> Response:
-        from mock_servers.gateway import token_is_valid
-
-        if not token_is_valid(self.ctx, request.headers.get("authorization")):
-            raise Refused("E_AUTH", "a valid gateway bearer token is required", 401)
+        self._gateway_token(request)
         return _reply([self._public(a) for a in self.agencies().values()])
 
     # ------------------------------------------------------------------ dashboard

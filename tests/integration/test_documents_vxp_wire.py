@@ -186,3 +186,15 @@ def test_the_signature_is_checked_before_the_body_is_read(govlink_mock) -> None:
         too_big = axis.post("/sendEdoc", headers=headers, content=body())
     assert too_big.status_code == 413
     assert too_big.json()["ErrorCode"] == "E_SIZE"
+
+
+def test_the_gateway_face_checks_the_token_before_reading_the_body(govlink_mock) -> None:
+    govlink_mock.switch("documents", max_body_mb=1)
+
+    def body():
+        yield b'{"data": "' + b"A" * (4 * 1024 * 1024) + b'"}'
+
+    with _axis(govlink_mock) as axis:
+        refused = axis.post("/vanbans", content=body())
+    assert refused.status_code == 401
+    assert refused.json()["ErrorCode"] == "E_AUTH"

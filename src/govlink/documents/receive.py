@@ -116,6 +116,13 @@ def receive_plan(
     """One pass of the loop as a plan; ``call`` turns an axis operation into a
     sub-plan (request and reply parsing) of the client's variant."""
     report = ReceiveReport()
+    doc_id = ""
+
+    def state(value: str) -> Operation:
+        return Operation(
+            "update_state", agency=agency, messagetype=messagetype, doc_id=doc_id, state=value
+        )
+
     summaries: list[EdocSummary] = yield from call(
         Operation("received", agency=agency, messagetype=messagetype)
     )
@@ -139,15 +146,7 @@ def receive_plan(
                 yield Invoke("on_invalid hook", partial(on_invalid, summary, exc))
             if reject_invalid:
                 try:
-                    yield from call(
-                        Operation(
-                            "update_state",
-                            agency=agency,
-                            messagetype=messagetype,
-                            doc_id=doc_id,
-                            state="fail",
-                        )
-                    )
+                    yield from call(state("fail"))
                 except GovLinkError as state_exc:
                     log.warning("could not mark %s as failed: %s", doc_id, state_exc)
             continue
@@ -174,15 +173,7 @@ def receive_plan(
                             content=arrived_status(verified),
                         )
                     )
-                yield from call(
-                    Operation(
-                        "update_state",
-                        agency=agency,
-                        messagetype=messagetype,
-                        doc_id=doc_id,
-                        state="done",
-                    )
-                )
+                yield from call(state("done"))
             except GovLinkError as exc:
                 log.warning(
                     "could not acknowledge %s: %s (it will be delivered again)", doc_id, exc

@@ -218,19 +218,32 @@ class StreamedXml:
             text.close()
 
 
-class _DivertingTarget:
-    """lxml parser target: builds the tree, but spools the text of chosen elements."""
+MAX_TEXT_CHARS: Final = 10 * 1024 * 1024
+"""Longest text node kept in a tree (10 Mi characters, libxml2's own default cap):
+larger text must be diverted out of the tree or it is refused while being read."""
 
-    def __init__(self, divert: Callable[[str], bool], what: str) -> None:
+
+class _DivertingTarget:
+    """lxml parser target: builds the tree, but spools the text of chosen elements.
+
+    Any other text is counted as it arrives and refused once one text node passes
+    ``max_text`` characters, so a 200 MB ``<Subject>`` is never buffered whole."""
+
+    def __init__(
+        self, divert: Callable[[str], bool], what: str, max_text: int = MAX_TEXT_CHARS
+    ) -> None:
         self._builder: Any = etree.TreeBuilder()
         self._divert = divert
         self._what = what
+        self._max_text = max_text
+        self._text_run = 0
         self._depth = 0
         self._diverting_at: int | None = None
         self._spool: SpooledText | None = None
         self.external: dict[str, SpooledText] = {}
 
     def start(self, tag: str, attrib: dict[str, str], nsmap: dict[str, str] | None = None) -> None:
+        self._text_run = 0
         if self._diverting_at is not None:
             raise XmlRejectedError(
                 f"{self._what}: element {tag} inside text-only content",
@@ -244,6 +257,7 @@ class _DivertingTarget:
             self._spool = SpooledText()
 
     def end(self, tag: str) -> None:
+        self._text_run = 0
         if self._diverting_at == self._depth and self._spool is not None:
             if self._spool.size:
                 marker = new_marker()
@@ -259,10 +273,17 @@ class _DivertingTarget:
     def data(self, text: str) -> None:
         if self._spool is not None:
             self._spool.write(text)
-        else:
-            self._builder.data(text)
+            return
+        self._text_run += len(text)
+        if self._text_run > self._max_text:
+            raise XmlRejectedError(
+                f"{self._what}: a text node is longer than {self._max_text:,} characters",
+                hint="only attachment contents may be that large; this document is refused",
+            )
+        self._builder.data(text)
 
     def comment(self, text: str) -> None:
+        self._text_run = 0
         if self._diverting_at is not None:
             raise XmlRejectedError(f"{self._what}: comment inside attachment content")
         self._builder.comment(text)
