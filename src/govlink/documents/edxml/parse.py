@@ -169,8 +169,9 @@ def _children(element: etree._Element | None, name: str) -> list[etree._Element]
 
 
 def _first(element: etree._Element | None, name: str) -> etree._Element | None:
-    found = _children(element, name)
-    return found[0] if found else None
+    if element is None:
+        return None
+    return next((c for c in element if _local(c) == name), None)
 
 
 def _unknown_children(element: etree._Element | None, known: set[str]) -> list[str]:
