@@ -45,7 +45,7 @@ def test_citizen_logs_in_sync(govlink_mock):
     assert identity.permanent_address.province_code == "01"
     assert result.id_claims["nonce"] == login.state.nonce
     assert result.id_claims["acr"] == "LoA2"
-    assert result.id_claims["iss"] == govlink_mock.base_url + "/sso/oauth2/token"
+    assert result.id_claims["iss"] == govlink_mock.base_url + "/sso"
     assert result.tokens.refresh_token
     assert CITIZEN_ID not in repr(result)
 
