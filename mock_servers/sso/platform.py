@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from mock_servers.sso.identities import (
     Identity,
     claims_for,
     find_identity,
+    identity_level,
     seeded_identities,
 )
 from mock_servers.sso.keys import SigningKey, compact_jws, published_or_known, signing_key
@@ -128,6 +130,11 @@ def _root(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
 
 
+def _level(value: str | None) -> int | None:
+    digits = re.findall(r"\d+", value or "")
+    return int(digits[-1]) if digits else None
+
+
 def _no_discovery_here(issuer: str) -> Response:
     return JSONResponse(
         {
@@ -176,6 +183,7 @@ class SsoPlatform(MockPlatform):
         "require_pkce",
         "iss_parameter",
         "issuer",
+        "acr",
     )
 
     def __init__(self, ctx: MockContext) -> None:
@@ -221,7 +229,10 @@ class SsoPlatform(MockPlatform):
         for name, value in switches.items():
             if name in _BOOL_SWITCHES and not isinstance(value, bool):
                 raise ValueError(f"switch {name!r} must be true or false")
-            if name == "issuer":
+            if name == "acr":
+                if value is not None and not (isinstance(value, str) and _level(value)):
+                    raise ValueError("switch 'acr' must be a level such as 'LoA1' (or null)")
+            elif name == "issuer":
                 if value not in _CHOICE_SWITCHES[name]:
                     raise ValueError("switch 'issuer' must be 'root' or 'wso2'")
             elif name in _CHOICE_SWITCHES and not (
@@ -775,7 +786,7 @@ class SsoPlatform(MockPlatform):
                 "redirect_uri_sent": auth.get("redirect_uri_sent", True),
                 "scope": auth.get("scope") or "",
                 "nonce": auth.get("nonce"),
-                "acr": auth.get("acr_values") or "LoA1",
+                "acr": self._granted_acr(auth.get("acr_values"), identity),
                 "code_challenge": auth.get("code_challenge"),
                 "code_challenge_method": auth.get("code_challenge_method"),
                 "identity": identity.key,
@@ -799,6 +810,23 @@ class SsoPlatform(MockPlatform):
         response = RedirectResponse(target, status_code=302)
         self._set_cookie(response, request, sid)
         return response
+
+    def _granted_acr(self, requested: str | None, identity: Identity) -> str:
+        """The level the login is authenticated at: what was asked, if the account has it.
+
+        A provider cannot authenticate an account above the level its identity was
+        verified at; asked for more, it answers with the account's own level (the
+        client must then refuse the login). The switch ``acr`` forces a value.
+        """
+        forced = self._switch("acr")
+        if isinstance(forced, str):
+            return forced
+        account = _level(identity_level(identity)) or 1
+        asked = [v for v in (requested or "").split() if _level(v) is not None]
+        met = [v for v in asked if (_level(v) or 0) <= account]
+        if met:
+            return max(met, key=lambda v: _level(v) or 0)
+        return identity_level(identity) if asked else "LoA1"
 
     def _response_iss(self, request: Request) -> str | None:
         """RFC 9207 ``iss`` on authorization responses, when the switch advertises it."""
