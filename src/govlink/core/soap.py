@@ -82,6 +82,7 @@ __all__ = [
     "clear_wsdl_cache",
     "coalesce_request_writes",
     "default_fault_mapper",
+    "fault_from_element",
     "hardened_settings",
     "load_wsdl",
     "wsdl_load_count",
@@ -657,6 +658,41 @@ class SoapFault:
                 text = element.text
                 return text.strip() if text else text
         return None
+
+
+def fault_from_element(
+    fault: etree._Element,
+    *,
+    status_code: int | None = None,
+    raw: bytes = b"",
+    operation: str = "",
+    correlation_id: str | None = None,
+) -> SoapFault:
+    """A SOAP 1.1 ``Fault`` element (already parsed by the hardened parser) as a
+    :class:`SoapFault`; children are found by local name, whatever their prefix."""
+
+    def child(name: str) -> etree._Element | None:
+        for element in fault:
+            if isinstance(element.tag, str) and etree.QName(element).localname == name:
+                return element
+        return None
+
+    def text(name: str) -> str | None:
+        element = child(name)
+        if element is None or element.text is None:
+            return None
+        return element.text.strip() or None
+
+    return SoapFault(
+        code=text("faultcode"),
+        message=text("faultstring"),
+        actor=text("faultactor"),
+        detail=child("detail"),
+        status_code=status_code,
+        raw=raw,
+        operation=operation,
+        correlation_id=correlation_id,
+    )
 
 
 class SoapFaultError(PlatformError):
