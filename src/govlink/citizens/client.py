@@ -1,9 +1,10 @@
 """Sync and async clients for the population database (PLATFORMS.md §4).
 
-Every method asks :mod:`govlink.citizens.operations` for a prepared call, sends it
-with :meth:`_Core.send` / :meth:`_Core.asend` (the only I/O: one POST through
-govlink's HTTP layer, with retries, correlation id, evidence and masked logs) and
-hands the answer back to the call to read. The gateway auth comes from the profile
+Every method asks :mod:`govlink.citizens.operations` for a prepared call and runs
+:meth:`_Core.plan` on it with :class:`govlink.core.driver.Runner` /
+:class:`~govlink.core.driver.AsyncRunner` (one POST through govlink's HTTP layer:
+retries, correlation id, reply size cap, masked logs; the runner attaches the call's
+evidence to the result or the error). The gateway auth comes from the profile
 (``settings.citizens.auth.style``: ``hashed_basic``, ``x_road``,
 ``client_credentials_basic``/``_form``, ``bearer``…) via :func:`govlink.core.auth.auth_for`;
 the wire format from ``settings.citizens.options.transport``.
@@ -30,7 +31,8 @@ from govlink.citizens.models import (
 from govlink.citizens.operations import BirthDateInput, CitizenOptions, Prepared
 from govlink.core.auth import auth_for
 from govlink.core.config import GovLinkSettings, PlatformSettings
-from govlink.core.errors import GovLinkError
+from govlink.core.driver import AsyncRunner, Plan, Runner, Send
+from govlink.core.errors import GovLinkError, ReplyTooLargeError
 from govlink.core.http import (
     AsyncHttpTransport,
     HttpTransport,
@@ -110,18 +112,26 @@ class _Core:
             return _join(self.platform, self.gateway_path.format(operation=operation))
         return self.address
 
-    def request(self, call: Prepared[R]) -> dict[str, object]:
+    def plan(self, call: Prepared[R]) -> Plan[R]:
+        """The one plan every operation runs (sync or async, through the core runners):
+        write the request, send it once (retries are the transport's), read the answer."""
         encoded = self.wire.encode(call.operation, call.fields)
-        return {
-            "method": "POST",
-            "url": self.url(call.operation),
-            "safe": call.safe,
-            "content": encoded.content,
-            "headers": dict(encoded.headers),
-            "retry_statuses": SOAP_RETRY_STATUSES,
-        }
-
-    def finish(self, call: Prepared[R], reply: Reply) -> R:
+        try:
+            reply: Reply = yield Send(
+                "POST",
+                self.url(call.operation),
+                safe=call.safe,
+                headers=encoded.headers,
+                content=encoded.content,
+                retry_statuses=SOAP_RETRY_STATUSES,
+                max_bytes=self.options.max_reply_bytes,
+            )
+        except ReplyTooLargeError as exc:
+            exc.hint = (
+                f"{call.operation} replies are a few KiB per record; if this one is expected, "
+                "raise GOVLINK_CITIZENS__OPTIONS__MAX_REPLY_BYTES"
+            )
+            raise
         try:
             answer = self.wire.decode(
                 call.operation,
@@ -131,13 +141,11 @@ class _Core:
                 correlation_id=reply.correlation_id,
                 map_fault=ops.map_fault,
             )
-            return call.finish(answer, reply.evidence)
         except GovLinkError as exc:
-            if exc.evidence is None:
-                exc.evidence = reply.evidence
             if exc.correlation_id is None:
                 exc.correlation_id = reply.correlation_id
             raise
+        return call.finish(answer, reply.evidence)
 
 
 class CitizenClient(Closable):
@@ -158,9 +166,10 @@ class CitizenClient(Closable):
         self.settings = self._core.settings
         client = build_client(self.settings, "citizens", transport=transport, auth=self._core.auth)
         self.http = HttpTransport(client, self.settings)
+        self._runner = Runner(self.http)
 
     def _send(self, call: Prepared[R]) -> R:
-        return self._core.finish(call, self.http.request(**self._core.request(call)))  # type: ignore[arg-type]
+        return self._runner.run(self._core.plan(call))
 
     def lookup(
         self,
@@ -280,10 +289,10 @@ class AsyncCitizenClient(AsyncClosable):
             self.settings, "citizens", transport=transport, auth=self._core.auth
         )
         self.http = AsyncHttpTransport(client, self.settings)
+        self._runner = AsyncRunner(self.http)
 
     async def _send(self, call: Prepared[R]) -> R:
-        reply = await self.http.request(**self._core.request(call))  # type: ignore[arg-type]
-        return self._core.finish(call, reply)
+        return await self._runner.run(self._core.plan(call))
 
     async def lookup(
         self,

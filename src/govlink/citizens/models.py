@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from govlink.core.codes import OpenStrEnum
+from govlink.core.driver import EvidenceModel
 from govlink.core.redact import is_masking, mask_value, masked_repr_args
 
 if TYPE_CHECKING:
-    from govlink.core.http import Evidence
+    from govlink.core.driver import CallEvidence
 
 __all__ = [
     "AccountType",
@@ -61,16 +62,11 @@ class _Masked(BaseModel):
         return _masked_dump(self)
 
 
-class _Evidenced(_Masked):
-    """A result of one call: the request id it answered and the evidence of the exchange."""
+class _Evidenced(_Masked, EvidenceModel):
+    """A result of one call: the request id it answered and (``.evidence``, attached by
+    the core runner) the correlation id, timing and raw exchange of the call."""
 
     _request_id: str | None = PrivateAttr(default=None)
-    _evidence: Evidence | None = PrivateAttr(default=None)
-
-    @property
-    def evidence(self) -> Evidence | None:
-        """What was sent and received (correlation id, timing, raw reply)."""
-        return self._evidence
 
 
 def _dump_value(value: Any, masked: bool) -> Any:
@@ -316,6 +312,11 @@ class Citizen(_Evidenced):
     def collection(self) -> CitizenCollection | None:
         """The ``CongdanCollection`` this record came in (count, note, data timestamp)."""
         return self._collection
+
+    def attach_evidence(self, evidence: CallEvidence) -> None:
+        super().attach_evidence(evidence)
+        if self._collection is not None:
+            self._collection.attach_evidence(evidence)
 
     def __str__(self) -> str:
         ident = self.id_number or self.old_id_number

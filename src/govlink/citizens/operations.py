@@ -213,9 +213,8 @@ def _request_id(given: str | None, factory: Callable[[], str]) -> str:
     return request_id
 
 
-def _stamp(result: Any, request_id: str, evidence: Evidence | None) -> Any:
+def _stamp(result: Any, request_id: str) -> Any:
     result._request_id = request_id
-    result._evidence = evidence
     return result
 
 
@@ -224,7 +223,7 @@ def _reader(cls: type[Any], request_id: str) -> Callable[[etree._Element, Eviden
         result = read_model(cls, element)
         if getattr(result, "request_id", None) is None and "request_id" in cls.model_fields:
             result = result.model_copy(update={"request_id": request_id})
-        return _stamp(result, request_id, evidence)
+        return _stamp(result, request_id)
 
     return finish
 
@@ -232,7 +231,7 @@ def _reader(cls: type[Any], request_id: str) -> Callable[[etree._Element, Eviden
 def _first_citizen(operation: str, request_id: str) -> Callable[..., Citizen]:
     def finish(element: etree._Element, evidence: Evidence | None) -> Citizen:
         collection = read_model(CitizenCollection, element)
-        _stamp(collection, request_id, evidence)
+        _stamp(collection, request_id)
         cid = evidence.correlation_id if evidence else None
         if not collection.citizens:
             raise NotFoundError(
@@ -251,7 +250,7 @@ def _first_citizen(operation: str, request_id: str) -> Callable[..., Citizen]:
                 cid,
             )
         citizen = collection.citizens[0]
-        _stamp(citizen, request_id, evidence)
+        _stamp(citizen, request_id)
         citizen._collection = collection
         return citizen
 

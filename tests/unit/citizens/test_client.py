@@ -34,6 +34,7 @@ from govlink.core.errors import (
     ConfigurationError,
     NotFoundError,
     PlatformError,
+    ReplyTooLargeError,
     ValidationError,
 )
 from govlink.core.soap import SoapFaultError
@@ -444,9 +445,11 @@ def test_an_oversized_reply_is_refused(client_for: _Routed) -> None:
     recorder = Recorder(
         _xml(lookup_reply(records=CONG_DAN.replace("</CongDan>", padding + "</CongDan>")))
     )
-    with client_for(settings, recorder) as client, pytest.raises(PlatformError) as caught:
+    with client_for(settings, recorder) as client, pytest.raises(ReplyTooLargeError) as caught:
         client.lookup("001085000001", "A", "1985")
-    assert "limit" in str(caught.value)
+    assert caught.value.limit == 4096
+    assert "GOVLINK_CITIZENS__OPTIONS__MAX_REPLY_BYTES" in str(caught.value)
+    assert len(recorder.requests) == 1  # not retried: the same request brings the same reply
 
 
 def test_bad_options_fail_when_the_client_is_created() -> None:
