@@ -24,10 +24,10 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from lxml import etree
 
+from govlink.citizens.options import WireName
 from govlink.core.errors import GovLinkError, PlatformError
 from govlink.core.soap import SoapAuthenticationError, SoapFault, fault_from_element
 from govlink.core.xml import XmlRejectedError, parse_xml
@@ -50,7 +50,6 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 Fields = Sequence[tuple[str, "str | Mapping[str, str] | None"]]
 """A request's wire fields in schema order: text, a nested element of texts, or absent."""
 
-WireName = Literal["soap", "gateway_json"]
 FaultMapper = Callable[[SoapFault], GovLinkError]
 
 _HINT = "the service answered something govlink cannot read; keep the evidence and report it"

@@ -28,7 +28,8 @@ from govlink.citizens.models import (
     RequestStatus,
     VerificationResult,
 )
-from govlink.citizens.operations import BirthDateInput, CitizenOptions, Prepared
+from govlink.citizens.operations import BirthDateInput, Prepared
+from govlink.citizens.options import CitizensOptions
 from govlink.core.auth import auth_for
 from govlink.core.config import GovLinkSettings, PlatformSettings
 from govlink.core.driver import AsyncRunner, Plan, Runner, Send
@@ -78,7 +79,7 @@ class _Core:
     ) -> None:
         self.settings = settings or GovLinkSettings.load()
         self.platform = self.settings.platform("citizens")
-        self.options = CitizenOptions.load(self.platform.options)
+        self.options = CitizensOptions.of(self.settings)
         self.wire = wire_format(self.options.transport)
         self.address = service_address(self.platform)
         self.gateway_path = self.platform.paths.get("gateway", DEFAULT_GATEWAY_PATH)

@@ -18,16 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from lxml import etree
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from govlink.citizens._reader import read_model
-from govlink.citizens._wire import Fields, WireName
+from govlink.citizens._wire import Fields
 from govlink.citizens.models import (
     BirthDate,
     Citizen,
@@ -38,23 +36,23 @@ from govlink.citizens.models import (
     RequestStatus,
     VerificationResult,
 )
+from govlink.citizens.options import CitizensOptions
 from govlink.citizens.validation import (
     IdKind,
     normalize_id_number,
     normalize_name,
     parse_birth_date,
 )
-from govlink.core.errors import ConfigurationError, GovLinkError, NotFoundError, ValidationError
+from govlink.core.errors import GovLinkError, NotFoundError, ValidationError
 from govlink.core.http import Evidence
 from govlink.core.soap import SoapAuthenticationError, SoapFault, SoapFaultError
 
 __all__ = [
     "AUTH_FAULT_CODES",
-    "DEFAULT_MAX_REPLY_BYTES",
     "NOT_FOUND_FAULT_CODES",
     "OPERATIONS",
     "BirthDateInput",
-    "CitizenOptions",
+    "CitizensOptions",
     "PersonQuery",
     "Prepared",
     "household",
@@ -81,9 +79,6 @@ MARITAL_STATUS = "XacMinhTinhTrangHonNhan"
 REQUEST_STATUS = "GetRequestStatus"
 OPERATIONS = (LOOKUP, VERIFY, VERIFY_IDENTITY, HOUSEHOLD, MARITAL_STATUS, REQUEST_STATUS)
 
-DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
-"""A reply larger than this is refused while it is read (one record is a few KiB)."""
-
 NOT_FOUND_FAULT_CODES = frozenset({"KHONG_TIM_THAY"})
 AUTH_FAULT_CODES = frozenset({"XAC_THUC_THAT_BAI", "KHONG_CO_QUYEN"})
 _MALFORMED_FAULT_CODES = frozenset(
@@ -95,60 +90,6 @@ def new_request_id() -> str:
     """A fresh ``MaYeuCau``: the service wants every request uniquely identified."""
     return uuid.uuid4().hex
 
-
-def _choices(*names: str) -> Any:
-    return Field(default=None, validation_alias=AliasChoices(*names))
-
-
-class CitizenOptions(BaseModel):
-    """``settings.citizens.options``, validated when the client is created.
-
-    The caller context sent with every request (``MaDVC`` …) may be spelled in English
-    (``service_code``), as before (``ma_dvc``) or as on the wire (``MaDVC``).
-    """
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    service_code: str | None = _choices("service_code", "ma_dvc", "MaDVC")
-    integration_code: str | None = _choices("integration_code", "ma_tich_hop", "MaTichHop")
-    officer_code: str | None = _choices("officer_code", "ma_can_bo", "MaCanBo")
-    unit_code: str | None = _choices("unit_code", "ma_don_vi", "MaDonVi")
-    account: str | None = _choices("account", "tai_khoan", "TaiKhoan")
-    phone: str | None = _choices("phone", "so_dien_thoai", "SoDienThoai")
-    transport: WireName = "soap"
-    """``soap`` (the national service, directly or through X-Road) or ``gateway_json``
-    (a provincial gateway taking JSON and answering ``{error_code, message}``)."""
-    max_reply_bytes: int = Field(default=DEFAULT_MAX_REPLY_BYTES, ge=1024)
-
-    @classmethod
-    def load(cls, options: Mapping[str, Any]) -> CitizenOptions:
-        try:
-            return cls.model_validate(dict(options))
-        except PydanticValidationError as exc:
-            first = exc.errors()[0]
-            name = str(first.get("loc", ("options",))[0])
-            raise ConfigurationError(
-                f"citizens option {name} is {first.get('input')!r}: {first.get('msg')}",
-                setting=f"GOVLINK_CITIZENS__OPTIONS__{name.upper()}",
-                expected=_EXPECTED.get(name, "a valid value"),
-            ) from None
-
-    def context(self) -> Fields:
-        """The caller context as wire fields, in schema order."""
-        return (
-            ("MaDVC", self.service_code),
-            ("MaTichHop", self.integration_code),
-            ("MaCanBo", self.officer_code),
-            ("MaDonVi", self.unit_code),
-            ("TaiKhoan", self.account),
-            ("SoDienThoai", self.phone),
-        )
-
-
-_EXPECTED = {
-    "transport": "soap or gateway_json",
-    "max_reply_bytes": "a whole number of bytes >= 1024",
-}
 
 R = TypeVar("R")
 
@@ -260,7 +201,7 @@ def _first_citizen(operation: str, request_id: str) -> Callable[..., Citizen]:
 def _person_call(
     operation: str,
     finish: Callable[[str], Callable[..., R]],
-    options: CitizenOptions,
+    options: CitizensOptions,
     *,
     id_number: object = None,
     full_name: object = None,
@@ -273,16 +214,16 @@ def _person_call(
     """An operation about one person: caller context, who, and the operation's own fields."""
     who = person_query(id_number, old_id_number, full_name, birth_date)
     rid = _request_id(request_id, request_id_factory)
-    fields = (("MaYeuCau", rid), *options.context(), *who.fields(), *more)
+    fields = (("MaYeuCau", rid), *options.context_fields(), *who.fields(), *more)
     return Prepared(operation, fields, rid, finish(rid))
 
 
-def lookup(options: CitizenOptions, **who: Any) -> Prepared[Citizen]:
+def lookup(options: CitizensOptions, **who: Any) -> Prepared[Citizen]:
     """``TraCuuThongTinCongDan``: the citizen's record."""
     return _person_call(LOOKUP, lambda rid: _first_citizen(LOOKUP, rid), options, **who)
 
 
-def verify_identity(options: CitizenOptions, **who: Any) -> Prepared[Citizen]:
+def verify_identity(options: CitizensOptions, **who: Any) -> Prepared[Citizen]:
     """``XacMinhThongTinNhanThan``: the citizen's identity record with relatives."""
     return _person_call(
         VERIFY_IDENTITY, lambda rid: _first_citizen(VERIFY_IDENTITY, rid), options, **who
@@ -290,7 +231,7 @@ def verify_identity(options: CitizenOptions, **who: Any) -> Prepared[Citizen]:
 
 
 def verify(
-    options: CitizenOptions, *, gender: str | Gender | None = None, **who: Any
+    options: CitizensOptions, *, gender: str | Gender | None = None, **who: Any
 ) -> Prepared[VerificationResult]:
     """``XacThucThongTinCongDan``: do these data match the citizen's record?"""
     sent = None if gender is None else Gender(str(gender).strip()).value
@@ -303,26 +244,26 @@ def verify(
     )
 
 
-def household(options: CitizenOptions, **who: Any) -> Prepared[Household]:
+def household(options: CitizensOptions, **who: Any) -> Prepared[Household]:
     """``CungCapThongTinHoGiaDinh``: the household the citizen belongs to."""
     return _person_call(HOUSEHOLD, lambda rid: _reader(Household, rid), options, **who)
 
 
-def marital_status(options: CitizenOptions, **who: Any) -> Prepared[MaritalStatusResult]:
+def marital_status(options: CitizensOptions, **who: Any) -> Prepared[MaritalStatusResult]:
     """``XacMinhTinhTrangHonNhan``: the citizen's recorded marital status."""
     return _person_call(
         MARITAL_STATUS, lambda rid: _reader(MaritalStatusResult, rid), options, **who
     )
 
 
-def request_status(options: CitizenOptions, *, request_id: object) -> Prepared[RequestStatus]:
+def request_status(options: CitizensOptions, *, request_id: object) -> Prepared[RequestStatus]:
     """``GetRequestStatus``: where the earlier request ``request_id`` (its MaYeuCau) stands."""
     if not isinstance(request_id, str) or not request_id.strip():
         raise ValidationError(
             "request_id", "the MaYeuCau of an earlier request (a non-empty string)", got=request_id
         )
     rid = request_id.strip()
-    fields = (("MaYeuCau", rid), *options.context())
+    fields = (("MaYeuCau", rid), *options.context_fields())
     return Prepared(REQUEST_STATUS, fields, rid, _reader(RequestStatus, rid))
 
 
