@@ -29,7 +29,7 @@ from lxml import etree
 
 from govlink.citizens.options import WireName
 from govlink.core.errors import GovLinkError, PlatformError
-from govlink.core.soap import SoapAuthenticationError, SoapFault, fault_from_element
+from govlink.core.soap import SoapFault, fault_from_element, not_soap_error
 from govlink.core.xml import XmlRejectedError, parse_xml
 
 __all__ = [
@@ -51,8 +51,6 @@ Fields = Sequence[tuple[str, "str | Mapping[str, str] | None"]]
 """A request's wire fields in schema order: text, a nested element of texts, or absent."""
 
 FaultMapper = Callable[[SoapFault], GovLinkError]
-
-_HINT = "the service answered something govlink cannot read; keep the evidence and report it"
 
 
 @dataclass(frozen=True)
@@ -141,19 +139,7 @@ def _soap_payload(
 def _not_soap(
     operation: str, status: int, content: bytes, cid: str | None, why: str
 ) -> GovLinkError:
-    if status in (401, 403):
-        return SoapAuthenticationError(
-            f"{operation}: HTTP {status} from the service", status_code=status, correlation_id=cid
-        )
-    hint = "check the service URL and path in the profile" if status == 404 else _HINT
-    return PlatformError(
-        f"{operation}: HTTP {status} without a readable SOAP reply ({why})",
-        code=str(status) if status >= 300 else None,
-        raw=content,
-        status_code=status,
-        hint=hint,
-        correlation_id=cid,
-    )
+    return not_soap_error(operation, status, content, cid, why)
 
 
 class SoapEnvelope(WireFormat):

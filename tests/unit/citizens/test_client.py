@@ -499,3 +499,30 @@ def test_gateway_error_code_and_fault_inside(client_for: _Routed) -> None:
         with pytest.raises(PlatformError) as caught:
             client.lookup("001085000001", "A", "1985")
         assert "error_code, message" in str(caught.value)
+
+
+def test_a_200_mb_reply_costs_at_most_the_cap(
+    settings: GovLinkSettings, client_for: _Routed
+) -> None:
+    import tracemalloc
+
+    from govlink.citizens.options import DEFAULT_MAX_REPLY_BYTES
+
+    chunk = b"<Them>" + b"x" * (1 << 20) + b"</Them>"
+
+    def body() -> Iterator[bytes]:
+        yield lookup_reply().split(b"</CongDan>")[0]
+        for _ in range(200):
+            yield chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body())
+
+    tracemalloc.start()
+    try:
+        with client_for(settings, handler) as client, pytest.raises(ReplyTooLargeError):
+            client.lookup("001085000001", "A", "1985")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * DEFAULT_MAX_REPLY_BYTES
