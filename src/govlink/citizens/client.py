@@ -19,7 +19,7 @@ from typing import TypeVar
 import httpx
 
 from govlink.citizens import operations as ops
-from govlink.citizens._wire import wire_format
+from govlink.citizens._wire import Fields, wire_format
 from govlink.citizens.models import (
     Citizen,
     Gender,
@@ -88,16 +88,19 @@ class _Core:
 
     def person(
         self,
-        plan: Callable[..., Prepared[R]],
+        operation: str,
+        finish: ops.Finish[R],
         id_number: object,
         full_name: object,
         birth_date: object,
         old_id_number: object,
         request_id: str | None,
-        **more: object,
+        more: Fields = (),
     ) -> Prepared[R]:
         """The prepared call of an operation about one person."""
-        return plan(
+        return ops.person_call(
+            operation,
+            finish,
             self.options,
             id_number=id_number,
             full_name=full_name,
@@ -105,7 +108,7 @@ class _Core:
             old_id_number=old_id_number,
             request_id=request_id,
             request_id_factory=self.request_id_factory,
-            **more,
+            more=more,
         )
 
     def url(self, operation: str) -> str:
@@ -191,7 +194,13 @@ class CitizenClient(Closable):
         """
         return self._send(
             self._core.person(
-                ops.lookup, id_number, full_name, birth_date, old_id_number, request_id
+                "TraCuuThongTinCongDan",
+                ops.first_citizen,
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
             )
         )
 
@@ -208,13 +217,14 @@ class CitizenClient(Closable):
         """``XacThucThongTinCongDan``: do these data match the citizen's record?"""
         return self._send(
             self._core.person(
-                ops.verify,
+                "XacThucThongTinCongDan",
+                ops.reads(VerificationResult),
                 id_number,
                 full_name,
                 birth_date,
                 old_id_number,
                 request_id,
-                gender=gender,
+                ops.gender_field(gender),
             )
         )
 
@@ -230,7 +240,13 @@ class CitizenClient(Closable):
         """``XacMinhThongTinNhanThan``: the citizen's identity record, relatives included."""
         return self._send(
             self._core.person(
-                ops.verify_identity, id_number, full_name, birth_date, old_id_number, request_id
+                "XacMinhThongTinNhanThan",
+                ops.first_citizen,
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
             )
         )
 
@@ -246,7 +262,13 @@ class CitizenClient(Closable):
         """``CungCapThongTinHoGiaDinh``: the citizen's household, head and members."""
         return self._send(
             self._core.person(
-                ops.household, id_number, full_name, birth_date, old_id_number, request_id
+                "CungCapThongTinHoGiaDinh",
+                ops.reads(Household),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
             )
         )
 
@@ -262,7 +284,13 @@ class CitizenClient(Closable):
         """``XacMinhTinhTrangHonNhan``: the citizen's recorded marital status."""
         return self._send(
             self._core.person(
-                ops.marital_status, id_number, full_name, birth_date, old_id_number, request_id
+                "XacMinhTinhTrangHonNhan",
+                ops.reads(MaritalStatusResult),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
             )
         )
 
@@ -307,7 +335,13 @@ class AsyncCitizenClient(AsyncClosable):
         """``TraCuuThongTinCongDan`` (see :meth:`CitizenClient.lookup`)."""
         return await self._send(
             self._core.person(
-                ops.lookup, id_number, full_name, birth_date, old_id_number, request_id
+                "TraCuuThongTinCongDan",
+                ops.first_citizen,
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
             )
         )
 
@@ -324,13 +358,14 @@ class AsyncCitizenClient(AsyncClosable):
         """``XacThucThongTinCongDan`` (see :meth:`CitizenClient.verify`)."""
         return await self._send(
             self._core.person(
-                ops.verify,
+                "XacThucThongTinCongDan",
+                ops.reads(VerificationResult),
                 id_number,
                 full_name,
                 birth_date,
                 old_id_number,
                 request_id,
-                gender=gender,
+                ops.gender_field(gender),
             )
         )
 
@@ -346,7 +381,13 @@ class AsyncCitizenClient(AsyncClosable):
         """``XacMinhThongTinNhanThan`` (see :meth:`CitizenClient.verify_identity`)."""
         return await self._send(
             self._core.person(
-                ops.verify_identity, id_number, full_name, birth_date, old_id_number, request_id
+                "XacMinhThongTinNhanThan",
+                ops.first_citizen,
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
             )
         )
 
@@ -362,7 +403,13 @@ class AsyncCitizenClient(AsyncClosable):
         """``CungCapThongTinHoGiaDinh`` (see :meth:`CitizenClient.household`)."""
         return await self._send(
             self._core.person(
-                ops.household, id_number, full_name, birth_date, old_id_number, request_id
+                "CungCapThongTinHoGiaDinh",
+                ops.reads(Household),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
             )
         )
 
@@ -378,7 +425,13 @@ class AsyncCitizenClient(AsyncClosable):
         """``XacMinhTinhTrangHonNhan`` (see :meth:`CitizenClient.marital_status`)."""
         return await self._send(
             self._core.person(
-                ops.marital_status, id_number, full_name, birth_date, old_id_number, request_id
+                "XacMinhTinhTrangHonNhan",
+                ops.reads(MaritalStatusResult),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
             )
         )
 

@@ -1,12 +1,16 @@
-"""The population database's six operations, sans I/O: what to send and what the reply means.
+"""The population database's calls, sans I/O: what to send and what the reply means.
 
-Each public function (:func:`lookup`, :func:`verify`, …) validates the caller's input
-and returns a :class:`Prepared` call: the operation's wire name, its request fields
-in schema order, and ``finish``, which reads the answer element into the result
-model. The clients in :mod:`govlink.citizens.client` send it (one sync and one async
-shell) and :mod:`govlink.citizens._wire` writes and unwraps it for the profile's
-transport. Adding an operation: its result model in ``models.py``, a function here, a
-method pair in ``client.py``, its elements in the WSDL, the mock's handler, the docs.
+:func:`person_call` validates the caller's input (who: ID number, name, birth date)
+and returns a :class:`Prepared` call: the operation's wire name, its request fields in
+schema order, and ``finish``, which reads the answer element into the result (by
+name, :func:`reads`; or :func:`first_citizen` for a ``CongdanCollection``). The
+clients in :mod:`govlink.citizens.client` run it through the core driver, and
+:mod:`govlink.citizens._wire` writes and unwraps it for the profile's transport.
+
+Adding an operation about a person touches six files: its result model
+(``models.py``), a method pair naming the operation and its model (``client.py``;
+the CLI command follows from the method), its elements in the WSDL, the mock's
+handler, the docs page and a test. Nothing here changes.
 
 Fault codes (``LoiDichVu/MaLoi`` in the fault detail) are the ones the govlink mock
 returns; the real service's list is not public, so unknown codes fall back to a
@@ -31,10 +35,7 @@ from govlink.citizens.models import (
     Citizen,
     CitizenCollection,
     Gender,
-    Household,
-    MaritalStatusResult,
     RequestStatus,
-    VerificationResult,
 )
 from govlink.citizens.options import CitizensOptions
 from govlink.citizens.validation import (
@@ -50,20 +51,19 @@ from govlink.core.soap import SoapAuthenticationError, SoapFault, SoapFaultError
 __all__ = [
     "AUTH_FAULT_CODES",
     "NOT_FOUND_FAULT_CODES",
-    "OPERATIONS",
     "BirthDateInput",
     "CitizensOptions",
+    "Finish",
     "PersonQuery",
     "Prepared",
-    "household",
-    "lookup",
+    "first_citizen",
+    "gender_field",
     "map_fault",
-    "marital_status",
     "new_request_id",
+    "person_call",
     "person_query",
+    "reads",
     "request_status",
-    "verify",
-    "verify_identity",
 ]
 
 log = logging.getLogger("govlink.citizens")
@@ -71,13 +71,6 @@ log = logging.getLogger("govlink.citizens")
 BirthDateInput = dt.date | str | int
 """``date``, ``"YYYY-MM-DD"``, ``"YYYYMMDD"``, ``"YYYY"`` or an int year."""
 
-LOOKUP = "TraCuuThongTinCongDan"
-VERIFY = "XacThucThongTinCongDan"
-VERIFY_IDENTITY = "XacMinhThongTinNhanThan"
-HOUSEHOLD = "CungCapThongTinHoGiaDinh"
-MARITAL_STATUS = "XacMinhTinhTrangHonNhan"
-REQUEST_STATUS = "GetRequestStatus"
-OPERATIONS = (LOOKUP, VERIFY, VERIFY_IDENTITY, HOUSEHOLD, MARITAL_STATUS, REQUEST_STATUS)
 
 NOT_FOUND_FAULT_CODES = frozenset({"KHONG_TIM_THAY"})
 AUTH_FAULT_CODES = frozenset({"XAC_THUC_THAT_BAI", "KHONG_CO_QUYEN"})
@@ -169,7 +162,19 @@ def _reader(cls: type[Any], request_id: str) -> Callable[[etree._Element, Eviden
     return finish
 
 
-def _first_citizen(operation: str, request_id: str) -> Callable[..., Citizen]:
+Finish = Callable[[str, str], Callable[[etree._Element, "Evidence | None"], R]]
+"""``(operation, request id) → finish``: how an operation's answer becomes its result."""
+
+
+def reads(cls: type[R]) -> Finish[R]:
+    """The answer read by name into ``cls`` (its ``request_id`` defaulting to the one sent)."""
+    return lambda _operation, request_id: _reader(cls, request_id)
+
+
+def first_citizen(operation: str, request_id: str) -> Callable[..., Citizen]:
+    """The first ``CongDan`` of a ``CongdanCollection`` answer (all of them in
+    ``.collection``); none is :class:`NotFoundError`."""
+
     def finish(element: etree._Element, evidence: Evidence | None) -> Citizen:
         collection = read_model(CitizenCollection, element)
         _stamp(collection, request_id)
@@ -198,9 +203,14 @@ def _first_citizen(operation: str, request_id: str) -> Callable[..., Citizen]:
     return finish
 
 
-def _person_call(
+def gender_field(gender: str | Gender | None) -> Fields:
+    """``GioiTinh`` as the service spells it (checked: a code we send must be known)."""
+    return (("GioiTinh", None if gender is None else Gender(str(gender).strip()).value),)
+
+
+def person_call(
     operation: str,
-    finish: Callable[[str], Callable[..., R]],
+    finish: Finish[R],
     options: CitizensOptions,
     *,
     id_number: object = None,
@@ -211,49 +221,12 @@ def _person_call(
     request_id_factory: Callable[[], str] = new_request_id,
     more: Fields = (),
 ) -> Prepared[R]:
-    """An operation about one person: caller context, who, and the operation's own fields."""
+    """An operation about one person: request id, caller context, who (validated), and
+    the operation's own fields (``more``), in schema order."""
     who = person_query(id_number, old_id_number, full_name, birth_date)
     rid = _request_id(request_id, request_id_factory)
     fields = (("MaYeuCau", rid), *options.context_fields(), *who.fields(), *more)
-    return Prepared(operation, fields, rid, finish(rid))
-
-
-def lookup(options: CitizensOptions, **who: Any) -> Prepared[Citizen]:
-    """``TraCuuThongTinCongDan``: the citizen's record."""
-    return _person_call(LOOKUP, lambda rid: _first_citizen(LOOKUP, rid), options, **who)
-
-
-def verify_identity(options: CitizensOptions, **who: Any) -> Prepared[Citizen]:
-    """``XacMinhThongTinNhanThan``: the citizen's identity record with relatives."""
-    return _person_call(
-        VERIFY_IDENTITY, lambda rid: _first_citizen(VERIFY_IDENTITY, rid), options, **who
-    )
-
-
-def verify(
-    options: CitizensOptions, *, gender: str | Gender | None = None, **who: Any
-) -> Prepared[VerificationResult]:
-    """``XacThucThongTinCongDan``: do these data match the citizen's record?"""
-    sent = None if gender is None else Gender(str(gender).strip()).value
-    return _person_call(
-        VERIFY,
-        lambda rid: _reader(VerificationResult, rid),
-        options,
-        more=(("GioiTinh", sent),),
-        **who,
-    )
-
-
-def household(options: CitizensOptions, **who: Any) -> Prepared[Household]:
-    """``CungCapThongTinHoGiaDinh``: the household the citizen belongs to."""
-    return _person_call(HOUSEHOLD, lambda rid: _reader(Household, rid), options, **who)
-
-
-def marital_status(options: CitizensOptions, **who: Any) -> Prepared[MaritalStatusResult]:
-    """``XacMinhTinhTrangHonNhan``: the citizen's recorded marital status."""
-    return _person_call(
-        MARITAL_STATUS, lambda rid: _reader(MaritalStatusResult, rid), options, **who
-    )
+    return Prepared(operation, fields, rid, finish(operation, rid))
 
 
 def request_status(options: CitizensOptions, *, request_id: object) -> Prepared[RequestStatus]:
@@ -264,7 +237,7 @@ def request_status(options: CitizensOptions, *, request_id: object) -> Prepared[
         )
     rid = request_id.strip()
     fields = (("MaYeuCau", rid), *options.context_fields())
-    return Prepared(REQUEST_STATUS, fields, rid, _reader(RequestStatus, rid))
+    return Prepared("GetRequestStatus", fields, rid, _reader(RequestStatus, rid))
 
 
 # ------------------------------------------------------------------------ faults
