@@ -67,6 +67,7 @@ def test_a_style_the_platform_cannot_use_fails_at_load_listing_valid_values() ->
     error = load_error(dossiers={"auth": {"style": "client_credentials_basic"}})
     assert error.setting == "GOVLINK_DOSSIERS__AUTH__STYLE"
     assert "not usable" in str(error)
+    assert "GOVLINK_DOSSIERS__GATEWAY__" in str(error)  # where a gateway style belongs
     assert "dvcqg_session" in str(error)
     assert "hashed_basic" not in str(error)
     error = load_error(sso={"auth": {"style": "hashed_basic"}})
