@@ -51,6 +51,7 @@ class _Field:
     model: type[BaseModel] | None
     many: bool
     items: str | None  # list wrapper: the element name of its items
+    optional: bool  # None when absent
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,10 @@ def _shape(cls: type[BaseModel]) -> _Shape:
         model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         items = extra.get("items")
-        fields[info.alias] = _Field(name, model, many, items if isinstance(items, str) else None)
+        optional = not info.is_required() and info.default is None
+        fields[info.alias] = _Field(
+            name, model, many, items if isinstance(items, str) else None, optional
+        )
     flatten: frozenset[str] = getattr(cls, "_flatten_wire", frozenset())
     return _Shape(fields, frozenset(flatten), "extra" in cls.model_fields)
 
@@ -117,6 +121,13 @@ def _as_extra(element: etree._Element) -> str:
 
 def _keep(extra: dict[str, str], name: str, value: str) -> None:
     extra[name] = value if name not in extra else f"{extra[name]}\n{value}"
+
+
+def _is_blank(element: etree._Element) -> bool:
+    """No text and no attribute anywhere inside: the element says nothing."""
+    if any(e.attrib for e in element.iter() if isinstance(e.tag, str)):
+        return False
+    return not any(_str(text).strip() for text in element.itertext())
 
 
 def _has_elements(element: etree._Element) -> bool:
@@ -153,7 +164,12 @@ class _Reading:
             # a structure is read as one, an empty element as an empty structure; text
             # alone is handed to the model (a name or a date written as one text)
             text = None if _has_elements(child) or child.attrib else _text(child)
-            value = read_model(spec.model, child, where=path) if text is None else text
+            if text is not None:
+                value = text
+            elif spec.optional and _is_blank(child):
+                value = None  # <NgayThangNamSinh><Nam/></NgayThangNamSinh>: nothing known
+            else:
+                value = read_model(spec.model, child, where=path)
         elif spec.items is not None:
             value = self.items(child, spec.items, path)
         else:
