@@ -156,6 +156,13 @@ class AuthSettings(_Section):
     private_key_file: Path | None = None
     extra: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("token_url")
+    @classmethod
+    def _check_token_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an absolute http:// or https:// URL")
+        return value
+
     @field_validator("client_secret", "password", mode="before")
     @classmethod
     def _resolve_secret(cls, value: Any, info: Any) -> Any:
@@ -414,6 +421,31 @@ class GovLinkSettings(BaseSettings):
         if isinstance(env_file, str | Path):
             _check_env_file(Path(env_file))
         super().__init__(**values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_auth_references(cls, data: Any) -> Any:
+        """Resolve ``env:``/``file:`` secrets here, where the variable to name is known
+        (``AuthSettings`` alone can only say ``auth.client_secret``)."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for section in (*PLATFORMS, "gateway"):
+            platform = out.get(section)
+            if not isinstance(platform, dict):
+                continue
+            platform = out[section] = dict(platform)
+            for block in ("auth", "gateway"):
+                auth = platform.get(block)
+                if not isinstance(auth, dict):
+                    continue
+                auth = platform[block] = dict(auth)
+                for name in ("client_secret", "password"):
+                    value = auth.get(name)
+                    if isinstance(value, str):
+                        variable = f"GOVLINK_{section.upper()}__{block.upper()}__{name.upper()}"
+                        auth[name] = SecretStr(resolve_reference(value, setting=variable))
+        return out
 
     @model_validator(mode="after")
     def _validate_platforms(self) -> GovLinkSettings:

@@ -144,6 +144,20 @@ def test_a_platform_can_register_and_accept_its_own_style(
     assert auth_style("PORTAL_LOGIN") is not None
 
 
+def test_a_strategy_refusing_its_values_is_reported_against_the_block(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_registry, "_STYLES", dict(_registry._STYLES))
+
+    def build(ctx: Any) -> None:
+        raise ValueError("mode must be 'basic' or 'form'")
+
+    register_auth_style(AuthStyle("picky_gateway", "token", build))
+    error = load_error(gateway={"auth": {"style": "picky_gateway"}})
+    assert error.setting == "GOVLINK_GATEWAY__AUTH__STYLE"
+    assert "mode must be" in str(error)
+
+
 # ------------------------------------------------------------- behind a gateway
 
 
@@ -392,3 +406,40 @@ def test_x_road_style_object_is_what_the_registry_builds() -> None:
     assert isinstance(resolved.own, XRoadClientAuth)
     assert resolved.gateway is None
     assert resolved.http_auth is resolved.own
+
+
+# ------------------------------------------------------------------ doctor
+
+
+@respx.mock
+def test_doctor_proves_a_new_token_style_and_a_platform_gateway_block(
+    respx_mock: respx.MockRouter,
+) -> None:
+    from govlink.doctor import Status, run_doctor
+
+    hg = respx_mock.get(f"{LGSP}/api/token/user%2042/").mock(
+        return_value=httpx.Response(200, json={"data": {"token": "hg-token"}})
+    )
+    wso2 = respx_mock.post(f"{LGSP}/token").mock(
+        return_value=httpx.Response(200, json={"access_token": "gw", "expires_in": 60})
+    )
+    respx_mock.get(url__startswith=LGSP).mock(return_value=httpx.Response(200))  # reachable
+    settings = GovLinkSettings.load(
+        gateway={"base_url": LGSP, "auth": HG_AUTH},
+        dossiers={
+            "base_url": PORTAL,
+            "gateway": {
+                "style": "client_credentials_basic",
+                "token_url": f"{LGSP}/token",
+                "client_id": "k",
+                "client_secret": "s",
+            },
+        },
+    )
+    report = run_doctor(settings, targets=["gateway", "dossiers"])
+    tokens = {c.target: c for c in report.checks if c.name == "token"}
+    assert tokens["gateway"].status is Status.OK, tokens["gateway"].reason
+    assert "lgsp_user_token" in tokens["gateway"].reason
+    assert tokens["dossiers"].status is Status.OK, tokens["dossiers"].reason
+    assert "client_credentials_basic" in tokens["dossiers"].reason
+    assert (hg.call_count, wso2.call_count) == (1, 1)

@@ -276,3 +276,22 @@ def test_a_huge_or_garbled_dotenv_is_refused(tmp_path: Path) -> None:
         GovLinkSettings.load()
     dotenv.write_text("GOVLINK_UNMASK=true\n", encoding="utf-8")
     assert GovLinkSettings.load().unmask is True
+
+
+def test_a_broken_secret_reference_names_the_variable_it_came_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GOVLINK_DOSSIERS__GATEWAY__CLIENT_SECRET", "file:/dev/zero")
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.load()
+    assert caught.value.setting == "GOVLINK_DOSSIERS__GATEWAY__CLIENT_SECRET"
+    monkeypatch.delenv("GOVLINK_DOSSIERS__GATEWAY__CLIENT_SECRET")
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.load(citizens={"auth": {"client_secret": "env:NOT_SET_ANYWHERE"}})
+    assert "GOVLINK_CITIZENS__AUTH__CLIENT_SECRET" in str(caught.value)
+
+
+def test_a_relative_token_url_names_its_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.load(dossiers={"gateway": {"token_url": "lgsp.example/token"}})
+    assert caught.value.setting == "GOVLINK_DOSSIERS__GATEWAY__TOKEN_URL"
