@@ -72,6 +72,20 @@ def _error(code: str, message: str) -> Response:
     return _reply({"error_code": code, "message": message, "result": []})
 
 
+def _json_body(raw: bytes, kind: type[dict[str, Any]] | type[list[Any]]) -> Any:
+    """The decoded body when it is a JSON ``kind``, else the portal's ``04`` answer."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return _error("04", "Dữ liệu gửi lên không phải JSON hợp lệ (body is not JSON)")
+    if not isinstance(data, kind):
+        shape = "một đối tượng JSON (expected an object)"
+        if kind is list:
+            shape = "một danh sách JSON (expected a JSON array)"
+        return _error("04", f"Dữ liệu gửi lên phải là {shape}")
+    return data
+
+
 def _same(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and hmac.compare_digest(a.encode(), b.encode())
 
@@ -108,6 +122,11 @@ class DvcqgPlatform(MockPlatform):
                 Route("/api/auth", self.login, methods=["POST"]),
                 Route("/integration", self.integration, methods=["POST"]),
                 Route("/api/integration", self.integration, methods=["POST"]),
+                Route("/share", self.share, methods=["POST"]),
+                Route("/api/share", self.share, methods=["POST"]),
+                Route("/proxy/create", self.proxy_create, methods=["POST"]),
+                Route("/proxy/update", self.proxy_update, methods=["POST"]),
+                Route("/proxy/progress", self.proxy_progress, methods=["POST"]),
                 Route("/_mock/received", self.received, methods=["GET"]),
             ]
         )
@@ -203,6 +222,12 @@ class DvcqgPlatform(MockPlatform):
                     "message": "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)",
                 }
             )
+        wanted_dstcode = account.get("dstcode")
+        if wanted_dstcode and not _same(request.headers.get("dstcode"), str(wanted_dstcode)):
+            return _reply(
+                {"error_code": "01", "message": "Thiếu hoặc sai dstcode (missing or wrong dstcode)"}
+            )
+        self._prune_sessions()
         ttl = float(self.ctx.switches(self.name).get("session_ttl", DEFAULT_SESSION_TTL))
         session = secrets.token_urlsafe(24)
         self.ctx.store.put(
@@ -226,49 +251,119 @@ class DvcqgPlatform(MockPlatform):
             }
         )
 
-    def _session_ok(self, session: Any) -> bool:
+    def _prune_sessions(self) -> None:
+        """Forget sessions the virtual clock has expired (so they cannot pile up)."""
+        now = self.ctx.clock.timestamp()
+        for key, record in self.ctx.store.items(NS_SESSIONS):
+            if not isinstance(record, dict) or float(record.get("expires_at", 0)) <= now:
+                self.ctx.store.delete(NS_SESSIONS, key)
+
+    def _session(self, session: Any) -> dict[str, Any] | None:
         if not isinstance(session, str) or not session:
-            return False
+            return None
         record = self.ctx.store.get(NS_SESSIONS, session)
         if not isinstance(record, dict):
-            return False
-        return float(record.get("expires_at", 0)) > self.ctx.clock.timestamp()
+            return None
+        if float(record.get("expires_at", 0)) <= self.ctx.clock.timestamp():
+            self.ctx.store.delete(NS_SESSIONS, session)
+            return None
+        return record
 
     # --- integration --------------------------------------------------------------------
 
     async def integration(self, request: Request) -> Response:
+        return await self._endpoint(request, self._integration_services(), writes=True)
+
+    async def share(self, request: Request) -> Response:
+        return await self._endpoint(request, self._share_services(), writes=False)
+
+    def _share_services(self) -> dict[str, Callable[[dict[str, Any]], Response]]:
+        """What [OC] sends to the share endpoint (``getSharingDictCollection``)."""
+        return {
+            "LayDanhSachTTHC": self._procedure_list,
+            "LayDanhMucCoQuan": self._agencies,
+            "LayDanhMucLinhVuc": self._fields,
+            "TraCuuTechID": self._tech_id,
+        }
+
+    def _integration_services(self) -> dict[str, Callable[[dict[str, Any]], Response]]:
+        return {"TraCuuHoSo": self._lookup, "LayThuTuc": self._procedure_one}
+
+    async def _endpoint(
+        self,
+        request: Request,
+        reads: dict[str, Callable[[dict[str, Any]], Response]],
+        *,
+        writes: bool,
+    ) -> Response:
         raw = await request.body()
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return _error("04", "Dữ liệu gửi lên không phải JSON hợp lệ (body is not JSON)")
-        if not isinstance(data, dict):
-            return _error("04", "Dữ liệu gửi lên phải là một đối tượng JSON (expected an object)")
-        if not self._session_ok(data.get("session")):
+        data = _json_body(raw, dict)
+        if isinstance(data, Response):
+            return data
+        record = self._session(data.get("session"))
+        if record is None:
             with self._lock:
                 self._idx().counters["expired_sessions"] += 1
             return _error(
                 "02", "Phiên làm việc không hợp lệ hoặc đã hết hạn (session expired or unknown)"
             )
+        wanted_dstcode = record.get("dstcode")
+        if wanted_dstcode and not _same(request.headers.get("dstcode"), wanted_dstcode):
+            return _error("04", "Thiếu header dstcode (dstcode header missing on this call)")
         if self.ctx.switches(self.name).get("busy"):
             return _error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
         if not isinstance(data.get("madonvi"), str) or not data["madonvi"].strip():
             return _error("04", "Thiếu madonvi (missing unit code)")
         service = data.get("service")
         service = service if isinstance(service, str) else ""
-        reads = {
-            "TraCuuHoSo": self._lookup,
-            "LayDanhSachTTHC": self._procedure_list,
-            "LayThuTuc": self._procedure_one,
-            "LayDanhMucCoQuan": self._agencies,
-            "LayDanhMucLinhVuc": self._fields,
-        }
-        if service not in reads and service not in (SERVICE_SYNC, SERVICE_PROGRESS):
+        is_write = writes and service in (SERVICE_SYNC, SERVICE_PROGRESS)
+        if service not in reads and not is_write:
             return _error("03", f"Dịch vụ không tồn tại: {service[:60]!r} (unknown service)")
         with self._lock:
             if service in reads:
                 return reads[service](data)
-            return self._batch(data, raw, service)
+            response: Response = self._batch(data, raw, service)
+            return response
+
+    async def proxy_create(self, request: Request) -> Response:
+        return await self._proxy(request, SERVICE_SYNC, "False")
+
+    async def proxy_update(self, request: Request) -> Response:
+        return await self._proxy(request, SERVICE_SYNC, "True")
+
+    async def proxy_progress(self, request: Request) -> Response:
+        return await self._proxy(request, SERVICE_PROGRESS, None)
+
+    async def _proxy(self, request: Request, service: str, is_updating: str | None) -> Response:
+        """A provincial proxy ([TD]): one URL per write, the body a bare JSON array,
+        no session; the answer is the top-level code and message only."""
+        items = _json_body(await request.body(), list)
+        if isinstance(items, Response):
+            return items
+        if self.ctx.switches(self.name).get("busy"):
+            return _error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
+        data: dict[str, Any] = {"service": service, "data": items}
+        if is_updating is not None:
+            data["isUpdating"] = is_updating
+        wrapped = json.dumps(data, ensure_ascii=False).encode("utf-8")  # the applied log's form
+        with self._lock:
+            answer = self._batch(data, wrapped, service, reply=False)
+        assert isinstance(answer, list)
+        refused = [r for r in answer if r.get("error_code") not in ("0", "00")]
+        if not refused:
+            return _reply({"error_code": "0", "message": "Đồng bộ thành công"})
+        codes = {r.get("error_code") for r in refused}
+        if len(refused) == len(answer) and len(codes) == 1:
+            return _reply(
+                {"error_code": refused[0]["error_code"], "message": refused[0]["message"]}
+            )
+        return _reply(
+            {
+                "error_code": "10",
+                "message": f"{len(refused)}/{len(answer)} hồ sơ bị từ chối (items refused)",
+                "result": answer,
+            }
+        )
 
     def _batch_items(self, data: dict[str, Any]) -> list[Any] | Response:
         items = data.get("data")
@@ -323,7 +418,7 @@ class DvcqgPlatform(MockPlatform):
             "duplicate": True,
         }
 
-    def _batch(self, data: dict[str, Any], raw: bytes, service: str) -> Response:
+    def _batch(self, data: dict[str, Any], raw: bytes, service: str, *, reply: bool = True) -> Any:
         """``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC``: validate, deduplicate, apply.
 
         The loop binds its lookups to locals: it runs once per item (100,000 times
@@ -342,6 +437,10 @@ class DvcqgPlatform(MockPlatform):
             known = index.status
             check = check_progress
         deliveries, apply = index.deliveries, self._apply
+        # isUpdating as the public clients send it: the strings "True" / "False" [OC].
+        flag = str(data.get("isUpdating", "")).strip().lower()
+        updating = {"true": True, "false": False}.get(flag) if service == SERVICE_SYNC else None
+        existing = index.dossiers
         results: list[dict[str, Any]] = []
         applied: list[int] = []
         rejected = 0
@@ -367,16 +466,30 @@ class DvcqgPlatform(MockPlatform):
             if key is not None and key in deliveries:
                 add_result(self._duplicate(index, key, ma))
                 continue
+            if updating is not None and (ma in existing) is not updating:
+                rejected += 1
+                code, text = (
+                    ("15", f"Không tìm thấy hồ sơ {ma[:60]} để cập nhật (dossier not found)")
+                    if updating
+                    else ("3", f"Hồ sơ {ma[:60]} đã tồn tại (dossier already exists)")
+                )
+                add_result(
+                    {"MaHoSo": ma, IDEMPOTENCY_FIELD: key, "error_code": code, "message": text}
+                )
+                continue
             item.pop(IDEMPOTENCY_FIELD, None)  # the record is the item itself, minus its key
             apply(index, service, key, ma, item)
             add_applied(position)
             add_result({"MaHoSo": ma, IDEMPOTENCY_FIELD: key, "error_code": "00"})
-        return self._finish_batch(index, service, results, applied, rejected, raw)
+        response = self._finish_batch(index, service, results, applied, rejected, raw)
+        return response if reply else results
 
     def _lookup(self, data: dict[str, Any]) -> Response:
-        ma = data.get("MaHoSo")
+        """``TraCuuHoSo`` with ``mahoso`` (lower-case, [OC] and [TD]); any other
+        spelling is an unknown parameter, so the code is missing."""
+        ma = data.get("mahoso")
         if not isinstance(ma, str) or not ma:
-            return _error("04", "Thiếu MaHoSo (missing MaHoSo)")
+            return _error("04", "Thiếu tham số mahoso (missing parameter mahoso)")
         index = self._idx()
         record = index.dossiers.get(ma)
         if record is None:
@@ -384,39 +497,81 @@ class DvcqgPlatform(MockPlatform):
         found = {**record, "QuaTrinhXuLy": list(index.progress.get(ma, []))}
         return _reply({"error_code": "00", "message": "Thành công", "result": [found]})
 
-    @staticmethod
-    def _procedure_wire(p: dict[str, Any]) -> dict[str, Any]:
+    def _agency_names(self) -> dict[str, str]:
         return {
-            "MaTTHC": p.get("ma_tthc"),
-            "TenTTHC": p.get("ten_tthc"),
-            "MaLinhVuc": p.get("ma_linh_vuc"),
-            "TenLinhVuc": p.get("ten_linh_vuc"),
-            "MaCoQuan": p.get("co_quan"),
-            "MucLePhi": str(p.get("le_phi", 0)),
+            str(a.get("code")): str(a.get("name", ""))
+            for a in self.ctx.seed.section("agencies")
+            if isinstance(a, dict)
+        }
+
+    def _procedure_wire(self, p: dict[str, Any], *, full: bool) -> dict[str, Any]:
+        """A procedure in the portal's upper-case shape ([OC] reads these keys)."""
+        summary = {"MATTHC": p.get("ma_tthc"), "TENTTHC": p.get("ten_tthc")}
+        if not full:
+            return summary
+        agency = str(p.get("co_quan", ""))
+        fee = p.get("le_phi", 0)
+        return {
+            **summary,
+            "MACOQUANCONGBO": agency,
+            "TRANGTHAI": 1,
+            "LINHVUCTHUCHIEN": [
+                {"MALINHVUC": p.get("ma_linh_vuc"), "TENLINHVUC": p.get("ten_linh_vuc")}
+            ],
+            "COQUANTHUCHIEN": [
+                {"MADONVI": agency, "TENDONVI": self._agency_names().get(agency, "")}
+            ],
+            "CACHTHUCTHUCHIEN": [
+                {
+                    "KENH": 2,
+                    "THOIGIAN": [
+                        {
+                            "THOIGIANGIAIQUYET": p.get("thoi_han_ngay", 5),
+                            "DONVITINH": "Ngày làm việc",
+                            "MOTA": "",
+                            "PHILEPHI": [
+                                {"MAPHILEPHI": "LP", "SOTIEN": fee, "DONVI": "Đồng", "MOTA": ""}
+                            ],
+                        }
+                    ],
+                }
+            ],
+            "TRINHTUTHUCHIEN": [],
+            "YEUCAU": "",
+            "DOITUONGTHUCHIEN": [],
+            "KETQUATHUCHIEN": [],
+            "CANCUPHAPLY": [],
+            "THANHPHANHOSO": [],
         }
 
     def _procedure_list(self, data: dict[str, Any]) -> Response:
-        result = [self._procedure_wire(p) for p in self._procedures()]
+        result = [self._procedure_wire(p, full=False) for p in self._procedures()]
         return _reply({"error_code": "00", "message": "Thành công", "result": result})
 
     def _procedure_one(self, data: dict[str, Any]) -> Response:
-        code = data.get("MaTTHC")
+        """``LayThuTuc`` with ``maTTHC`` ([OC]); other spellings count as missing."""
+        code = data.get("maTTHC")
+        if not isinstance(code, str) or not code:
+            return _error("04", "Thiếu tham số maTTHC (missing parameter maTTHC)")
         for p in self._procedures():
             if p.get("ma_tthc") == code:
-                return _reply(
-                    {
-                        "error_code": "00",
-                        "message": "Thành công",
-                        "result": [self._procedure_wire(p)],
-                    }
-                )
-        return _error("15", f"Không tìm thấy thủ tục {str(code)[:40]} (procedure not found)")
+                result = [self._procedure_wire(p, full=True)]
+                return _reply({"error_code": "00", "message": "Thành công", "result": result})
+        return _error("15", f"Không tìm thấy thủ tục {code[:40]} (procedure not found)")
 
     def _agencies(self, data: dict[str, Any]) -> Response:
+        agencies = [a for a in self.ctx.seed.section("agencies") if isinstance(a, dict)]
+        codes = {a.get("code"): a for a in agencies}
+
+        def level(agency: dict[str, Any]) -> int:
+            depth, parent = 1, agency.get("parent")
+            while parent in codes and depth < 10:
+                depth, parent = depth + 1, codes[parent].get("parent")
+            return depth
+
         result = [
-            {"MaCoQuan": a.get("code"), "TenCoQuan": a.get("name"), "MaCoQuanCha": a.get("parent")}
-            for a in self.ctx.seed.section("agencies")
-            if isinstance(a, dict)
+            {"MADONVI": a.get("code"), "TENDONVI": a.get("name"), "CAPDONVI": str(level(a))}
+            for a in agencies
         ]
         return _reply({"error_code": "00", "message": "Thành công", "result": result})
 
@@ -426,8 +581,35 @@ class DvcqgPlatform(MockPlatform):
             code = p.get("ma_linh_vuc")
             if isinstance(code, str) and code not in seen:
                 seen[code] = str(p.get("ten_linh_vuc", ""))
-        result = [{"MaLinhVuc": code, "TenLinhVuc": name} for code, name in seen.items()]
+        madonvi = str(data.get("madonvi", ""))
+        result = [
+            {"MALINHVUC": code, "TENLINHVUC": name, "MANGANH": madonvi}
+            for code, name in seen.items()
+        ]
         return _reply({"error_code": "00", "message": "Thành công", "result": result})
+
+    def _tech_id(self, data: dict[str, Any]) -> Response:
+        """``TraCuuTechID``: ``provider`` ("wso2is") and ``mstorcmnd`` (a tax code or
+        an ID number) → ``result[{"TECHNICALID"}]`` ([OC]); empty when unknown."""
+        number = data.get("mstorcmnd")
+        if not isinstance(number, str) or not number.strip():
+            return _error("04", "Thiếu tham số mstorcmnd (missing parameter mstorcmnd)")
+        if data.get("provider") != "wso2is":
+            return _error("04", "Thiếu hoặc sai tham số provider (expected wso2is)")
+        found = [
+            {"TECHNICALID": str(person.get("tech_id"))}
+            for section in ("citizens", "organisations")
+            for person in self.ctx.seed.section(section)
+            if isinstance(person, dict)
+            and person.get("tech_id")
+            and number.strip()
+            in (
+                person.get("so_dinh_danh"),
+                person.get("ma_so_thue"),
+                person.get("ma_so_doanh_nghiep"),
+            )
+        ]
+        return _reply({"error_code": "00", "message": "Thành công", "result": found[:1]})
 
     # --- inspection ---------------------------------------------------------------------
 

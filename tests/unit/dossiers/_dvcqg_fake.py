@@ -23,6 +23,8 @@ class FakePortal:
     calls: list[dict[str, Any]] = field(default_factory=list)
     logins: list[dict[str, Any]] = field(default_factory=list)
     login_headers: list[httpx.Headers] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    call_headers: list[httpx.Headers] = field(default_factory=list)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
@@ -36,6 +38,8 @@ class FakePortal:
                 200, json={"session": f"s{self.sessions_issued}", "error_code": 0}
             )
         self.calls.append(body)
+        self.urls.append(str(request.url))
+        self.call_headers.append(request.headers)
         if self.expire_next:
             self.expire_next -= 1
             return httpx.Response(200, json={"error_code": "02", "message": "session expired"})
