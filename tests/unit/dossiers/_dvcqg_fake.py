@@ -5,11 +5,40 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from govlink.core.clock import VN_TZ
+from govlink.core.config import GovLinkSettings, mock_profile
+from govlink.dossiers import Dossier
+
 BASE = "http://portal.test/dvcqg"
+
+
+def dossier(n: int, status: int = 2) -> Dossier:
+    """Dossier ``HS-n`` of procedure 1.001193 received on 2 March 2026."""
+    return Dossier(
+        ma_ho_so=f"HS-{n}",
+        procedure_code="1.001193",
+        status=status,
+        received_at=datetime(2026, 3, 2, 8, tzinfo=VN_TZ),
+    )
+
+
+def portal_settings(
+    base: str, paths: dict[str, str] | None = None, **options: Any
+) -> GovLinkSettings:
+    """The mock profile pointed at ``base``, with these options (no HTTP retries)."""
+    profile = mock_profile()
+    profile["dossiers"]["base_url"] = base
+    profile["dossiers"]["options"] = options
+    if paths:
+        profile["dossiers"]["paths"] = paths
+    return GovLinkSettings.load(
+        profile="mock", profile_file=None, **profile, http={"max_retries": 0}
+    )
 
 
 @dataclass

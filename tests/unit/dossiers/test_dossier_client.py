@@ -6,7 +6,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-from _dvcqg_fake import FakePortal
+from _dvcqg_fake import FakePortal, dossier
 
 from govlink.core.clock import VN_TZ
 from govlink.core.config import GovLinkSettings
@@ -14,21 +14,11 @@ from govlink.core.errors import AuthenticationError, NotFoundError, ValidationEr
 from govlink.dossiers import (
     AsyncDossierClient,
     BatchRejectedError,
-    Dossier,
     DossierClient,
     DossierStatus,
     IllegalTransitionError,
     ProgressRecord,
 )
-
-
-def dossier(n: int, status: int = 2) -> Dossier:
-    return Dossier(
-        ma_ho_so=f"HS-{n}",
-        procedure_code="1.001193",
-        status=status,
-        received_at=datetime(2026, 3, 2, 8, tzinfo=VN_TZ),
-    )
 
 
 def client(settings: GovLinkSettings, portal: FakePortal) -> DossierClient:

@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from _dvcqg_fake import portal_settings
 
-from govlink.core.config import GovLinkSettings, mock_profile
+from govlink.core.config import GovLinkSettings
 from govlink.dossiers import Dossier, DossierClient, ProgressRecord
 
 EXCHANGES: dict[str, Any] = json.loads(
@@ -27,12 +28,7 @@ DSTCODE = "000.00.00.H47"
 
 
 def _settings(**options: Any) -> GovLinkSettings:
-    profile = mock_profile()
-    profile["dossiers"]["base_url"] = BASE
-    profile["dossiers"]["options"] = {"idempotency_field": "", **options}
-    return GovLinkSettings.load(
-        profile="mock", profile_file=None, **profile, http={"max_retries": 0}
-    )
+    return portal_settings(BASE, None, idempotency_field="", **options)
 
 
 def _keys(value: Any) -> Any:
