@@ -1,8 +1,8 @@
 """Which platform mocks the server mounts, found by module name.
 
 Each module exposes ``create_platform(ctx: MockContext) -> MockPlatform``. A module
-that is not present yet is skipped (the server says so on start), so platforms can
-land one at a time.
+that fails to load is reported by the server (``/__admin`` and on start) with the
+reason, and its prefix answers 404 saying why.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ PLATFORM_MODULES: dict[str, str] = {
 }
 
 # Where each platform is mounted (same as ``govlink.core.config.MOCK_PREFIXES``); the
-# server answers under a missing platform's prefix with a 404 that says why.
+# server answers under a platform that failed to load with an error that says why.
 PLATFORM_PREFIXES: dict[str, str] = {
     "gateway": "/gateway",
     "sso": "/sso",

@@ -90,32 +90,12 @@ class MockRuntime:
         label = source if isinstance(source, str) else getattr(source, "__qualname__", "factory")
         try:
             if isinstance(source, str):
-                module = importlib.import_module(source)
-                factory = getattr(module, "create_platform", None)
-                if factory is None:  # a package being written: not there yet
-                    assert key is not None
-                    log.info("mock platform %s: %s has no create_platform yet", key, source)
-                    self.slots[key] = PlatformInfo(
-                        key=key,
-                        prefix=prefix,
-                        source=label,
-                        problem=f"not yet available ({source} has no create_platform(ctx))",
-                    )
-                    return
+                factory = importlib.import_module(source).create_platform
             else:
                 factory = source
             platform = factory(self.ctx)
             if not isinstance(platform, MockPlatform):
                 raise TypeError(f"{label} returned {type(platform).__name__}, not a MockPlatform")
-        except ModuleNotFoundError as exc:
-            if not isinstance(source, str) or not _is_missing(exc, source):
-                self._failed(key, prefix, label, exc)
-                return
-            assert key is not None
-            self.slots[key] = PlatformInfo(
-                key=key, prefix=prefix, source=label, problem=f"not yet available ({source})"
-            )
-            return
         except Exception as exc:
             self._failed(key, prefix, label, exc)
             return
@@ -227,6 +207,3 @@ class MockRuntime:
         return out
 
 
-def _is_missing(exc: ModuleNotFoundError, module: str) -> bool:
-    """True when ``module`` itself (or a parent package) is absent, not a dependency."""
-    return exc.name is not None and (module == exc.name or module.startswith(exc.name + "."))

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Self, cast
 import httpx
 
 from govlink.core.config import GovLinkSettings
-from govlink.core.errors import GovLinkError
 from govlink.core.lifecycle import AsyncClosable, Closable
 
 if TYPE_CHECKING:  # the platform packages load on first use, not at import
@@ -46,15 +45,7 @@ _NAMESPACES: dict[str, tuple[str, str, str]] = {
 
 def _client_class(namespace: str, *, is_async: bool) -> Any:
     module_name, sync_name, async_name = _NAMESPACES[namespace]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        raise GovLinkError(
-            f"the {namespace} platform client is not part of this govlink version",
-            hint="upgrade govlink (see CHANGELOG.md for when it landed)",
-        ) from None
+    module = importlib.import_module(module_name)
     return getattr(module, async_name if is_async else sync_name)
 
 
@@ -84,15 +75,8 @@ class _FacadeBase:
         return self._clients[name]
 
     def available_platforms(self) -> list[str]:
-        """The platform namespaces this installation provides."""
-        found = []
-        for name, (module_name, _s, _a) in _NAMESPACES.items():
-            try:
-                importlib.import_module(module_name)
-            except ModuleNotFoundError:
-                continue
-            found.append(name)
-        return found
+        """The platform namespaces of the facade (every one ships with govlink)."""
+        return list(_NAMESPACES)
 
 
 class GovLink(_FacadeBase, Closable):

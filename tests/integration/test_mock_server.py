@@ -68,13 +68,14 @@ def test_every_registry_platform_is_mounted_or_says_why(srv: MockServer) -> None
     assert "echo" in health["platforms"]
 
 
-def test_a_missing_platform_module_answers_404_naming_it(http: httpx.Client) -> None:
-    with MockServer(platforms={"sso": "mock_servers.not_written_yet"}) as server:
+def test_a_platform_module_that_fails_to_load_answers_404_naming_why(http: httpx.Client) -> None:
+    with MockServer(platforms={"sso": "mock_servers.no_such_module"}) as server:
         reply = http.get(f"{server.base_url}/sso/oauth2/authorize")
         assert reply.status_code == 404
         assert reply.json()["error"] == "platform_unavailable"
-        assert "mock_servers.not_written_yet" in reply.json()["detail"]
-        assert server.admin.get("/health").json()["unavailable"]["sso"].startswith("not yet")
+        assert "mock_servers.no_such_module" in reply.json()["detail"]
+        problem = server.admin.get("/health").json()["unavailable"]["sso"]
+        assert problem.startswith("failed to load: ModuleNotFoundError")
 
 
 def test_profile_is_the_builtin_mock_profile_for_this_port() -> None:

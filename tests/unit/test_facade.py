@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import govlink.client as facade
-from govlink import AsyncGovLink, GovLink, GovLinkError
+from govlink import AsyncGovLink, GovLink
 from govlink.core.config import GovLinkSettings
 
 
@@ -53,8 +53,7 @@ def fake_platforms(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     module.BrokenClient = BrokenClient  # type: ignore[attr-defined]
     module.AsyncFakeClient = AsyncFakeClient  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "govlink_fake_platform", module)
-    # The real namespaces, pointed at fakes: sso works, dossiers fails to close,
-    # citizens is "not installed".
+    # The real namespaces, pointed at fakes: sso works, dossiers fails to close.
     monkeypatch.setitem(
         facade._NAMESPACES, "sso", ("govlink_fake_platform", "FakeClient", "AsyncFakeClient")
     )
@@ -63,7 +62,6 @@ def fake_platforms(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "dossiers",
         ("govlink_fake_platform", "BrokenClient", "AsyncFakeClient"),
     )
-    monkeypatch.setitem(facade._NAMESPACES, "citizens", ("govlink_not_installed", "X", "AsyncX"))
     _Recorder.instances.clear()
 
 
@@ -106,19 +104,16 @@ def test_from_env_and_from_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert gl.settings.sso.base_url == "https://sso.example.vn"
 
 
-def test_platform_not_shipped_says_so() -> None:
-    with GovLink() as gl, pytest.raises(GovLinkError) as caught:
-        gl.citizens
-    assert "not part of this govlink version" in str(caught.value)
-    assert "upgrade" in str(caught.value)
-
-
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with GovLink() as gl, pytest.raises(AttributeError, match="nonsense"):
         gl.nonsense
 
 
-def test_available_platforms_lists_only_importable_ones() -> None:
-    names = GovLink().available_platforms()
-    assert "sso" in names
-    assert "citizens" not in names
+def test_available_platforms_lists_every_namespace() -> None:
+    assert GovLink().available_platforms() == [
+        "sso",
+        "dossiers",
+        "payments",
+        "citizens",
+        "documents",
+    ]

@@ -31,7 +31,6 @@ from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.core.soap import (
     AsyncSoapClient,
     SoapClient,
-    coalesce_request_writes,
     load_wsdl,
 )
 
@@ -79,7 +78,6 @@ class CitizenClient(_Base, Closable):
     ) -> None:
         super().__init__(settings, request_id_factory)
         client = build_client(self.settings, "citizens", transport=transport, auth=self._auth)
-        coalesce_request_writes(client)
         self.http = HttpTransport(client, self.settings)
         self.soap = SoapClient(self._wsdl, self.http, address=self.address, fault_mapper=map_fault)
 
@@ -148,7 +146,6 @@ class AsyncCitizenClient(_Base, AsyncClosable):
     ) -> None:
         super().__init__(settings, request_id_factory)
         client = build_async_client(self.settings, "citizens", transport=transport, auth=self._auth)
-        coalesce_request_writes(client)
         self.http = AsyncHttpTransport(client, self.settings)
         self.soap = AsyncSoapClient(
             self._wsdl, self.http, address=self.address, fault_mapper=map_fault

@@ -44,6 +44,8 @@ def _unavailable(name: str, exc: BaseException) -> typer.Typer:
     from govlink.core.errors import GovLinkError
 
     missing = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    if missing and missing.split(".")[0] == "govlink":
+        missing = None  # a part of govlink itself is gone: the installation is broken
     reason = f"{type(exc).__name__}: {exc}"
     hint = (
         f"install the missing package ({missing}), e.g. pip install 'govlink[mock]'"
@@ -73,13 +75,6 @@ def _mount(app: typer.Typer, name: str) -> None:
     module_name = f"govlink.cli.{name}"
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return  # not delivered yet: no such command group
-        if debug_enabled():
-            raise
-        app.add_typer(_unavailable(name, exc), name=name)
-        return
     except Exception as exc:
         if debug_enabled():
             raise

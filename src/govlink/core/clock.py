@@ -29,7 +29,6 @@ __all__ = [
 VN_TZ = timezone(timedelta(hours=7), name="ICT")
 """Asia/Ho_Chi_Minh: fixed UTC+7 (Vietnam has had no DST since 1975)."""
 
-COMPACT = "%Y%m%d%H%M%S"
 SLASH_DATE = "%Y/%m/%d"
 SLASH_DATETIME = "%Y/%m/%d %H:%M:%S"
 

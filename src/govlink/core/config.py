@@ -159,6 +159,8 @@ class HttpSettings(_Section):
     client_key: Path | None = None
     client_key_password: SecretStr | None = None
     user_agent: str | None = None
+    #: Largest reply body read into memory (bytes); larger ones raise ReplyTooLargeError.
+    max_reply_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @field_validator("client_key_password", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ __all__ = [
     "NotFoundError",
     "PlatformError",
     "RateLimitedError",
+    "ReplyTooLargeError",
     "SignatureError",
     "TokenUnavailableError",
     "TransportError",
@@ -32,8 +33,11 @@ __all__ = [
 class GovLinkError(Exception):
     """Root of every error raised by govlink.
 
-    ``evidence`` is set by :mod:`govlink.core.http` when the error ends an HTTP
-    call (correlation id, timing, attempts and the last raw reply, if any).
+    ``evidence`` is set when the error ends a call: by :mod:`govlink.core.http`
+    (an :class:`~govlink.core.http.Evidence` of the failed exchange) and, when the
+    call ran as a plan, by :mod:`govlink.core.driver` (a
+    :class:`~govlink.core.driver.CallEvidence` of every exchange of the call, whose
+    ``correlation_id``/``status_code``/``response_body``/``masked()`` read the same).
     """
 
     evidence: Any = None
@@ -108,6 +112,32 @@ class RateLimitedError(TransportError):
             else "slow down and retry later"
         )
         super().__init__(message, hint=hint, correlation_id=correlation_id)
+
+
+class ReplyTooLargeError(GovLinkError):
+    """A reply grew past its size cap while it was read; the rest was not read.
+
+    ``limit`` is the cap in bytes. Not retryable: the same request would bring the
+    same reply. Raise ``GOVLINK_HTTP__MAX_REPLY_BYTES`` if the reply is legitimate,
+    or stream large downloads to a file.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int,
+        hint: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.limit = limit
+        super().__init__(
+            message,
+            hint=hint
+            or f"the reply exceeded {limit} bytes; raise GOVLINK_HTTP__MAX_REPLY_BYTES if it "
+            "is expected, or download it to a file",
+            correlation_id=correlation_id,
+        )
 
 
 class AuthenticationError(GovLinkError):

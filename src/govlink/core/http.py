@@ -31,10 +31,12 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 from tenacity import (
@@ -51,7 +53,9 @@ from govlink.core.errors import (
     ConfigurationError,
     GovLinkError,
     GovLinkTimeoutError,
+    PlatformError,
     RateLimitedError,
+    ReplyTooLargeError,
     TokenUnavailableError,
     TransportError,
 )
@@ -60,12 +64,17 @@ from govlink.core.redact import install_log_redaction, redact_body, redact_text
 
 __all__ = [
     "CORRELATION_HEADER",
+    "DEFAULT_DOWNLOAD_CAP",
     "RETRYABLE_STATUS",
     "AsyncHttpTransport",
     "Evidence",
+    "FileSink",
     "HttpTransport",
     "Reply",
     "RetryPolicy",
+    "Sink",
+    "StreamReply",
+    "Streamed",
     "build_async_client",
     "build_client",
     "new_correlation_id",
@@ -84,9 +93,13 @@ install_log_redaction(
     "httpcore.socks",
 )
 
+#: The header carrying a logical call's correlation id (the one constant for all of govlink).
 CORRELATION_HEADER = "X-Correlation-ID"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+#: Default cap of a body streamed to a sink (a file): 1 GiB.
+DEFAULT_DOWNLOAD_CAP = 1024 * 1024 * 1024
 _MAX_LOGGED_BODY = 2000
+_CHUNK = 64 * 1024
 _LONG_DIGITS = re.compile(r"\d{9}")
 
 
@@ -120,6 +133,8 @@ class Evidence:
     request_body: bytes = b""
     response_body: bytes = b""
     response_headers: Mapping[str, str] = field(default_factory=dict)
+    #: Bytes of the reply body received (for a streamed body, which is not kept here).
+    response_size: int | None = None
 
     def masked(self) -> dict[str, Any]:
         """A log-safe summary: bodies truncated and personal data masked."""
@@ -133,6 +148,9 @@ class Evidence:
             "attempts": self.attempts,
             "request_body": redact_body(self.request_body, _MAX_LOGGED_BODY),
             "response_body": redact_body(self.response_body, _MAX_LOGGED_BODY),
+            "response_size": (
+                len(self.response_body) if self.response_size is None else self.response_size
+            ),
         }
 
 
@@ -217,7 +235,7 @@ def _tls_verification_failed(exc: BaseException) -> bool:
 
 
 # Failures that happen before any byte of the request left: safe to retry always.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, TokenUnavailableError)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -228,8 +246,11 @@ class RetryPolicy:
     retried on timeouts, connection errors and 429/5xx. Unsafe requests are retried
     only when the request provably never reached the server (connect errors, pool
     timeouts, a gateway token that could not be obtained) or the server said it did
-    not process it (429). No retry starts if its wait would end past
-    ``total_seconds`` after the call began.
+    not process it (429). A :class:`~govlink.core.errors.GovLinkError` raised while
+    an attempt ran is retried only when its ``retryable`` says so (and, for an
+    unsafe request, only a :class:`~govlink.core.errors.TokenUnavailableError`,
+    which proves the API request was never sent). No retry starts if its wait would
+    end past ``total_seconds`` after the call began.
     """
 
     max_retries: int = 3
@@ -249,6 +270,8 @@ class RetryPolicy:
     def should_retry(self, exc: BaseException, *, safe: bool) -> bool:
         if isinstance(exc, _RetryableStatus):
             return safe or exc.response.status_code == 429
+        if isinstance(exc, GovLinkError):
+            return exc.retryable and (safe or isinstance(exc, TokenUnavailableError))
         if isinstance(exc, _NEVER_RETRY) or _tls_verification_failed(exc):
             return False  # a configuration problem: trying again cannot help
         if isinstance(exc, _NOT_SENT):
@@ -405,6 +428,17 @@ def _client_kwargs(settings: GovLinkSettings, platform: str | None) -> dict[str,
     return kwargs
 
 
+def _give_timeout(request: httpx.Request, timeout: httpx.Timeout) -> None:
+    """Give ``request`` the client's timeout when it has none of its own.
+
+    httpx applies the client timeout only to requests the client builds; a request
+    an ``httpx.Auth`` flow yields (a gateway token request) would otherwise wait
+    forever on a stalled token endpoint, past the call's timeout and retry budget.
+    """
+    if "timeout" not in request.extensions:
+        request.extensions["timeout"] = timeout.as_dict()
+
+
 def build_client(
     settings: GovLinkSettings,
     platform: str | None = None,
@@ -418,6 +452,12 @@ def build_client(
         kwargs["transport"] = transport
     if auth is not None:
         kwargs["auth"] = auth
+    timeout: httpx.Timeout = kwargs["timeout"]
+
+    def default_timeout(request: httpx.Request) -> None:
+        _give_timeout(request, timeout)
+
+    kwargs["event_hooks"] = {"request": [default_timeout]}
     return httpx.Client(**kwargs)
 
 
@@ -434,6 +474,12 @@ def build_async_client(
         kwargs["transport"] = transport
     if auth is not None:
         kwargs["auth"] = auth
+    timeout: httpx.Timeout = kwargs["timeout"]
+
+    async def default_timeout(request: httpx.Request) -> None:
+        _give_timeout(request, timeout)
+
+    kwargs["event_hooks"] = {"request": [default_timeout]}
     return httpx.AsyncClient(**kwargs)
 
 
@@ -444,6 +490,7 @@ def _evidence(
     started_at: datetime,
     elapsed: float,
     attempts: int,
+    size: int | None = None,
 ) -> Evidence:
     return Evidence(
         correlation_id=cid,
@@ -456,6 +503,7 @@ def _evidence(
         request_body=_request_body(request),
         response_body=_response_body(response),
         response_headers=dict(response.headers) if response is not None else {},
+        response_size=size,
     )
 
 
@@ -514,19 +562,147 @@ def _translate(exc: BaseException, what: str, cid: str) -> GovLinkError:
     )
 
 
-_GIVE_UP_ON = (httpx.HTTPError, _RetryableStatus, TokenUnavailableError)
+_GIVE_UP_ON = (httpx.HTTPError, _RetryableStatus, GovLinkError)
 _BUILD_KEYS = frozenset(
     {"content", "data", "files", "json", "params", "headers", "cookies", "timeout", "extensions"}
 )
 
 _SEND_KEYS = frozenset({"auth", "follow_redirects"})
+# Headers that describe the encoded body; dropped when a decoded body is re-wrapped.
+_ENCODING_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+@dataclass(frozen=True)
+class StreamReply:
+    """An open streamed reply (status and headers read, body not yet) and its evidence."""
+
+    response: httpx.Response
+    evidence: Evidence
+
+    @property
+    def status_code(self) -> int:
+        return self.response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.response.headers
+
+    @property
+    def correlation_id(self) -> str:
+        return self.evidence.correlation_id
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A body streamed to a :class:`Sink`: status, headers, bytes written, evidence."""
+
+    status_code: int
+    headers: httpx.Headers
+    size: int
+    evidence: Evidence
+
+
+class Sink(Protocol):
+    """Where a streamed body goes (:meth:`HttpTransport.download`).
+
+    ``begin`` sees the status and headers first (raise to refuse the reply, e.g.
+    an error page instead of a PDF); ``write`` gets the decoded body in chunks;
+    ``finish`` runs once the whole body arrived; ``abort`` drops what was written
+    (before a retry, or when the download fails). ``begin`` is called again after
+    an ``abort`` when a safe download is retried.
+    """
+
+    def begin(self, status_code: int, headers: httpx.Headers) -> None: ...
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def _refuse_errors(status_code: int, headers: httpx.Headers, head: bytes) -> None:
+    """:class:`FileSink`'s default check: an HTTP error reply is never saved as the file."""
+    if status_code >= 400:
+        raise PlatformError(
+            f"the download was refused (HTTP {status_code}): {redact_body(head, _MAX_LOGGED_BODY)}",
+            status_code=status_code,
+            raw=head,
+        )
+
+
+class FileSink:
+    """A :class:`Sink` writing to a temporary file next to ``target``, renamed on finish.
+
+    A half-downloaded file never has the final name. ``check`` (optional) is called
+    with the status, headers and the first ``head_size`` bytes before anything is
+    kept: raise from it to refuse the reply (an error page saved as ``receipt.pdf``).
+    """
+
+    def __init__(
+        self,
+        target: str | Path,
+        *,
+        check: Callable[[int, httpx.Headers, bytes], None] | None = None,
+        head_size: int = 1024,
+    ) -> None:
+        self.target = Path(target)
+        self.check = check or _refuse_errors
+        self.head_size = head_size
+        self.size = 0
+        self._tmp: Path | None = None
+        self._out: Any = None
+        self._status = 0
+        self._headers = httpx.Headers()
+        self._head = b""
+        self._checked = False
+
+    def begin(self, status_code: int, headers: httpx.Headers) -> None:
+        import tempfile
+
+        self.abort()
+        self._status, self._headers = status_code, headers
+        self._head, self._checked, self.size = b"", False, 0
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in finish/abort
+            prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent, delete=False
+        )
+        self._tmp, self._out = Path(handle.name), handle
+
+    def _run_check(self) -> None:
+        self._checked = True
+        self.check(self._status, self._headers, self._head)
+
+    def write(self, chunk: bytes) -> None:
+        if not self._checked:
+            self._head += chunk
+            if len(self._head) >= self.head_size:
+                self._run_check()
+        self._out.write(chunk)
+        self.size += len(chunk)
+
+    def finish(self) -> None:
+        if not self._checked:
+            self._run_check()
+        assert self._tmp is not None
+        self._out.close()
+        self._tmp.replace(self.target)
+        self._tmp = self._out = None
+
+    def abort(self) -> None:
+        if self._out is not None:
+            self._out.close()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+        self._tmp = self._out = None
 
 
 class _Call:
     """The sans-I/O part of one logical call, shared by the sync and async shells.
 
-    It owns the correlation id, attempt count, timing, retry decisions, logging and
-    the translation of the final failure; the shells only send and await.
+    It owns the correlation id, attempt count, timing, retry decisions, the size
+    cap, logging and the translation of the final failure; the shells only send
+    and await.
     """
 
     def __init__(
@@ -540,6 +716,8 @@ class _Call:
         retry_statuses: frozenset[int],
         kwargs: dict[str, Any],
         clock: Clock,
+        max_bytes: int,
+        budget_started: float | None = None,
     ) -> None:
         unknown = set(kwargs) - _BUILD_KEYS - _SEND_KEYS
         if unknown:
@@ -556,9 +734,12 @@ class _Call:
         self.kwargs = kwargs
         self.what = f"{self.method} {url}"
         self.clock = clock
+        self.max_bytes = max_bytes
         self.started_at = clock.now()
         self.t0 = clock.monotonic()
+        self.budget_t0 = self.t0 if budget_started is None else budget_started
         self.attempts = 0
+        self.size: int | None = None
         self.request: httpx.Request | None = None
         self.response: httpx.Response | None = None
 
@@ -577,7 +758,7 @@ class _Call:
             correlation_id=self.cid,
             what=self.what,
             clock=self.clock,
-            started=self.t0,
+            started=self.budget_t0,
         )
 
     def elapsed(self) -> float:
@@ -586,6 +767,7 @@ class _Call:
     def prepare(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         self.attempts += 1
         self.response = None
+        self.size = None
         self.request = client.build_request(
             self.method, self.url, headers=self.headers.copy(), **self.kwargs
         )
@@ -600,6 +782,54 @@ class _Call:
             )
         return self.request
 
+    # -- the size cap ---------------------------------------------------------------
+
+    def whole_body_fits(self, response: httpx.Response) -> bool:
+        """Whether the reply can be read in one go: a plain body of a declared length.
+
+        h11 and h2 never deliver more than a declared ``Content-Length``, so such a
+        body needs no counting (the fast path); compressed or chunked bodies are
+        counted chunk by chunk while they are read.
+        """
+        if "content-encoding" in response.headers:
+            return False
+        declared = _declared_length(response)
+        if declared is not None and declared > self.max_bytes:
+            raise self.too_large(response, declared)
+        return declared is not None
+
+    def count(self, response: httpx.Response, parts: list[bytes], chunk: bytes) -> None:
+        parts.append(chunk)
+        self.size = (self.size or 0) + len(chunk)
+        if self.size > self.max_bytes:
+            raise self.too_large(response, self.size)
+
+    def too_large(self, response: httpx.Response, seen: int) -> ReplyTooLargeError:
+        self.response = response
+        self.size = seen
+        return ReplyTooLargeError(
+            f"{self.what}: the reply is larger than the {self.max_bytes}-byte cap "
+            f"({seen} bytes or more, HTTP {response.status_code})",
+            limit=self.max_bytes,
+            correlation_id=self.cid,
+        )
+
+    @staticmethod
+    def rewrap(response: httpx.Response, parts: list[bytes]) -> httpx.Response:
+        """A read reply holding the decoded body that was counted while streaming."""
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _ENCODING_HEADERS
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(parts),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    # -- outcomes ------------------------------------------------------------------
+
     def received(self, response: httpx.Response) -> None:
         """Log the reply; raise to make tenacity retry when its status says so."""
         self.response = response
@@ -611,10 +841,22 @@ class _Call:
                 response.status_code,
                 self.elapsed(),
                 self.cid,
-                redact_body(response.content, _MAX_LOGGED_BODY),
+                redact_body(_response_body(response), _MAX_LOGGED_BODY),
             )
         if response.status_code in self.retry_statuses:
             raise _RetryableStatus(response)
+
+    def evidence(self, response: httpx.Response | None) -> Evidence:
+        assert self.request is not None
+        return _evidence(
+            self.request,
+            response,
+            self.cid,
+            self.started_at,
+            self.elapsed(),
+            self.attempts,
+            self.size,
+        )
 
     def failed(self, exc: BaseException) -> GovLinkError:
         log.warning(
@@ -626,33 +868,62 @@ class _Call:
             self.cid,
         )
         error = _translate(exc, self.what, self.cid)
-        if self.request is not None:
-            error.evidence = _evidence(
-                self.request,
-                self.response,
-                self.cid,
-                self.started_at,
-                self.elapsed(),
-                self.attempts,
-            )
+        if self.request is not None and error.evidence is None:
+            error.evidence = self.evidence(self.response)
         return error
 
     def reply(self, response: httpx.Response) -> Reply:
-        assert self.request is not None
-        return Reply(
-            response,
-            _evidence(
-                self.request, response, self.cid, self.started_at, self.elapsed(), self.attempts
-            ),
+        return Reply(response, self.evidence(response))
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length")
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+_ERROR_BODY_CAP = 64 * 1024  # an error reply to a download is kept for evidence up to this
+
+
+class _TransportBase:
+    settings: GovLinkSettings
+    policy: RetryPolicy
+    clock: Clock
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        safe: bool,
+        correlation_id: str | None,
+        retry_statuses: frozenset[int],
+        max_bytes: int | None,
+        budget_started: float | None,
+        kwargs: dict[str, Any],
+    ) -> _Call:
+        return _Call(
+            self.policy,
+            method,
+            url,
+            safe=safe,
+            correlation_id=correlation_id,
+            retry_statuses=retry_statuses,
+            kwargs=kwargs,
+            clock=self.clock,
+            max_bytes=max_bytes or self.settings.http.max_reply_bytes,
+            budget_started=budget_started,
         )
 
 
-class HttpTransport(Closable):
+class HttpTransport(_TransportBase, Closable):
     """Synchronous shell: send a request with retries and return a :class:`Reply`.
 
     Non-retryable HTTP errors (4xx other than 429) are returned, not raised: the
     platform client knows what its platform's 400 means. Retries that run out raise
     the matching :class:`~govlink.core.errors.GovLinkError` (with ``.evidence``).
+    Reply bodies are read with the ``GOVLINK_HTTP__MAX_REPLY_BYTES`` cap
+    (:class:`~govlink.core.errors.ReplyTooLargeError`, never retried).
     ``clock`` and ``sleep`` are injectable so tests can check waits without waiting.
     """
 
@@ -671,6 +942,29 @@ class HttpTransport(Closable):
         self.clock: Clock = clock or SystemClock()
         self._sleep = sleep or time.sleep
 
+    def _run(self, call: _Call, attempt: Callable[[_Call], Any]) -> Any:
+        try:
+            first: Exception | None = None
+            try:
+                return attempt(call)
+            except Exception as exc:
+                if not call.retryable(exc):
+                    raise
+                first = exc
+            result: Any = None
+            for retry in Retrying(sleep=self._sleep, **call.retry_kwargs()):
+                # Attempt 1 ran without tenacity (see _Call.retryable); tenacity is
+                # shown it raising, so waits, limits and logs are those of a loop
+                # over every attempt.
+                with retry:
+                    if first is not None:
+                        replay, first = first, None
+                        raise replay
+                    result = attempt(call)
+            return result
+        except _GIVE_UP_ON as exc:
+            raise call.failed(exc) from exc
+
     def request(
         self,
         method: str,
@@ -679,59 +973,133 @@ class HttpTransport(Closable):
         safe: bool,
         correlation_id: str | None = None,
         retry_statuses: frozenset[int] = RETRYABLE_STATUS,
+        max_bytes: int | None = None,
+        budget_started: float | None = None,
         **kwargs: Any,
     ) -> Reply:
-        call = _Call(
-            self.policy,
-            method,
-            url,
-            safe=safe,
-            correlation_id=correlation_id,
-            retry_statuses=retry_statuses,
-            kwargs=kwargs,
-            clock=self.clock,
+        """Send with retries; the whole reply read under ``max_bytes`` (default: settings).
+
+        ``budget_started`` (a :meth:`Clock.monotonic` value) lets several requests of
+        one logical call share one retry budget (the driver passes the call's start).
+        """
+        call = self._call(
+            method, url, safe, correlation_id, retry_statuses, max_bytes, budget_started, kwargs
         )
-        try:
-            first: Exception | None = None
-            try:
-                response = self._attempt(call)
-            except Exception as exc:
-                if not call.retryable(exc):
-                    raise
-                first = exc
-            if first is not None:
-                response = self._retry(call, first)
-        except _GIVE_UP_ON as exc:
-            raise call.failed(exc) from exc
+        response: httpx.Response = self._run(call, self._attempt)
         return call.reply(response)
 
     def _attempt(self, call: _Call) -> httpx.Response:
-        response = self.client.send(call.prepare(self.client), **call.send_kwargs)
-        response.read()
+        response = self.client.send(call.prepare(self.client), stream=True, **call.send_kwargs)
+        try:
+            if call.whole_body_fits(response):
+                response.read()
+                call.size = len(response.content)
+            else:
+                parts: list[bytes] = []
+                for chunk in response.iter_bytes(_CHUNK):
+                    call.count(response, parts, chunk)
+                response = call.rewrap(response, parts)
+        finally:
+            response.close()
         call.received(response)
         return response
 
-    def _retry(self, call: _Call, first: Exception) -> httpx.Response:
-        """Attempts 2, 3… under tenacity, which is first shown attempt 1 raising ``first``.
-
-        Attempt 1 runs without tenacity (see :meth:`_Call.retryable`), so waits,
-        limits and logs are exactly those of a tenacity loop over every attempt.
-        """
-        failed: Exception | None = first
-        for attempt in Retrying(sleep=self._sleep, **call.retry_kwargs()):
-            with attempt:
-                if failed is not None:
-                    replay, failed = failed, None
-                    raise replay
-                response = self._attempt(call)
+    def _open(self, call: _Call) -> httpx.Response:
+        """One attempt at opening a streamed reply; a retryable status is read and retried."""
+        response = self.client.send(call.prepare(self.client), stream=True, **call.send_kwargs)
+        if response.status_code in call.retry_statuses:
+            try:
+                parts: list[bytes] = []
+                for chunk in response.iter_bytes(_CHUNK):
+                    parts.append(chunk)
+                    if sum(map(len, parts)) > _ERROR_BODY_CAP:
+                        break
+                response = call.rewrap(response, parts)
+            finally:
+                response.close()
+            call.received(response)
+        call.response = response
         return response
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        safe: bool,
+        correlation_id: str | None = None,
+        retry_statuses: frozenset[int] = RETRYABLE_STATUS,
+        budget_started: float | None = None,
+        **kwargs: Any,
+    ) -> Iterator[StreamReply]:
+        """Open a streamed reply: status and headers, body read by the caller.
+
+        Opening follows the retry rules of :meth:`request` (a retryable status is
+        retried for safe requests); the body is the caller's to read (``iter_bytes``)
+        and to cap, and a failure while reading it is not retried — use
+        :meth:`download` for a capped, retried body. Closed when the block ends.
+        """
+        call = self._call(
+            method, url, safe, correlation_id, retry_statuses, None, budget_started, kwargs
+        )
+        response: httpx.Response = self._run(call, self._open)
+        try:
+            yield StreamReply(response, call.evidence(None))
+        finally:
+            response.close()
+
+    def download(
+        self,
+        method: str,
+        url: str,
+        sink: Sink,
+        *,
+        safe: bool,
+        correlation_id: str | None = None,
+        retry_statuses: frozenset[int] = RETRYABLE_STATUS,
+        max_bytes: int = DEFAULT_DOWNLOAD_CAP,
+        budget_started: float | None = None,
+        **kwargs: Any,
+    ) -> Streamed:
+        """Stream the reply body into ``sink`` under ``max_bytes``, with retries.
+
+        The whole attempt (open, write, finish) is retried under the rules of
+        :meth:`request`: for a safe request a failure half-way aborts the sink and
+        starts again; for an unsafe one only failures before sending are retried.
+        """
+        call = self._call(
+            method, url, safe, correlation_id, retry_statuses, max_bytes, budget_started, kwargs
+        )
+
+        def attempt(call: _Call) -> httpx.Response:
+            sink.abort()
+            response = self._open(call)
+            try:
+                sink.begin(response.status_code, response.headers)
+                parts: list[bytes] = []
+                for chunk in response.iter_bytes(_CHUNK):
+                    call.count(response, parts, chunk)
+                    parts.clear()
+                    sink.write(chunk)
+                sink.finish()
+            finally:
+                response.close()
+            return response
+
+        try:
+            response: httpx.Response = self._run(call, attempt)
+        except BaseException:
+            sink.abort()
+            raise
+        return Streamed(response.status_code, response.headers, call.size or 0, call.evidence(None))
 
     def close(self) -> None:
         self.client.close()
 
 
-class AsyncHttpTransport(AsyncClosable):
-    """Asynchronous twin of :class:`HttpTransport` (same policy, same evidence)."""
+class AsyncHttpTransport(_TransportBase, AsyncClosable):
+    """Asynchronous twin of :class:`HttpTransport` (same policy, cap and evidence)."""
 
     def __init__(
         self,
@@ -748,6 +1116,26 @@ class AsyncHttpTransport(AsyncClosable):
         self.clock: Clock = clock or SystemClock()
         self._sleep = sleep or asyncio.sleep
 
+    async def _run(self, call: _Call, attempt: Callable[[_Call], Awaitable[Any]]) -> Any:
+        try:
+            first: Exception | None = None
+            try:
+                return await attempt(call)
+            except Exception as exc:
+                if not call.retryable(exc):
+                    raise
+                first = exc
+            result: Any = None
+            async for retry in AsyncRetrying(sleep=self._sleep, **call.retry_kwargs()):
+                with retry:
+                    if first is not None:
+                        replay, first = first, None
+                        raise replay
+                    result = await attempt(call)
+            return result
+        except _GIVE_UP_ON as exc:
+            raise call.failed(exc) from exc
+
     async def request(
         self,
         method: str,
@@ -756,48 +1144,114 @@ class AsyncHttpTransport(AsyncClosable):
         safe: bool,
         correlation_id: str | None = None,
         retry_statuses: frozenset[int] = RETRYABLE_STATUS,
+        max_bytes: int | None = None,
+        budget_started: float | None = None,
         **kwargs: Any,
     ) -> Reply:
-        call = _Call(
-            self.policy,
-            method,
-            url,
-            safe=safe,
-            correlation_id=correlation_id,
-            retry_statuses=retry_statuses,
-            kwargs=kwargs,
-            clock=self.clock,
+        """See :meth:`HttpTransport.request`."""
+        call = self._call(
+            method, url, safe, correlation_id, retry_statuses, max_bytes, budget_started, kwargs
         )
-        try:
-            first: Exception | None = None
-            try:
-                response = await self._attempt(call)
-            except Exception as exc:
-                if not call.retryable(exc):
-                    raise
-                first = exc
-            if first is not None:
-                response = await self._retry(call, first)
-        except _GIVE_UP_ON as exc:
-            raise call.failed(exc) from exc
+        response: httpx.Response = await self._run(call, self._attempt)
         return call.reply(response)
 
     async def _attempt(self, call: _Call) -> httpx.Response:
-        response = await self.client.send(call.prepare(self.client), **call.send_kwargs)
-        await response.aread()
+        response = await self.client.send(
+            call.prepare(self.client), stream=True, **call.send_kwargs
+        )
+        try:
+            if call.whole_body_fits(response):
+                await response.aread()
+                call.size = len(response.content)
+            else:
+                parts: list[bytes] = []
+                async for chunk in response.aiter_bytes(_CHUNK):
+                    call.count(response, parts, chunk)
+                response = call.rewrap(response, parts)
+        finally:
+            await response.aclose()
         call.received(response)
         return response
 
-    async def _retry(self, call: _Call, first: Exception) -> httpx.Response:
-        """Attempts 2, 3… (see :meth:`HttpTransport._retry`)."""
-        failed: Exception | None = first
-        async for attempt in AsyncRetrying(sleep=self._sleep, **call.retry_kwargs()):
-            with attempt:
-                if failed is not None:
-                    replay, failed = failed, None
-                    raise replay
-                response = await self._attempt(call)
+    async def _open(self, call: _Call) -> httpx.Response:
+        response = await self.client.send(
+            call.prepare(self.client), stream=True, **call.send_kwargs
+        )
+        if response.status_code in call.retry_statuses:
+            try:
+                parts: list[bytes] = []
+                async for chunk in response.aiter_bytes(_CHUNK):
+                    parts.append(chunk)
+                    if sum(map(len, parts)) > _ERROR_BODY_CAP:
+                        break
+                response = call.rewrap(response, parts)
+            finally:
+                await response.aclose()
+            call.received(response)
+        call.response = response
         return response
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        safe: bool,
+        correlation_id: str | None = None,
+        retry_statuses: frozenset[int] = RETRYABLE_STATUS,
+        budget_started: float | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[StreamReply]:
+        """See :meth:`HttpTransport.stream` (read the body with ``aiter_bytes``)."""
+        call = self._call(
+            method, url, safe, correlation_id, retry_statuses, None, budget_started, kwargs
+        )
+        response: httpx.Response = await self._run(call, self._open)
+        try:
+            yield StreamReply(response, call.evidence(None))
+        finally:
+            await response.aclose()
+
+    async def download(
+        self,
+        method: str,
+        url: str,
+        sink: Sink,
+        *,
+        safe: bool,
+        correlation_id: str | None = None,
+        retry_statuses: frozenset[int] = RETRYABLE_STATUS,
+        max_bytes: int = DEFAULT_DOWNLOAD_CAP,
+        budget_started: float | None = None,
+        **kwargs: Any,
+    ) -> Streamed:
+        """See :meth:`HttpTransport.download`."""
+        call = self._call(
+            method, url, safe, correlation_id, retry_statuses, max_bytes, budget_started, kwargs
+        )
+
+        async def attempt(call: _Call) -> httpx.Response:
+            sink.abort()
+            response = await self._open(call)
+            try:
+                sink.begin(response.status_code, response.headers)
+                parts: list[bytes] = []
+                async for chunk in response.aiter_bytes(_CHUNK):
+                    call.count(response, parts, chunk)
+                    parts.clear()
+                    sink.write(chunk)
+                sink.finish()
+            finally:
+                await response.aclose()
+            return response
+
+        try:
+            response: httpx.Response = await self._run(call, attempt)
+        except BaseException:
+            sink.abort()
+            raise
+        return Streamed(response.status_code, response.headers, call.size or 0, call.evidence(None))
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -6,7 +6,11 @@ Masking is the default everywhere; showing personal data is an explicit act
 * :func:`redact_text` finds ID numbers (9 and 12 digits), phone numbers and e-mail
   addresses in free text (log lines, error bodies);
 * :func:`redact_mapping` masks the *values* of fields known to hold personal data
-  (by wire name or by Python attribute name), however they are formatted.
+  (by wire name or by Python attribute name), however they are formatted;
+* :func:`redact_body` masks HTTP bodies for logs and evidence: parsed JSON field by
+  field, and anything too large, truncated or broken by key with
+  :func:`redact_keyed_text` (``"key": value``, ``key=value``, ``<key>value</key>``),
+  so masking never degrades to digit patterns alone.
 
 Masks keep a little of the value (last digits, first letter, e-mail domain) so that
 a support person can still tell two records apart.
@@ -37,6 +41,7 @@ __all__ = [
     "mask_value",
     "masked_repr_args",
     "redact_body",
+    "redact_keyed_text",
     "redact_mapping",
     "redact_text",
     "unmasked",
@@ -321,21 +326,70 @@ def mask_secrets(data: Any, key: str = "") -> Any:
     return data
 
 
-# The text of an XML element, by local name (SOAP and edXML bodies).
-_XML_TEXT = re.compile(r"<((?:[\w.-]+:)?([\w.-]+))(\s[^<>]*)?>([^<]+)</\1>")
+# The text of an XML element, by local name (SOAP and edXML bodies); an element cut
+# off by truncation (no end tag before the end of the text) counts too.
+_XML_TEXT = re.compile(r"<((?:[\w.-]+:)?([\w.-]+))(\s[^<>]*)?>([^<]+)(</\1>|$)")
+# ``"key": value`` in JSON text that cannot be parsed whole (too large to parse for a
+# log line, truncated, or broken): a string (possibly cut off at the end), a number
+# or a literal. Objects and arrays are left to their own keys.
+_JSON_PAIR = re.compile(
+    r'"((?:[^"\\]|\\.){1,200})"(\s*:\s*)'
+    r'("(?:[^"\\]|\\.)*(?:"|\\?$)|-?\d[\d.eE+-]*|true|false)'
+)
+# ``key=value`` of forms and query strings, also inside other text.
+_FORM_PAIR = re.compile(r"(?:(?<=^)|(?<=[&?;\s]))([A-Za-z_][\w.\-\[\]]{0,100})=([^&\s]*)")
+# Bodies up to this size are parsed as JSON for masking; larger ones are masked by key.
+_PARSE_LIMIT = 256 * 1024
+
+
+def _masked_by_key(key: str, value: str) -> str | None:
+    """The masked text of ``value`` under ``key``, or None when the key is harmless."""
+    if is_secret_key(key):
+        return SECRET_MASK
+    if is_masking() and is_personal_field(key):
+        return str(mask_value(value.strip()))
+    return None
 
 
 def _redact_xml(text: str) -> str:
     def one(match: re.Match[str]) -> str:
-        name = match.group(2)
-        value = match.group(4)
-        if is_secret_key(name):
-            value = SECRET_MASK
-        elif is_masking() and is_personal_field(name):
-            value = str(mask_value(value.strip()))
-        return f"<{match.group(1)}{match.group(3) or ''}>{value}</{match.group(1)}>"
+        masked = _masked_by_key(match.group(2), match.group(4))
+        value = match.group(4) if masked is None else masked
+        return f"<{match.group(1)}{match.group(3) or ''}>{value}{match.group(5)}"
 
     return _XML_TEXT.sub(one, text)
+
+
+def _redact_json_text(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        raw = match.group(3)
+        quoted = raw.startswith('"')
+        value = raw[1:-1] if quoted and len(raw) > 1 and raw.endswith('"') else raw.lstrip('"')
+        masked = _masked_by_key(match.group(1), value)
+        if masked is None:
+            return match.group(0)
+        return f'"{match.group(1)}"{match.group(2)}{json.dumps(masked, ensure_ascii=False)}'
+
+    return _JSON_PAIR.sub(one, text)
+
+
+def _redact_form_text(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        masked = _masked_by_key(match.group(1), match.group(2))
+        return match.group(0) if masked is None else f"{match.group(1)}={masked}"
+
+    return _FORM_PAIR.sub(one, text)
+
+
+def redact_keyed_text(text: str) -> str:
+    """Mask values by key in text that could not be parsed: JSON, form and XML shapes.
+
+    For bodies too large to parse for a log line, truncated, or malformed: every
+    ``"key": value``, ``key=value`` and ``<key>value</key>`` whose key names a
+    credential or personal data is masked, so masking never falls back to digit
+    patterns alone. Free-text ID numbers, phones and e-mails are masked after.
+    """
+    return redact_text(_redact_xml(_redact_form_text(_redact_json_text(text))))
 
 
 def redact_body(body: bytes, limit: int = 2000) -> str:
@@ -343,44 +397,38 @@ def redact_body(body: bytes, limit: int = 2000) -> str:
 
     Credentials are masked by key whatever the masking mode; personal fields and
     free-text ID numbers, phones and e-mails are masked unless :func:`unmasked`.
-    The body is parsed only as far as needed to find keys, never executed or
-    resolved (XML is handled by a regular expression, not a parser).
+    JSON up to 256 KiB is parsed and masked field by field; larger, truncated or
+    broken bodies of any shape are masked by key with :func:`redact_keyed_text`
+    (never by digit patterns alone). The body is parsed only as far as needed to
+    find keys, never executed or resolved (XML is handled by a regular expression,
+    not a parser).
     """
     if not body:
         return ""
-    text = body[: limit * 4].decode("utf-8", errors="replace")
-    stripped = text.lstrip()
+    head = body[: limit * 4].decode("utf-8", errors="replace")
+    stripped = head.lstrip()
     shown: str | None = None
-    if stripped[:1] in ("{", "[") and len(body) <= limit * 4:
+    if stripped[:1] in ("{", "[") and len(body) <= _PARSE_LIMIT:
         try:
-            shown = json.dumps(redact_mapping(mask_secrets(json.loads(text))), ensure_ascii=False)
+            parsed = json.loads(body)
         except ValueError:
             shown = None
-    elif stripped[:1] == "<":
-        shown = _redact_xml(text)
-    elif "=" in text and not any(c in text for c in " \n\r\t<>{}"):
-        pairs = parse_qsl(text, keep_blank_values=True)
+        else:
+            shown = json.dumps(redact_mapping(mask_secrets(parsed)), ensure_ascii=False)
+    elif stripped[:1] != "<" and "=" in head and not any(c in head for c in " \n\r\t<>{}"):
+        pairs = parse_qsl(head, keep_blank_values=True)
         if pairs:
             shown = urlencode(
-                [
-                    (
-                        key,
-                        SECRET_MASK
-                        if is_secret_key(key)
-                        else (
-                            str(mask_value(value))
-                            if is_masking() and is_personal_field(key)
-                            else value
-                        ),
-                    )
-                    for key, value in pairs
-                ],
+                [(key, _masked_by_key(key, value) or value) for key, value in pairs],
                 safe="*",
             )
     if shown is None:
-        shown = text
+        shown = _redact_xml(_redact_form_text(_redact_json_text(head)))
+        cut = len(body) > limit * 4
+    else:
+        cut = False
     shown = redact_text(shown)
-    return shown[:limit] + ("…" if len(shown) > limit or len(body) > limit * 4 else "")
+    return shown[:limit] + ("…" if len(shown) > limit or cut else "")
 
 
 class RedactingFilter(logging.Filter):

@@ -29,20 +29,15 @@ zeep is imported by this module; ``import govlink`` never imports this module.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import select
-import socket
-import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import httpcore
 import httpx
 import zeep
 import zeep.exceptions
@@ -80,7 +75,6 @@ __all__ = [
     "SoapResult",
     "WsdlError",
     "clear_wsdl_cache",
-    "coalesce_request_writes",
     "default_fault_mapper",
     "hardened_settings",
     "load_wsdl",
@@ -236,246 +230,6 @@ def clear_wsdl_cache() -> None:
     with _cache_lock:
         _cache.clear()
         _load_counts.clear()
-
-
-# --------------------------------------------------------------------------- connections
-
-# Requests bigger than this are sent as they come (an upload is not held in memory).
-_COALESCE_LIMIT = 64 * 1024
-
-
-class _ReadProbe:
-    """Whether an idle keep-alive socket has bytes (or EOF) waiting: the server closed it.
-
-    What httpcore asks before reusing a pooled connection, for every idle
-    connection on every request; answered with one ``poll`` (anyio's stream
-    rebuilds a dict of socket attributes per question).
-    """
-
-    __slots__ = ("fd", "poller", "sock")
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.fd = -1
-        self.poller: Any = None
-
-    def __call__(self) -> bool:
-        fd = self.sock.fileno()
-        if fd < 0:
-            return True  # closed: as if about to read the terminating b""
-        if sys.platform == "win32" or not hasattr(select, "poll"):  # pragma: no cover
-            return bool(select.select([fd], [], [], 0)[0])
-        if fd != self.fd:
-            self.poller = select.poll()
-            self.poller.register(fd, select.POLLIN)
-            self.fd = fd
-        return bool(self.poller.poll(0))
-
-
-class _PendingWrites:
-    """Bytes of a request held back until its response is read."""
-
-    __slots__ = ("chunks", "size", "timeout")
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.timeout: float | None = None
-
-    def add(self, buffer: bytes, timeout: float | None) -> bool:
-        """Keep ``buffer``; True when enough piled up to send it now."""
-        self.chunks.append(bytes(buffer))
-        self.size += len(buffer)
-        self.timeout = timeout
-        return self.size >= _COALESCE_LIMIT
-
-    def take(self) -> bytes:
-        chunks, self.chunks, self.size = self.chunks, [], 0
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-class _OneWriteStream(httpcore.NetworkStream):
-    """Sends an HTTP/1.1 request's head and body in one ``send`` (see
-    :func:`coalesce_request_writes`)."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-        self._pending = _PendingWrites()
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if buffer and self._pending.add(buffer, timeout):
-            self._flush()
-
-    def _flush(self) -> None:
-        timeout = self._pending.timeout
-        self._stream.write(self._pending.take(), timeout)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if self._pending.size:
-            # as httpcore does on a failed send: the server may have answered, then closed
-            with contextlib.suppress(httpcore.WriteError):
-                self._flush()
-        return self._stream.read(max_bytes, timeout)
-
-    def close(self) -> None:
-        self._pending.take()
-        self._stream.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        if self._pending.size:
-            self._flush()
-        return _OneWriteStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _AsyncOneWriteStream(httpcore.AsyncNetworkStream):
-    """The async twin of :class:`_OneWriteStream`, which also answers the pool's
-    "is this idle connection readable?" with one ``poll``.
-
-    (``timeout`` arguments, flagged by ruff's ASYNC109, are httpcore's interface.)
-    """
-
-    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
-        self._stream = stream
-        self._pending = _PendingWrites()
-        sock: socket.socket | None = stream.get_extra_info("socket")
-        self._readable = _ReadProbe(sock) if sock is not None else None
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        if buffer and self._pending.add(buffer, timeout):
-            await self._flush()
-
-    async def _flush(self) -> None:
-        timeout = self._pending.timeout
-        await self._stream.write(self._pending.take(), timeout)
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        if self._pending.size:
-            # as httpcore does on a failed send: the server may have answered, then closed
-            with contextlib.suppress(httpcore.WriteError):
-                await self._flush()
-        return await self._stream.read(max_bytes, timeout)
-
-    async def aclose(self) -> None:
-        self._pending.take()
-        await self._stream.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> httpcore.AsyncNetworkStream:
-        if self._pending.size:
-            await self._flush()
-        return _AsyncOneWriteStream(
-            await self._stream.start_tls(ssl_context, server_hostname, timeout)
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._readable is not None:
-            return self._readable()
-        return self._stream.get_extra_info(info)
-
-
-class _OneWriteBackend(httpcore.NetworkBackend):
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self.backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        return _OneWriteStream(
-            self.backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        )
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        return _OneWriteStream(self.backend.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self.backend.sleep(seconds)
-
-
-class _AsyncOneWriteBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
-        self.backend = backend
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return _AsyncOneWriteStream(
-            await self.backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return _AsyncOneWriteStream(
-            await self.backend.connect_unix_socket(path, timeout, socket_options)
-        )
-
-    async def sleep(self, seconds: float) -> None:
-        await self.backend.sleep(seconds)
-
-
-def coalesce_request_writes(client: httpx.Client | httpx.AsyncClient) -> bool:
-    """Make ``client``'s pooled HTTP/1.1 connections send each request in one write.
-
-    Why: httpcore writes a request's head and its body with two ``send`` calls, each
-    a system call that also wakes the server for half a request (measured against
-    the population-database mock: about as costly as zeep building the envelope).
-    Here the bytes of a request are held until its response is read (or 64 KiB
-    pile up), then sent at once; the async pool also checks its idle connections
-    with one ``poll`` each. Errors, timeouts and retries are those of httpcore (a
-    failed send is reported by the read, as httpcore does for a server that answers
-    early and closes).
-
-    Only for request/response exchanges: not for HTTP/2 pools (left alone) nor
-    upgraded connections (govlink opens none). Returns False, changing nothing,
-    when the client does not use httpx's own connection pool (a custom or mock
-    transport) or when httpx's internals are not the expected ones.
-    """
-    transports = [getattr(client, "_transport", None)]
-    transports += list((getattr(client, "_mounts", None) or {}).values())
-    changed = False
-    for transport in transports:
-        if not isinstance(transport, httpx.HTTPTransport | httpx.AsyncHTTPTransport):
-            continue
-        pool = getattr(transport, "_pool", None)
-        if getattr(pool, "_http2", True):  # HTTP/2, or not the pool we know
-            continue
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, _OneWriteBackend | _AsyncOneWriteBackend):
-            changed = True
-        elif isinstance(backend, httpcore.AsyncNetworkBackend):
-            pool._network_backend = _AsyncOneWriteBackend(backend)  # type: ignore[union-attr]
-            changed = True
-        elif isinstance(backend, httpcore.NetworkBackend):
-            pool._network_backend = _OneWriteBackend(backend)  # type: ignore[union-attr]
-            changed = True
-    return changed
 
 
 # --------------------------------------------------------------------------- transports

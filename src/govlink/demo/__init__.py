@@ -2,21 +2,19 @@
 
 The demo starts the mock platforms in-process, checks the built-in ``mock`` profile
 with the doctor, then runs one step per platform. A platform's step lives in
-``govlink.demo.<platform>`` (written with that platform's issue) and exposes::
+``govlink.demo.<platform>`` and exposes::
 
     def run(demo: DemoContext) -> None: ...
 
 Steps run in a fixed order (SSO login, dossiers, payments, citizens, documents) and
 share ``demo.state`` (``state["dossier"]`` from the dossier step is what the payment
-step pays for). A step that is not there yet is announced as such; a step that
-raises is reported in one line and makes the demo exit non-zero at the end, after
-the other steps have had their turn.
+step pays for). A step that raises (or cannot be loaded) is reported in one line and
+makes the demo exit non-zero at the end, after the other steps have had their turn.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import socket
 import time
 import traceback
@@ -30,7 +28,7 @@ if TYPE_CHECKING:
 
     from govlink.core.config import GovLinkSettings
 
-__all__ = ["DEMO_STEPS", "MOCK_ISSUES", "DemoContext", "DemoStep", "run_demo"]
+__all__ = ["DEMO_STEPS", "DemoContext", "DemoStep", "run_demo"]
 
 
 @dataclass
@@ -55,26 +53,15 @@ class DemoStep:
 
     name: str
     title: str
-    issue: int
 
 
 DEMO_STEPS: tuple[DemoStep, ...] = (
-    DemoStep("sso", "SSO login (VNeID / DVCQG)", 4),
-    DemoStep("dossiers", "Dossier sync to DVCQG", 5),
-    DemoStep("payments", "Fee payment", 6),
-    DemoStep("citizens", "Population database lookup", 7),
-    DemoStep("documents", "Document axis (edXML)", 8),
+    DemoStep("sso", "SSO login (VNeID / DVCQG)"),
+    DemoStep("dossiers", "Dossier sync to DVCQG"),
+    DemoStep("payments", "Fee payment"),
+    DemoStep("citizens", "Population database lookup"),
+    DemoStep("documents", "Document axis (edXML)"),
 )
-
-MOCK_ISSUES: dict[str, int] = {
-    "gateway": 3,
-    "sso": 4,
-    "dossiers": 5,
-    "payments": 6,
-    "citizens": 7,
-    "documents": 8,
-}
-"""Which issue brings each platform's mock (for "not yet available" messages)."""
 
 
 def _debug() -> bool:
@@ -103,26 +90,8 @@ def _port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _platform_modules() -> dict[str, str]:
-    """``mock_servers.registry.PLATFORM_MODULES``: platform name -> mock module."""
-    registry: Any = importlib.import_module("mock_servers.registry")
-    return dict(registry.PLATFORM_MODULES)
-
-
-def _mock_present(name: str) -> bool:
-    """Whether the mock server will mount ``name`` (its module is installed)."""
-    module = _platform_modules().get(name)
-    return module is not None and importlib.util.find_spec(module) is not None
-
-
-def _load_step(step: DemoStep) -> Callable[[DemoContext], None] | None:
-    module_name = f"{__name__}.{step.name}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
+def _load_step(step: DemoStep) -> Callable[[DemoContext], None]:
+    module = importlib.import_module(f"{__name__}.{step.name}")
     run: Callable[[DemoContext], None] = module.run
     return run
 
@@ -131,7 +100,6 @@ class _Outcome:
     def __init__(self) -> None:
         self.failures: list[str] = []
         self.ran: list[str] = []
-        self.missing: list[str] = []
 
 
 def _run_steps(ctx: DemoContext, outcome: _Outcome) -> None:
@@ -147,12 +115,6 @@ def _run_steps(ctx: DemoContext, outcome: _Outcome) -> None:
                 traceback.print_exc()
             outcome.failures.append(f"{step.name}: cannot load its demo step: {_describe(exc)}")
             out.print(Text(f"✗ cannot load govlink.demo.{step.name}: {_describe(exc)}", "red"))
-            continue
-        if run is None:
-            outcome.missing.append(step.name)
-            out.print(
-                Text(f"• not yet available (issue {step.issue})", style="yellow"), soft_wrap=True
-            )
             continue
         started = time.perf_counter()
         try:
@@ -185,22 +147,16 @@ def run_demo(*, port: int | None = None, console: Console | None = None) -> int:
         # imported by name: mock_servers is typed but ships no py.typed marker
         server_module: Any = importlib.import_module("mock_servers.server")
     except ModuleNotFoundError as exc:
-        if exc.name == "mock_servers.server":
-            out.print(
-                Text("✗ the mock server is not yet available (issue 3); nothing to run", "red")
-            )
-        else:
-            out.print(
-                Text(
-                    f"✗ the mock server needs the 'mock' extra ({exc.name} is missing): "
-                    "pip install 'govlink[mock]'",
-                    "red",
-                ),
-                soft_wrap=True,
-            )
+        out.print(
+            Text(
+                f"✗ the mock server needs the 'mock' extra ({exc.name} is missing): "
+                "pip install 'govlink[mock]'",
+                "red",
+            ),
+            soft_wrap=True,
+        )
         return 1
 
-    mock_names = list(_platform_modules())
     if port is None:
         port = 8700 if _port_is_free(host, 8700) else 0
     server = server_module.MockServer(host=host, port=port)
@@ -210,24 +166,13 @@ def run_demo(*, port: int | None = None, console: Console | None = None) -> int:
         out.print(Text(f"✗ cannot start the mock server: {_describe(exc)}", "red"), soft_wrap=True)
         return 1
     try:
-        unavailable = _unavailable_mocks(server, mock_names)
-        return _demo_with_server(out, str(server.base_url), mock_names, unavailable)
+        unmounted = {str(k): str(v) for k, v in server.runtime.unavailable.items()}
+        return _demo_with_server(out, str(server.base_url), unmounted)
     finally:
         server.stop()
 
 
-def _unavailable_mocks(server: Any, mock_names: list[str]) -> dict[str, str]:
-    """Mocks the running server could not mount, with its reason when it says one."""
-    runtime = getattr(server, "runtime", None)
-    reported = getattr(runtime, "unavailable", None)
-    if isinstance(reported, dict):
-        return {str(k): str(v) for k, v in reported.items()}
-    return {name: "" for name in mock_names if not _mock_present(name)}
-
-
-def _demo_with_server(
-    out: Console, base_url: str, mock_names: list[str], unavailable: dict[str, str]
-) -> int:
+def _demo_with_server(out: Console, base_url: str, unmounted: dict[str, str]) -> int:
     from urllib.parse import urlsplit
 
     import httpx
@@ -244,23 +189,13 @@ def _demo_with_server(
     )
     out.print(f"Mock platforms at {base_url} (dashboard: {base_url}/__admin/ui)", soft_wrap=True)
 
-    present = [name for name in mock_names if name not in unavailable]
-    for name in mock_names:
-        if name not in unavailable:
-            continue
-        issue = MOCK_ISSUES.get(name)
-        where = f" (issue {issue})" if issue else ""
-        problem = unavailable[name]
-        obvious = ("not yet available", "No module named")
-        detail = "" if not problem or any(w in problem for w in obvious) else f": {problem}"
-        out.print(
-            Text(f"• {name} mock: not yet available{where}{detail}", style="yellow"),
-            soft_wrap=True,
-        )
-
     outcome = _Outcome()
+    for name, problem in unmounted.items():
+        outcome.failures.append(f"{name} mock: could not be mounted: {problem}")
+        out.print(Text(f"✗ {name} mock could not be mounted: {problem}", "red"), soft_wrap=True)
+
     out.rule(Text("govlink doctor --profile mock", style="bold"))
-    targets = [t for t in TARGETS if t in present]
+    targets = [t for t in TARGETS if t not in unmounted]
     report = run_doctor(settings, targets=targets)
     render_report(report, out)
     if not report.ok:
@@ -272,12 +207,7 @@ def _demo_with_server(
         _run_steps(ctx, outcome)
 
     out.rule(Text("summary", style="bold"))
-    out.print(
-        f"{len(outcome.ran)} step(s) ran, {len(outcome.missing)} not yet available"
-        + (f" ({', '.join(outcome.missing)})" if outcome.missing else "")
-        + f", {len(outcome.failures)} failure(s)",
-        soft_wrap=True,
-    )
+    out.print(f"{len(outcome.ran)} step(s) ran, {len(outcome.failures)} failure(s)", soft_wrap=True)
     for failure in outcome.failures:
         out.print(Text(f"✗ {failure}", style="red"), soft_wrap=True)
     return 1 if outcome.failures else 0

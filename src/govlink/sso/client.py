@@ -1,18 +1,20 @@
-"""The SSO clients: thin shells that send what :class:`SsoProtocol` asks for.
+"""The SSO clients: thin shells that run :class:`SsoProtocol`'s plans.
 
-``SsoClient`` blocks, ``AsyncSsoClient`` awaits; both run the same generators from
-:mod:`govlink.sso.protocol`, so a fix in the protocol fixes both.
+``SsoClient`` blocks, ``AsyncSsoClient`` awaits; both hand the same plans from
+:mod:`govlink.sso.protocol` to the core driver's runners, so a fix in the protocol
+fixes both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import httpx
 
 from govlink.core.clock import Clock
 from govlink.core.config import GovLinkSettings
+from govlink.core.driver import AsyncRunner, Runner
 from govlink.core.http import AsyncHttpTransport, HttpTransport, build_async_client, build_client
 from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.sso.discovery import ProviderMetadata
@@ -60,17 +62,10 @@ class SsoClient(Closable):
         self.settings = settings
         self.protocol = SsoProtocol(settings, clock=clock)
         self._http = HttpTransport(build_client(settings, "sso", transport=transport), settings)
+        self._runner = Runner(self._http)
 
     def _run(self, steps: Steps[T]) -> T:
-        try:
-            call = next(steps)
-            while True:
-                reply = self._http.request(call.method, call.url, safe=call.safe, **call.kwargs())
-                call = steps.send(reply)
-        except StopIteration as done:
-            return cast(T, done.value)
-        finally:
-            steps.close()
+        return self._runner.run(steps)
 
     def discover(self) -> ProviderMetadata:
         """The provider's endpoints (discovery document, else configuration); cached."""
@@ -153,19 +148,10 @@ class AsyncSsoClient(AsyncClosable):
         self._http = AsyncHttpTransport(
             build_async_client(settings, "sso", transport=transport), settings
         )
+        self._runner = AsyncRunner(self._http)
 
     async def _run(self, steps: Steps[T]) -> T:
-        try:
-            call = next(steps)
-            while True:
-                reply = await self._http.request(
-                    call.method, call.url, safe=call.safe, **call.kwargs()
-                )
-                call = steps.send(reply)
-        except StopIteration as done:
-            return cast(T, done.value)
-        finally:
-            steps.close()
+        return await self._runner.run(steps)
 
     async def discover(self) -> ProviderMetadata:
         return await self._run(self.protocol.discover())

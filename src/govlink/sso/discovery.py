@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from govlink.core.driver import Send
 from govlink.core.http import Reply
 from govlink.sso.config import DEFAULT_PATHS, DISCOVERY_PATHS, SsoConfig
-from govlink.sso.flow import HttpCall
+from govlink.sso.flow import oidc_request
 
 __all__ = [
     "ProviderMetadata",
@@ -61,11 +62,11 @@ class ProviderMetadata(BaseModel):
     token_endpoint_auth_methods_supported: list[str] = []
 
 
-def discovery_calls(config: SsoConfig) -> list[HttpCall]:
+def discovery_calls(config: SsoConfig) -> list[Send]:
     """The URLs to try, in order (the configured one only, when set)."""
     explicit = config.paths.get("discovery")
     paths = (explicit,) if explicit else DISCOVERY_PATHS
-    return [HttpCall("GET", config.url(p), safe=True) for p in paths]
+    return [oidc_request("GET", config.url(p), safe=True) for p in paths]
 
 
 def parse_discovery_reply(reply: Reply) -> dict[str, Any] | None:

@@ -2,7 +2,7 @@
 
 Everything here is a pure function of its inputs (plus a random source for
 state, nonce and PKCE), so the sync and async clients share one implementation
-and the unit tests need no server. :class:`HttpCall` is what a shell must send;
+and the unit tests need no server. Requests are :class:`~govlink.core.driver.Send` steps;
 the ``parse_*`` functions turn a :class:`~govlink.core.http.Reply` into a model or
 an error that says what to do next.
 """
@@ -16,13 +16,14 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 
 from govlink.core.auth import basic_authorization
+from govlink.core.driver import Send
 from govlink.core.errors import ConfigurationError, ValidationError
 from govlink.core.http import Reply
 from govlink.sso.config import SsoConfig
@@ -32,13 +33,13 @@ from govlink.sso.models import IntrospectionResult, LoginState, TokenSet
 __all__ = [
     "RESERVED_AUTHORIZE_PARAMS",
     "ClientAuth",
-    "HttpCall",
     "authorization_url",
     "check_callback",
     "introspection_call",
     "logout_url",
     "new_login_state",
     "oauth_error",
+    "oidc_request",
     "parse_callback",
     "parse_introspection_reply",
     "parse_json_object",
@@ -68,21 +69,18 @@ RESERVED_AUTHORIZE_PARAMS = frozenset(
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-@dataclass(frozen=True)
-class HttpCall:
-    """One HTTP request for a shell to send (``safe`` = may be retried)."""
-
-    method: str
-    url: str
-    safe: bool
-    data: dict[str, str] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def kwargs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"headers": {"Accept": "application/json", **self.headers}}
-        if self.data is not None:
-            out["data"] = self.data
-        return out
+def oidc_request(
+    method: str,
+    url: str,
+    *,
+    safe: bool,
+    data: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Send:
+    """One request to the provider, asking for JSON (``safe`` = may be retried)."""
+    return Send(
+        method, url, safe=safe, data=data, headers={"Accept": "application/json", **(headers or {})}
+    )
 
 
 # -- login start -----------------------------------------------------------------
@@ -328,15 +326,15 @@ def _load_private_key(config: SsoConfig) -> Any:
 
 def _authenticated_post(
     auth: ClientAuth, url: str, data: dict[str, str], token_endpoint: str, now: float
-) -> HttpCall:
+) -> Send:
     headers: dict[str, str] = {}
     auth.apply(data, headers, token_endpoint=token_endpoint, now=now)
-    return HttpCall("POST", url, safe=False, data=data, headers=headers)
+    return oidc_request("POST", url, safe=False, data=data, headers=headers)
 
 
 def token_call(
     auth: ClientAuth, token_endpoint: str, code: str, state: LoginState, *, now: float
-) -> HttpCall:
+) -> Send:
     """Exchange the code. Not retried: a code is single-use."""
     data = {
         "grant_type": "authorization_code",
@@ -354,7 +352,7 @@ def refresh_call(
     *,
     scope: str | None,
     now: float,
-) -> HttpCall:
+) -> Send:
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     if scope:
         data["scope"] = scope
@@ -369,12 +367,11 @@ def introspection_call(
     token_endpoint: str,
     token_type_hint: str | None,
     now: float,
-) -> HttpCall:
+) -> Send:
     data = {"token": token}
     if token_type_hint:
         data["token_type_hint"] = token_type_hint
-    call = _authenticated_post(auth, endpoint, data, token_endpoint, now)
-    return HttpCall(call.method, call.url, safe=True, data=call.data, headers=call.headers)
+    return replace(_authenticated_post(auth, endpoint, data, token_endpoint, now), safe=True)
 
 
 def revocation_call(
@@ -385,18 +382,17 @@ def revocation_call(
     token_endpoint: str,
     token_type_hint: str | None,
     now: float,
-) -> HttpCall:
+) -> Send:
     data = {"token": token}
     if token_type_hint:
         data["token_type_hint"] = token_type_hint
-    call = _authenticated_post(auth, endpoint, data, token_endpoint, now)
     # revoking twice is harmless (RFC 7009 §2.2), so a retry is safe
-    return HttpCall(call.method, call.url, safe=True, data=call.data, headers=call.headers)
+    return replace(_authenticated_post(auth, endpoint, data, token_endpoint, now), safe=True)
 
 
-def userinfo_call(endpoint: str, access_token: str, *, method: str) -> HttpCall:
+def userinfo_call(endpoint: str, access_token: str, *, method: str) -> Send:
     headers = {"Authorization": f"Bearer {access_token}"}
-    return HttpCall(
+    return oidc_request(
         method, endpoint, safe=True, data={} if method == "POST" else None, headers=headers
     )
 

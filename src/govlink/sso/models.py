@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, ClassVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
+from govlink.core.driver import EvidenceModel
 from govlink.core.redact import masked_repr_args
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class _MaskedModel(BaseModel):
+class _MaskedModel(EvidenceModel):
     """Base: aliases by wire name, numbers accepted where text is expected, masked repr."""
 
     model_config = ConfigDict(populate_by_name=True, coerce_numbers_to_str=True)

@@ -1,22 +1,24 @@
-"""Every SSO operation once, as a generator of HTTP calls (the sans-I/O core).
+"""Every SSO operation once, as a driver plan (the sans-I/O core).
 
-Each public operation is a generator that *yields* the :class:`HttpCall` it needs
-sent and *receives* the :class:`~govlink.core.http.Reply`, then returns its result.
-:class:`~govlink.sso.client.SsoClient` drives these generators with blocking I/O
-and :class:`~govlink.sso.client.AsyncSsoClient` with ``await``; neither holds any
-logic of its own. Caches (discovery metadata, JWKS) live here, shared by both.
+Each public operation is a :data:`~govlink.core.driver.Plan`: it *yields* the
+:class:`~govlink.core.driver.Send` steps it needs and *receives* each
+:class:`~govlink.core.http.Reply`, then returns its result. The core
+:class:`~govlink.core.driver.Runner` runs them for :class:`~govlink.sso.client.SsoClient`
+and :class:`~govlink.core.driver.AsyncRunner` for
+:class:`~govlink.sso.client.AsyncSsoClient`; neither client holds any logic of its
+own. Caches (discovery metadata, JWKS) live here, shared by both.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from govlink.core.clock import Clock
 from govlink.core.config import GovLinkSettings
-from govlink.core.http import Reply
+from govlink.core.driver import Plan
 from govlink.sso import flow
 from govlink.sso.config import SsoConfig
 from govlink.sso.discovery import (
@@ -27,7 +29,6 @@ from govlink.sso.discovery import (
     parse_discovery_reply,
 )
 from govlink.sso.errors import TokenVerificationError
-from govlink.sso.flow import HttpCall
 from govlink.sso.models import (
     CitizenIdentity,
     IntrospectionResult,
@@ -45,8 +46,8 @@ __all__ = ["SsoProtocol", "Steps"]
 log = logging.getLogger("govlink.sso")
 
 T = TypeVar("T")
-Steps = Generator[HttpCall, Reply, T]
-"""An operation: yields calls to send, receives their replies, returns ``T``."""
+Steps = Plan[T]
+"""An operation: a driver plan returning ``T``."""
 
 
 class SsoProtocol:
@@ -94,7 +95,7 @@ class SsoProtocol:
         if keys is not None and not refresh and now - keys.fetched_at < self.config.jwks_ttl:
             return keys
         metadata = yield from self.metadata()
-        reply = yield HttpCall("GET", metadata.jwks_uri, safe=True)
+        reply = yield flow.oidc_request("GET", metadata.jwks_uri, safe=True)
         document = flow.parse_json_object(reply, "fetching the provider's JWKS")
         self._keys = KeySet.from_jwks(document, fetched_at=now)
         log.debug("loaded %d signing key(s) from %s", len(self._keys), metadata.jwks_uri)

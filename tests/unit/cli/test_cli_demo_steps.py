@@ -20,7 +20,7 @@ def _step(
     monkeypatch: pytest.MonkeyPatch, name: str, run: Callable[[DemoContext], None] | None
 ) -> None:
     module_name = f"govlink.demo.{name}"
-    if run is None:  # "not delivered yet": importing it raises ModuleNotFoundError
+    if run is None:  # a step that cannot be imported
         monkeypatch.setitem(sys.modules, module_name, None)  # type: ignore[arg-type]
         return
     module = types.ModuleType(module_name)
@@ -46,8 +46,8 @@ def test_steps_share_state_and_failures_are_reported(monkeypatch: pytest.MonkeyP
     _step(monkeypatch, "sso", sso)
     _step(monkeypatch, "dossiers", dossiers)
     _step(monkeypatch, "payments", payments)
-    _step(monkeypatch, "citizens", None)
-    _step(monkeypatch, "documents", None)
+    _step(monkeypatch, "citizens", lambda demo: None)
+    _step(monkeypatch, "documents", lambda demo: None)
 
     buffer = io.StringIO()
     code = run_demo(port=0, console=Console(file=buffer, width=200))
@@ -59,18 +59,18 @@ def test_steps_share_state_and_failures_are_reported(monkeypatch: pytest.MonkeyP
     assert "✓ sso done" in output
     assert "✓ dossiers done" in output
     assert "✗ payments failed: the portal refused the payment" in output
-    assert "not yet available (issue 7)" in output
-    assert "not yet available (issue 8)" in output
-    assert "2 step(s) ran, 2 not yet available (citizens, documents), 1 failure(s)" in output
+    assert "4 step(s) ran, 1 failure(s)" in output
+    assert "not yet available" not in output
     assert "Traceback" not in output
 
 
-def test_all_steps_missing_is_not_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_step_that_cannot_be_loaded_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     for step in DEMO_STEPS:
-        _step(monkeypatch, step.name, None)
+        _step(monkeypatch, step.name, lambda demo: None)
+    _step(monkeypatch, "documents", None)
     buffer = io.StringIO()
     code = run_demo(port=0, console=Console(file=buffer, width=200))
     output = buffer.getvalue()
-    assert "govlink doctor — profile 'mock'" in output
-    assert "0 step(s) ran, 5 not yet available" in output
-    assert code == 0, output
+    assert "✗ cannot load govlink.demo.documents" in output
+    assert "4 step(s) ran, 1 failure(s)" in output
+    assert code == 1, output

@@ -222,9 +222,12 @@ def test_a_broken_subapp_does_not_break_the_others(
     assert "starlette" in line
 
 
-def test_missing_subapp_module_is_skipped(
+def test_a_missing_subapp_module_is_reported_not_skipped(
     cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app_module, "SUBAPP_NAMES", ("notdeliveredyet",))
-    assert "notdeliveredyet" not in cli("--help").out
-    assert cli("notdeliveredyet").code == 2
+    monkeypatch.setattr(app_module, "SUBAPP_NAMES", ("vanished",))
+    assert "unavailable: ModuleNotFoundError" in cli("--help").out
+    result = cli("vanished")
+    assert result.code == 1
+    assert "'govlink vanished' cannot start" in result.err
+    assert "reinstall govlink" in result.err

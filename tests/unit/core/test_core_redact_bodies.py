@@ -134,3 +134,60 @@ def test_model_reprs_mask_personal_fields_including_unlisted_extra_wire_fields()
     assert "note" not in shown  # unset fields are left out
     with unmasked():
         assert "NGUYỄN VĂN AN" in repr(record)
+
+
+def _batch(count: int) -> bytes:
+    """A DVCQG-style batch of ``count`` dossiers: the session and citizens' data."""
+    import json
+
+    items = [
+        {
+            "MaHoSo": f"000.00.00.H01-240101-{n:04d}",
+            "HoTenNguoiNop": "NGUYỄN VĂN AN",
+            "SoGiayToChuHoSo": "001234567890",
+            "SoDienThoai": "0912345678",
+            "NgaySinh": "19900115",
+            "TrichYeuHoSo": "Đăng ký khai sinh " * 8,
+        }
+        for n in range(count)
+    ]
+    return json.dumps({"session": "SESSION-XYZ", "data": items}, ensure_ascii=False).encode()
+
+
+def _leaks(shown: str) -> list[str]:
+    return [value for value in (*SECRETS, *PERSONAL) if value in shown]
+
+
+def test_a_40_dossier_batch_over_8000_bytes_is_masked_by_key() -> None:
+    body = _batch(40)
+    assert len(body) > 8000
+    shown = redact_body(body)
+    assert _leaks(shown) == []
+    assert "000.00.00.H01-240101-0000" in shown  # the dossier code stays readable
+
+
+def test_a_batch_larger_than_the_parse_limit_is_masked_by_key_too() -> None:
+    body = _batch(2000)
+    assert len(body) > 256 * 1024
+    assert _leaks(redact_body(body, limit=20_000)) == []
+
+
+@pytest.mark.parametrize(
+    "garbled",
+    [
+        b'{"access_token": "AT-SECRET", "refresh_token": "RT-SECRET", "id_token": "eyJ',
+        b'{"access_token":"AT-SECRET",,"refresh_token":"RT-SECRET"}',
+        b'<html>oops</html>{"access_token": "AT-SECRET", "refresh_token": "RT-SECRET"}',
+        b"grant_type=refresh_token&refresh_token=RT-SECRET&client_secret=demo-secret "
+        b"(garbled)",
+        b"<Reply><session>SESSION-XYZ</session><HoTen>NGUY\xe1\xbb\x84N V\xc4\x82N AN",
+    ],
+)
+def test_broken_bodies_never_show_tokens_or_names(garbled: bytes) -> None:
+    assert _leaks(redact_body(garbled)) == []
+
+
+def test_a_json_body_cut_inside_a_personal_value_hides_the_part_shown() -> None:
+    body = _batch(60)
+    cut = body.decode()[: 8000 * 4 // 4]  # what a truncated log preview sees
+    assert _leaks(redact_body(cut.encode(), limit=20_000)) == []
