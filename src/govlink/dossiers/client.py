@@ -1,9 +1,10 @@
 """Dossier sync clients: :class:`DossierClient` and :class:`AsyncDossierClient`.
 
 Both are thin shells over :class:`_DossierCore`, which holds everything that is not
-I/O (settings, plans, bodies, parsing). A call is a *plan*: a generator that yields
-steps (need a session; POST this body to this URL) and returns the result. The
-shells only run plans: log in when asked, send, and hand the reply back.
+I/O (settings, plans, bodies, parsing). Every operation is written once, as a plan
+of the core driver (:mod:`govlink.core.driver`: ``NeedCredential("dossiers")`` for
+the session, ``Send`` for each POST); the shells only hand plans to a ``Runner`` or
+``AsyncRunner``, which log in through :class:`~govlink.dossiers.session.SessionProvider`.
 
 Settings (``settings.dossiers``): ``base_url`` (the adapter), ``auth.username`` /
 ``auth.password`` (session login), ``auth.extra.madonvi`` (the unit code sent with
@@ -27,15 +28,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
-from govlink.core.auth import DvcqgSession, SessionCache
+from govlink.core.auth import auth_for, extra_value
 from govlink.core.config import GovLinkSettings
+from govlink.core.driver import AsyncRunner, NeedCredential, Plan, Runner, Send
 from govlink.core.errors import ConfigurationError, NotFoundError, ValidationError
 from govlink.core.http import (
     AsyncHttpTransport,
@@ -45,7 +47,6 @@ from govlink.core.http import (
     build_client,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
-from govlink.core.options import PlatformOptions
 from govlink.dossiers.codec import (
     DEFAULT_INTEGRATION_PATH,
     DEFAULT_SHARE_PATH,
@@ -61,7 +62,6 @@ from govlink.dossiers.codec import (
     SHARE_SERVICES,
     BatchResult,
     OutgoingItem,
-    PortalBusyError,
     ReplyCodes,
     SessionExpiredError,
     SyncReport,
@@ -83,6 +83,8 @@ from govlink.dossiers.models import (
     ProgressRecord,
     WireModel,
 )
+from govlink.dossiers.options import DossiersOptions
+from govlink.dossiers.session import SessionProvider
 from govlink.dossiers.status import check_transition
 from govlink.sync.models import new_idempotency_key
 
@@ -93,24 +95,6 @@ log = logging.getLogger("govlink.dossiers")
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
 M = TypeVar("M", bound=WireModel)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class _SessionNeeded:
-    """Plan step: the shell answers with a current session id (logging in if needed)."""
-
-
-@dataclass(frozen=True)
-class _Post:
-    """Plan step: the shell POSTs ``content`` to ``url``, answers the Reply."""
-
-    url: str
-    content: bytes
-    safe: bool
-
-
-Step = _SessionNeeded | _Post
-Plan = Generator[Step, Any, T]
 
 
 @dataclass(frozen=True)
@@ -151,21 +135,6 @@ def _chunks(items: Sequence[OutgoingItem], size: int) -> Iterable[tuple[Outgoing
         yield tuple(items[start : start + size])
 
 
-def _codes_list(read: PlatformOptions, name: str) -> frozenset[str] | None:
-    value = read.options.get(name)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return frozenset(part.strip() for part in value.split(",") if part.strip())
-    if isinstance(value, list | tuple | set | frozenset):
-        return frozenset(str(part).strip() for part in value)
-    raise ConfigurationError(
-        f"dossiers option {name} is {value!r}",
-        setting=read.variable(name),
-        expected="a comma-separated list of service names",
-    )
-
-
 class _DossierCore:
     """Everything the two shells share: settings, plans, bodies, parsing."""
 
@@ -174,7 +143,6 @@ class _DossierCore:
         platform = settings.platform("dossiers")
         assert platform.base_url is not None  # platform() guarantees it
         self.platform = platform
-        options = platform.options
         paths = platform.paths
         base = platform.base_url
         self.integration_url = base + str(paths.get("integration", DEFAULT_INTEGRATION_PATH))
@@ -190,29 +158,27 @@ class _DossierCore:
             if path:
                 path = str(path)
                 self.proxy_urls[key] = path if "://" in path else base + path
-        self.idempotency_field = str(options.get("idempotency_field", "IdempotencyKey"))
-        read = PlatformOptions("dossiers", options)
-        self.chunk_size = read.whole("chunk_size", 100)
-        self.progress_chunk_size = read.whole("progress_chunk_size", 10)
+        typed = DossiersOptions.of(settings)
+        self.idempotency_field = typed.idempotency_field
+        self.chunk_size = typed.chunk_size
+        self.progress_chunk_size = typed.progress_chunk_size
         # Whether the portal itself drops a resent item with a known idempotency key.
         # The real portal's behaviour is not published, so by default a write is not
         # replayed by the HTTP layer after a read timeout (the outbox, which owns
         # at-least-once delivery, still resends it with the same key).
-        self.portal_deduplicates = read.flag("portal_deduplicates", False)
-        self.create_or_update = read.flag("create_or_update", True)
-        self.blank_unset = read.flag("blank_unset_fields", True)
-        self.share_services = _codes_list(read, "share_services") or SHARE_SERVICES
-        self.codes = ReplyCodes.from_options(options)
-        max_age = options.get("session_max_age", 1500)
-        self.sessions = SessionCache(
-            max_age=None if max_age in (None, "") else float(read.whole("session_max_age", 1500))
-        )
-        extra = {k.lower(): v for k, v in platform.auth.extra.items() if v}
-        self._madonvi = extra.get("madonvi") or str(options.get("madonvi", "")) or None
+        self.portal_deduplicates = typed.portal_deduplicates
+        self.create_or_update = typed.create_or_update
+        self.blank_unset = typed.blank_unset_fields
+        self.share_services = typed.share_services or SHARE_SERVICES
+        self.codes = ReplyCodes.from_options(typed)
+        self.sessions = SessionProvider(platform, max_age=typed.session_max_age)
+        # the gateway's header auth when the portal sits behind one (dossiers.gateway)
+        self.http_auth = auth_for(settings, "dossiers")
+        self._madonvi = extra_value(platform.auth, "madonvi") or typed.madonvi
         self.headers = dict(_JSON_HEADERS)
-        dstcode = extra.get("dstcode")
+        dstcode = extra_value(platform.auth, "dstcode")
         if dstcode:
-            self.headers["dstcode"] = str(dstcode)
+            self.headers["dstcode"] = dstcode
 
     @property
     def madonvi(self) -> str:
@@ -245,23 +211,24 @@ class _DossierCore:
     def call_plan(
         self, service: str, body: Callable[[str], bytes], parse: Callable[[Reply], T], *, safe: bool
     ) -> Plan[T]:
-        """One session call: yield ``_SessionNeeded`` for a session, ``_Post`` for the
-        reply. A reply saying the session expired invalidates that session (only if
-        still current, so concurrent callers cause one login) and replays the call
-        once; a second expiry is raised, never looped on."""
+        """One session call. A reply saying the session expired hands that session
+        back as expired (the runner logs in again once, however many callers saw it)
+        and replays the call once; a second expiry is raised, never looped on."""
         url = self.url_for(service)
+        session: str = yield NeedCredential("dossiers")
         for replay in (False, True):
-            session: str = yield _SessionNeeded()
-            reply: Reply = yield _Post(url, body(session), safe)
+            reply: Reply = yield Send(
+                "POST", url, safe=safe, content=body(session), headers=self.headers
+            )
             try:
                 return parse(reply)
             except SessionExpiredError:
                 if replay:
                     raise
-                self.sessions.invalidate(session)
                 log.info(
                     "DVCQG session expired during %s: logging in again and replaying once", service
                 )
+                session = yield NeedCredential("dossiers", expired=session)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
 
     def read_plan(self, service: str, **params: Any) -> Plan[dict[str, Any]]:
@@ -282,7 +249,13 @@ class _DossierCore:
         """One request for ``batch``: to the adapter (with session) or to the proxy."""
         proxy = self.proxy_urls.get((batch.service, batch.is_updating))
         if proxy is not None:
-            reply: Reply = yield _Post(proxy, build_bare_array(batch.items), self.writes_are_safe)
+            reply: Reply = yield Send(
+                "POST",
+                proxy,
+                safe=self.writes_are_safe,
+                content=build_bare_array(batch.items),
+                headers=self.headers,
+            )
             return self.parse_batch(reply, batch)
         return (
             yield from self.call_plan(
@@ -309,8 +282,7 @@ class _DossierCore:
             and self.codes.says_exists(str(data.get("message", "")))
         ):  # [TD]: code 0 with "đã tồn tại" is "already exists" too
             data = {**data, "error_code": next(iter(sorted(self.codes.already_exists)))}
-        result = parse_batch_reply(data, batch.service, batch.items)
-        return replace(result, evidence=reply.evidence)
+        return parse_batch_reply(data, batch.service, batch.items)
 
     def send_plan(self, batch: Batch) -> Plan[BatchResult]:
         """Send ``batch``; items of a create answered "already exists" are sent again as
@@ -336,7 +308,7 @@ class _DossierCore:
         items = list(first.items)
         for position, verdict in zip(again, second.items, strict=True):
             items[position] = replace(verdict, resent_as=action)
-        return BatchResult(batch.service, tuple(items), raw=second.raw, evidence=second.evidence)
+        return BatchResult(batch.service, tuple(items), raw=second.raw)
 
     def report_plan(self, batches: Sequence[Batch], raise_on_rejection: bool) -> Plan[SyncReport]:
         results = []
@@ -477,23 +449,6 @@ def _proxy_reply(reply: Reply) -> Any:
         return reply.content
 
 
-def _parse_login(reply: Reply) -> str:
-    """The session, or why not; a garbled 2xx reply is transient, not a refusal."""
-    body: Any = reply.content
-    if reply.status_code < 400:
-        try:
-            body = json.loads(reply.content)
-        except ValueError:
-            raise PortalBusyError(
-                f"the portal's login reply (HTTP {reply.status_code}) is not JSON",
-                status_code=reply.status_code,
-                hint="a garbled reply; retried automatically",
-            ) from None
-    session = DvcqgSession.parse_login_reply(reply.status_code, body)
-    log.info("logged in to the DVCQG adapter")
-    return session
-
-
 class _Shell:
     """What both shells share without I/O: the core and its public plans."""
 
@@ -518,36 +473,13 @@ class DossierClient(_Shell, Closable):
     ) -> None:
         self._core = _DossierCore(settings)
         self._http = HttpTransport(
-            build_client(settings, "dossiers", transport=transport), settings
+            build_client(settings, "dossiers", transport=transport, auth=self._core.http_auth),
+            settings,
         )
-
-    # -- plumbing ---------------------------------------------------------------------
-
-    def _login(self) -> str:
-        request = DvcqgSession.build_login_request(self._core.platform)
-        reply = self._http.request(
-            request.method, request.url, safe=True, json=request.json, headers=request.headers
-        )
-        return _parse_login(reply)
+        self._runner = Runner(self._http, {"dossiers": self._core.sessions})
 
     def _run(self, plan: Plan[T]) -> T:
-        answer: Any = None
-        try:
-            while True:
-                step = plan.send(answer)
-                if isinstance(step, _SessionNeeded):
-                    answer = self._core.sessions.get(self._login)
-                else:
-                    answer = self._http.request(
-                        "POST",
-                        step.url,
-                        safe=step.safe,
-                        content=step.content,
-                        headers=self._core.headers,
-                    )
-        except StopIteration as done:
-            result: T = done.value
-            return result
+        return self._runner.run(plan)
 
     # -- writes -------------------------------------------------------------------------
 
@@ -655,34 +587,15 @@ class AsyncDossierClient(_Shell, AsyncClosable):
     ) -> None:
         self._core = _DossierCore(settings)
         self._http = AsyncHttpTransport(
-            build_async_client(settings, "dossiers", transport=transport), settings
+            build_async_client(
+                settings, "dossiers", transport=transport, auth=self._core.http_auth
+            ),
+            settings,
         )
-
-    async def _login(self) -> str:
-        request = DvcqgSession.build_login_request(self._core.platform)
-        reply = await self._http.request(
-            request.method, request.url, safe=True, json=request.json, headers=request.headers
-        )
-        return _parse_login(reply)
+        self._runner = AsyncRunner(self._http, {"dossiers": self._core.sessions})
 
     async def _run(self, plan: Plan[T]) -> T:
-        answer: Any = None
-        try:
-            while True:
-                step = plan.send(answer)
-                if isinstance(step, _SessionNeeded):
-                    answer = await self._core.sessions.aget(self._login)
-                else:
-                    answer = await self._http.request(
-                        "POST",
-                        step.url,
-                        safe=step.safe,
-                        content=step.content,
-                        headers=self._core.headers,
-                    )
-        except StopIteration as done:
-            result: T = done.value
-            return result
+        return await self._runner.run(plan)
 
     async def send_batch(self, batch: Batch) -> BatchResult:
         """See :meth:`DossierClient.send_batch`."""

@@ -30,13 +30,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from govlink.core.driver import EvidenceMixin
 from govlink.core.errors import (
     AuthenticationError,
     NotFoundError,
     PlatformError,
 )
-from govlink.core.http import Evidence
 from govlink.core.redact import redact_text
+from govlink.dossiers.options import DossiersOptions
 
 __all__ = [
     "BATCH_PARTLY_REJECTED",
@@ -144,28 +145,18 @@ class ReplyCodes:
         return self.already_exists | self.unknown_dossier
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> ReplyCodes:
-        def codes(name: str, default: frozenset[str]) -> frozenset[str]:
-            value = options.get(name)
-            if value is None:
-                return default
-            if isinstance(value, str):
-                return frozenset(part.strip() for part in value.split(",") if part.strip())
-            return frozenset(str(part) for part in value)
-
-        phrases = options.get("already_exists_phrases")
-        if isinstance(phrases, str):
-            phrases = [part.strip() for part in phrases.split(",") if part.strip()]
+    def from_options(cls, options: DossiersOptions | Mapping[str, Any]) -> ReplyCodes:
+        """The codes ``settings.dossiers.options`` set (typed, or a raw table)."""
+        typed = options if isinstance(options, DossiersOptions) else DossiersOptions.parse(options)
+        phrases = typed.already_exists_phrases
         return cls(
-            session_expired=codes("session_expired_codes", cls.session_expired),
-            transient=codes("transient_codes", cls.transient),
-            not_found=codes("not_found_codes", cls.not_found),
-            already_exists=codes("already_exists_codes", cls.already_exists),
-            unknown_dossier=codes("unknown_dossier_codes", cls.unknown_dossier),
+            session_expired=typed.session_expired_codes or cls.session_expired,
+            transient=typed.transient_codes or cls.transient,
+            not_found=typed.not_found_codes or cls.not_found,
+            already_exists=typed.already_exists_codes or cls.already_exists,
+            unknown_dossier=typed.unknown_dossier_codes or cls.unknown_dossier,
             already_exists_phrases=(
-                cls.already_exists_phrases
-                if phrases is None
-                else tuple(str(p).lower() for p in phrases)
+                cls.already_exists_phrases if phrases is None else tuple(p.lower() for p in phrases)
             ),
         )
 
@@ -353,14 +344,12 @@ class ItemResult:
 
 
 @dataclass(frozen=True)
-class BatchResult:
+class BatchResult(EvidenceMixin):
     """Per-item outcome of one batch request."""
 
     service: str
     items: tuple[ItemResult, ...]
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    evidence: Evidence | None = field(default=None, repr=False, compare=False)
-    """The masked exchange of the (last) request: correlation id, timing, bodies."""
 
     @property
     def resent(self) -> tuple[ItemResult, ...]:
@@ -498,7 +487,7 @@ def parse_list_reply(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 @dataclass
-class SyncReport:
+class SyncReport(EvidenceMixin):
     """What a multi-chunk push did: one :class:`BatchResult` per request sent."""
 
     results: list[BatchResult] = field(default_factory=list)
@@ -524,11 +513,6 @@ class SyncReport:
     def resent(self) -> list[ItemResult]:
         """Items re-sent as the other kind (a create the portal already had, …)."""
         return [item for batch in self.results for item in batch.resent]
-
-    @property
-    def evidence(self) -> list[Evidence]:
-        """One masked exchange per request that produced a result."""
-        return [batch.evidence for batch in self.results if batch.evidence is not None]
 
     def raise_for_rejections(self) -> None:
         """Raise :class:`BatchRejectedError` naming every refused dossier, if any."""

@@ -42,11 +42,9 @@ def test_a_bad_value_names_the_variable_to_fix(method: str, value: object) -> No
 
 def test_a_junk_documents_flag_is_refused_not_read_as_false() -> None:
     from govlink.core.config import GovLinkSettings
-    from govlink.documents.signing import verifier_from_settings
 
-    settings = GovLinkSettings.load(
-        documents={"options": {"trust_store": "ca.pem", "allow_sha1": "perhaps"}}
-    )
     with pytest.raises(ConfigurationError) as info:
-        verifier_from_settings(settings)
+        GovLinkSettings.load(
+            documents={"options": {"trust_store": "ca.pem", "allow_sha1": "perhaps"}}
+        )
     assert info.value.setting == "GOVLINK_DOCUMENTS__OPTIONS__ALLOW_SHA1"
