@@ -238,3 +238,29 @@ def test_expired_sessions_are_pruned(portal: Portal, govlink_mock: MockHandle) -
     portal.session = portal.login("govlink-demo", "demo-password")["session"]
     # the three expired ones are gone; the fixture's own (longer) session remains
     assert govlink_mock.state()["dossiers"]["active_sessions"] == 2
+
+
+def test_questions_answers_and_statistics_round_trip(
+    portal: Portal, govlink_mock: MockHandle
+) -> None:
+    questions = portal.call("LayDanhSachHoiDapGuiTuDVCQG")["result"]
+    first = questions[0]["HOIDAPID"]
+    assert portal.call("LayNoiDungTraLoiTheoCauHoi", cauhoiid=first)["result"] == []
+    answer = {"HOIDAPID": str(first), "NOIDUNGTRALOI": "Trả lời", "NGAYTRALOI": "2026-03-05"}
+    assert portal.call("DongBoKetQuaHoiDapGuiTuDVCQG", data=[answer])["error_code"] == "13"
+    answer["NGAYTRALOI"] = "05/03/2026"
+    assert portal.call("DongBoKetQuaHoiDapGuiTuDVCQG", data=[answer])["error_code"] == "00"
+    found = portal.call("LayNoiDungTraLoiTheoCauHoi", cauhoiid=first)["result"]
+    assert [a["NOIDUNGTRALOI"] for a in found] == ["Trả lời"]
+    ministry = portal.call("LayDanhSachHoiDapBoCoQuan")["result"]
+    assert {q["HOIDAPID"] for q in ministry}.isdisjoint({q["HOIDAPID"] for q in questions})
+    stats = {"NgayTongHop": "2026-03", "PhanTramDanhGiaHaiLong": "30%"}
+    assert portal.call("DongBoDanhGia", data=[stats])["error_code"] == "14"
+    stats["NgayTongHop"] = "3-2026"
+    assert portal.call("DongBoDanhGia", data=[stats])["error_code"] == "00"
+    status = {"MaHoSo": "G22-1", "NgayXuLy": "20260301090000", "TrangThai": "2"}
+    assert portal.call("DongBoTrangThaiHoSo", data=status)["error_code"] == "04"  # no type
+    assert portal.call("DongBoTrangThaiHoSo", type="2", data=status)["error_code"] == "00"
+    summary = govlink_mock.state()["dossiers"]
+    assert (summary["answers_pushed"], summary["satisfaction_reports"]) == (1, 1)
+    assert summary["promotion_statuses"] == 1

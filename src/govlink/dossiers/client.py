@@ -57,6 +57,14 @@ from govlink.dossiers.codec import (
     SERVICE_CATALOGUE_PROCEDURES,
     SERVICE_LOOKUP,
     SERVICE_PROGRESS,
+    SERVICE_PROMOTION_STATUS,
+    SERVICE_PUBLIC_SERVICES,
+    SERVICE_QA_ANSWER_PUSH,
+    SERVICE_QA_ANSWERS,
+    SERVICE_QA_FROM_PORTAL,
+    SERVICE_QA_OF_MINISTRIES,
+    SERVICE_QA_PUSH,
+    SERVICE_SATISFACTION,
     SERVICE_SYNC,
     SERVICE_TECH_ID,
     SHARE_SERVICES,
@@ -73,6 +81,16 @@ from govlink.dossiers.codec import (
     parse_batch_reply,
     parse_list_reply,
     parse_reply,
+)
+from govlink.dossiers.feedback import (
+    Answer,
+    AnswerPush,
+    PromotionStatus,
+    PublicService,
+    PushResult,
+    Question,
+    QuestionPush,
+    SatisfactionStats,
 )
 from govlink.dossiers.models import (
     Agency,
@@ -437,6 +455,48 @@ class _DossierCore:
                 return str(value).strip()
         return None
 
+    # -- statistics, Q&A, public services, promotion notices -----------------------------
+
+    def push_plan(
+        self, service: str, items: Sequence[WireModel], **params: Any
+    ) -> Plan[PushResult]:
+        """A push answered by a top-level code only (``DongBoDanhGia``, ``DongBoHoiDap``,
+        ``DongBoKetQuaHoiDapGuiTuDVCQG``, ``DongBoTrangThaiHoSo``)."""
+        data: Any = [item.to_wire() for item in items]
+        if service == SERVICE_PROMOTION_STATUS:
+            data = data[0]  # [OC]: one object, not a list
+        reply = yield from self.call_plan(
+            service,
+            lambda s: build_body(s, self.madonvi, service, **params, data=data),
+            lambda r: self.parse(r, service),
+            safe=self.writes_are_safe,
+        )
+        return PushResult(
+            service, len(items), error_code_of(reply), str(reply.get("message") or "")
+        )
+
+    def public_services_plan(self, params: Mapping[str, Any]) -> Plan[list[PublicService]]:
+        data = yield from self.read_plan(SERVICE_PUBLIC_SERVICES, **params)
+        result = data.get("result")
+        entries = result.get("data") if isinstance(result, Mapping) else result  # [OC]
+        found = parse_list_reply({"result": entries})
+        where = f"{SERVICE_PUBLIC_SERVICES} reply: "
+        return [_coerce(PublicService, entry, where) for entry in found]
+
+    def answers_plan(self, question_id: str) -> Plan[list[Answer]]:
+        text = str(question_id).strip()
+        if not text:
+            raise ValidationError("cauhoiid", "a question id (HOIDAPID)", got=question_id)
+        wire: int | str = int(text) if text.isdigit() else text  # [OC] sends the number
+        return (yield from self.catalogue_plan(SERVICE_QA_ANSWERS, Answer, cauhoiid=wire))
+
+
+def _models(model: type[M], values: Iterable[M | Mapping[str, Any]], what: str) -> list[M]:
+    items = [_coerce(model, v, f"{what} {i + 1}: ") for i, v in enumerate(values)]
+    if not items:
+        raise ValidationError(what, "at least one item", got=0)
+    return items
+
 
 def _proxy_reply(reply: Reply) -> Any:
     """A proxy answers JSON, or sometimes plain text ("… thành công") [TD]."""
@@ -570,6 +630,44 @@ class DossierClient(_Shell, Closable):
         """The fields (lĩnh vực) catalogue (``LayDanhMucLinhVuc``)."""
         return self._run(self._core.catalogue_plan(SERVICE_CATALOGUE_FIELDS, ProcedureField))
 
+    # -- statistics, questions and answers, public services -----------------------------
+
+    def push_satisfaction(
+        self, stats: Iterable[SatisfactionStats | Mapping[str, Any]]
+    ) -> PushResult:
+        """Send monthly satisfaction statistics (``DongBoDanhGia``)."""
+        items = _models(SatisfactionStats, stats, "satisfaction statistics")
+        return self._run(self._core.push_plan(SERVICE_SATISFACTION, items))
+
+    def questions(self, *, from_portal: bool = True) -> list[Question]:
+        """Questions asked on the portal (``LayDanhSachHoiDapGuiTuDVCQG``), or those of
+        the ministries (``LayDanhSachHoiDapBoCoQuan``) with ``from_portal=False``."""
+        service = SERVICE_QA_FROM_PORTAL if from_portal else SERVICE_QA_OF_MINISTRIES
+        return self._run(self._core.catalogue_plan(service, Question))
+
+    def answers(self, question_id: str) -> list[Answer]:
+        """The answers to a question (``LayNoiDungTraLoiTheoCauHoi``, ``cauhoiid``)."""
+        return self._run(self._core.answers_plan(question_id))
+
+    def push_questions(self, questions: Iterable[QuestionPush | Mapping[str, Any]]) -> PushResult:
+        """Send questions asked at the province (``DongBoHoiDap``)."""
+        items = _models(QuestionPush, questions, "question")
+        return self._run(self._core.push_plan(SERVICE_QA_PUSH, items))
+
+    def push_answers(self, answers: Iterable[AnswerPush | Mapping[str, Any]]) -> PushResult:
+        """Send the province's answers to portal questions (``DongBoKetQuaHoiDapGuiTuDVCQG``)."""
+        items = _models(AnswerPush, answers, "answer")
+        return self._run(self._core.push_plan(SERVICE_QA_ANSWER_PUSH, items))
+
+    def public_services(self, params: Mapping[str, Any] | None = None) -> list[PublicService]:
+        """The portal's public services (``LayDVC``); ``params`` are passed as given."""
+        return self._run(self._core.public_services_plan(params or {}))
+
+    def push_promotion_status(self, status: PromotionStatus | Mapping[str, Any]) -> PushResult:
+        """Report a promotion-notice dossier's status (``DongBoTrangThaiHoSo``, type 2)."""
+        item = _coerce(PromotionStatus, status, "promotion status: ")
+        return self._run(self._core.push_plan(SERVICE_PROMOTION_STATUS, [item], type="2"))
+
     # -- lifecycle ----------------------------------------------------------------------
 
     def close(self) -> None:
@@ -670,6 +768,45 @@ class AsyncDossierClient(_Shell, AsyncClosable):
     async def fields(self) -> list[ProcedureField]:
         """See :meth:`DossierClient.fields`."""
         return await self._run(self._core.catalogue_plan(SERVICE_CATALOGUE_FIELDS, ProcedureField))
+
+    async def push_satisfaction(
+        self, stats: Iterable[SatisfactionStats | Mapping[str, Any]]
+    ) -> PushResult:
+        """See :meth:`DossierClient.push_satisfaction`."""
+        items = _models(SatisfactionStats, stats, "satisfaction statistics")
+        return await self._run(self._core.push_plan(SERVICE_SATISFACTION, items))
+
+    async def questions(self, *, from_portal: bool = True) -> list[Question]:
+        """See :meth:`DossierClient.questions`."""
+        service = SERVICE_QA_FROM_PORTAL if from_portal else SERVICE_QA_OF_MINISTRIES
+        return await self._run(self._core.catalogue_plan(service, Question))
+
+    async def answers(self, question_id: str) -> list[Answer]:
+        """See :meth:`DossierClient.answers`."""
+        return await self._run(self._core.answers_plan(question_id))
+
+    async def push_questions(
+        self, questions: Iterable[QuestionPush | Mapping[str, Any]]
+    ) -> PushResult:
+        """See :meth:`DossierClient.push_questions`."""
+        items = _models(QuestionPush, questions, "question")
+        return await self._run(self._core.push_plan(SERVICE_QA_PUSH, items))
+
+    async def push_answers(self, answers: Iterable[AnswerPush | Mapping[str, Any]]) -> PushResult:
+        """See :meth:`DossierClient.push_answers`."""
+        items = _models(AnswerPush, answers, "answer")
+        return await self._run(self._core.push_plan(SERVICE_QA_ANSWER_PUSH, items))
+
+    async def public_services(self, params: Mapping[str, Any] | None = None) -> list[PublicService]:
+        """See :meth:`DossierClient.public_services`."""
+        return await self._run(self._core.public_services_plan(params or {}))
+
+    async def push_promotion_status(
+        self, status: PromotionStatus | Mapping[str, Any]
+    ) -> PushResult:
+        """See :meth:`DossierClient.push_promotion_status`."""
+        item = _coerce(PromotionStatus, status, "promotion status: ")
+        return await self._run(self._core.push_plan(SERVICE_PROMOTION_STATUS, [item], type="2"))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -178,8 +178,7 @@ def test_a_batch_larger_than_the_parse_limit_is_masked_by_key_too() -> None:
         b'{"access_token": "AT-SECRET", "refresh_token": "RT-SECRET", "id_token": "eyJ',
         b'{"access_token":"AT-SECRET",,"refresh_token":"RT-SECRET"}',
         b'<html>oops</html>{"access_token": "AT-SECRET", "refresh_token": "RT-SECRET"}',
-        b"grant_type=refresh_token&refresh_token=RT-SECRET&client_secret=demo-secret "
-        b"(garbled)",
+        b"grant_type=refresh_token&refresh_token=RT-SECRET&client_secret=demo-secret (garbled)",
         b"<Reply><session>SESSION-XYZ</session><HoTen>NGUY\xe1\xbb\x84N V\xc4\x82N AN",
     ],
 )

@@ -82,7 +82,21 @@ CALLS: dict[str, Callable[[DossierClient], Any]] = {
     "progress": lambda c: c.push_progress(
         [ProgressRecord.model_validate(EXCHANGES["progress"]["request"]["data"][0])]
     ),
+    "satisfaction": lambda c: c.push_satisfaction(_data("satisfaction")),
+    "questions": lambda c: c.questions(),
+    "answers": lambda c: c.answers("910002"),
+    "question_push": lambda c: c.push_questions(_data("question_push")),
+    "answer_push": lambda c: c.push_answers(_data("answer_push")),
+    "public_services": lambda c: c.public_services(),
+    "promotion_status": lambda c: c.push_promotion_status(
+        EXCHANGES["promotion_status"]["request"]["data"]
+    ),
 }
+
+
+def _data(name: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = EXCHANGES[name]["request"]["data"]
+    return data
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
@@ -127,3 +141,18 @@ def test_public_replies_read_into_the_english_models(portal: respx.MockRouter) -
     assert (agency.code, agency.name, agency.level) == ("000.00.00.H47", "UBND tỉnh Mẫu", 1)
     assert (field.code, field.sector_code) == ("G09-TP03", "000.00.00.H47")
     assert tech_id == "7a3e9b10-0000-4000-9000-000000000001"
+
+
+def test_feedback_replies_read_into_the_english_models(portal: respx.MockRouter) -> None:
+    _answer(portal, "questions", "answers", "public_services", "satisfaction")
+    with DossierClient(_settings()) as client:
+        question = client.questions()[0]
+        answer = client.answers("910002")[0]
+        service = client.public_services()[0]
+        pushed = client.push_satisfaction(_data("satisfaction"))
+    assert (question.question_id, question.answered, question.status) == ("910001", False, 1)
+    assert "binh@example.com" not in repr(question)  # personal data masked
+    assert (answer.answer_id, answer.content) == ("920001", "Theo quy định của HĐND tỉnh.")
+    assert (service.code, service.procedure_code) == ("DVC.1.001193", "1.001193")
+    assert (pushed.service, pushed.sent, pushed.code) == ("DongBoDanhGia", 1, "0")
+    assert pushed.evidence is not None
