@@ -38,6 +38,7 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,6 +61,9 @@ NS_SATISFACTION = "dossiers.satisfaction"
 NS_QUESTIONS = "dossiers.questions"
 NS_ANSWERS = "dossiers.answers"
 NS_PROMOTION = "dossiers.promotion"
+NS_SUBMITTED = "dossiers.submitted"
+DELIVERY_SERVICE = "NhanHoSoDVCQG"
+"""The ``service`` named in a push (assumed: [OC] only distinguishes NhanChungTuThueDat)."""
 
 _PERIOD = re.compile(r"(1[0-2]|[1-9])-[0-9]{4}")
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]+)?%")
@@ -126,7 +130,7 @@ class DvcqgPlatform(MockPlatform):
     name = "dossiers"
     prefix = "/dvcqg"
     title = "DVCQG — dossier status sync (National Public Service Portal)"
-    switch_names = ("session_ttl", "busy")
+    switch_names = ("session_ttl", "busy", "deliver_to")
 
     def __init__(self, ctx: MockContext) -> None:
         super().__init__(ctx)
@@ -144,6 +148,9 @@ class DvcqgPlatform(MockPlatform):
                 Route("/proxy/update", self.proxy_update, methods=["POST"]),
                 Route("/proxy/progress", self.proxy_progress, methods=["POST"]),
                 Route("/_mock/received", self.received, methods=["GET"]),
+                Route("/_mock/submitted", self.submitted_list, methods=["GET"]),
+                Route("/_mock/submitted", self.submit, methods=["POST"]),
+                Route("/_mock/deliver", self.deliver, methods=["POST"]),
             ]
         )
 
@@ -785,6 +792,97 @@ class DvcqgPlatform(MockPlatform):
         if not is_compact_date(item["NgayXuLy"]):
             return _error("13", "NgayXuLy phải có dạng yyyyMMddHHmmss")
         return self._stored(NS_PROMOTION, str(item["MaHoSo"]), item, "promotion_statuses")
+
+    # --- dossiers that flow down ([OC] /nhanhsdvcqg) -------------------------------------
+
+    def _submitted(self) -> dict[str, dict[str, Any]]:
+        """Citizen-submitted dossiers: the seed's ``submitted_dossiers`` plus those
+        injected through ``POST /dvcqg/_mock/submitted``, with their delivery state."""
+        state = dict(self.ctx.store.items(NS_SUBMITTED))
+        out: dict[str, dict[str, Any]] = {}
+        for position, item in enumerate(self.ctx.seed.section("submitted_dossiers")):
+            if isinstance(item, dict) and isinstance(item.get("data"), dict):
+                key = f"seed-{position:04d}"
+                out[key] = {**item, **state.get(key, {})}
+        for key, record in state.items():
+            if not key.startswith("seed-"):
+                out[key] = record
+        return out
+
+    async def submit(self, request: Request) -> Response:
+        """Inject a dossier "submitted by a citizen on the portal":
+        ``{"data": {"MaHoSo", "MaTTHC", …}, "isUpdating": false}``."""
+        item = _json_body(await request.body(), dict)
+        if isinstance(item, Response):
+            return item
+        data = item.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("MaHoSo"), str):
+            return _error("04", 'cần {"data": {"MaHoSo": …}} (data with MaHoSo needed)')
+        with self._lock:
+            key = f"inj-{self.ctx.store.count(NS_SUBMITTED):06d}"
+            record = {"data": data, "isUpdating": bool(item.get("isUpdating", False))}
+            self.ctx.store.put(NS_SUBMITTED, key, record)
+        return _reply({"error_code": "00", "message": "Đã thêm", "key": key})
+
+    async def submitted_list(self, request: Request) -> Response:
+        with self._lock:
+            submitted = self._submitted()
+        return _reply(
+            {
+                "submitted": [
+                    {
+                        "key": key,
+                        "MaHoSo": record["data"].get("MaHoSo"),
+                        "acknowledged": bool(record.get("acknowledged")),
+                        "attempts": int(record.get("attempts", 0)),
+                        "last": record.get("last"),
+                    }
+                    for key, record in submitted.items()
+                ]
+            }
+        )
+
+    async def deliver(self, request: Request) -> Response:
+        """Push every dossier not yet acknowledged to the province (switch
+        ``deliver_to``, or ``?to=URL``), as [OC]'s ``/nhanhsdvcqg`` receives it; a
+        dossier stays pending until the province answers ``error_code`` 0."""
+        target = request.query_params.get("to") or self.ctx.switches(self.name).get("deliver_to")
+        if not isinstance(target, str) or not target.startswith(("http://", "https://")):
+            return _error("04", "cần switch deliver_to hoặc ?to=URL (no receiver URL)")
+        with self._lock:
+            pending = {k: r for k, r in self._submitted().items() if not r.get("acknowledged")}
+        results = []
+        async with httpx.AsyncClient(timeout=15) as client:
+            for key, record in pending.items():
+                body = {
+                    "service": DELIVERY_SERVICE,
+                    "isUpdating": bool(record.get("isUpdating", False)),
+                    "data": record["data"],
+                }
+                outcome: dict[str, Any] = {"at": self.ctx.clock.now_vn().isoformat()}
+                try:
+                    response = await client.post(target, json=body)
+                    reply = response.json()
+                    code = reply.get("error_code") if isinstance(reply, dict) else None
+                    outcome |= {"status_code": response.status_code, "error_code": code}
+                    ok = response.status_code == 200 and str(code) == "0"
+                except (httpx.HTTPError, ValueError) as exc:
+                    outcome["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                    ok = False
+                state = {
+                    "data": record["data"],
+                    "isUpdating": bool(record.get("isUpdating", False)),
+                    "acknowledged": ok,
+                    "attempts": int(record.get("attempts", 0)) + 1,
+                    "last": outcome,
+                }
+                with self._lock:
+                    self.ctx.store.put(NS_SUBMITTED, key, state)
+                results.append({"key": key, "MaHoSo": record["data"].get("MaHoSo"), **outcome})
+        delivered = sum(1 for r in results if str(r.get("error_code")) == "0")
+        return _reply(
+            {"delivered": delivered, "pending": len(results) - delivered, "results": results}
+        )
 
     # --- inspection ---------------------------------------------------------------------
 

@@ -217,3 +217,28 @@ def test_satisfaction_and_questions_and_answers_from_the_command_line(
     sent = _run(govlink_mock, "dossiers", "push-answers", str(answers), cwd=tmp_path)
     assert sent.returncode == 0, sent.stderr
     assert govlink_mock.state()["dossiers"]["answers_pushed"] == 1
+
+
+def test_receive_stores_what_the_portal_pushes_then_stops(
+    govlink_mock: MockHandle, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GOVLINK_")}
+    env["COLUMNS"] = "200"
+    out = tmp_path / "incoming"
+    args = ["dossiers", "receive", "--port", "0", "--max", "2", "--out", str(out)]
+    with subprocess.Popen(
+        [*_govlink(), *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = next(word for word in first.split() if word.startswith("http://")).rstrip(";")
+        reply = httpx.post(
+            f"{govlink_mock.url('dossiers')}/_mock/deliver", params={"to": url}, timeout=30
+        ).json()
+        assert reply["delivered"] == 2
+        process.wait(timeout=30)
+        rest = process.stdout.read()
+    assert process.returncode == 0
+    assert "stored 2 dossier(s)" in rest
+    saved = [json.loads(p.read_text("utf-8")) for p in out.glob("*.json")]
+    assert {s["data"]["MaHoSo"] for s in saved} == {"G22.99-260301-0042", "G22.99-260301-0043"}

@@ -496,6 +496,7 @@ def _register_feedback_commands() -> None:
     app.command("questions")(feedback.questions)
     app.command("push-questions")(feedback.push_questions)
     app.command("push-answers")(feedback.push_answers)
+    app.command("receive")(feedback.receive)
 
 
 _register_feedback_commands()

@@ -4,7 +4,9 @@
 * ``questions`` — list the questions citizens asked on the portal
   (``LayDanhSachHoiDapGuiTuDVCQG``; ``--ministries`` for ``LayDanhSachHoiDapBoCoQuan``);
 * ``push-questions FILE`` — send questions asked at the province (``DongBoHoiDap``);
-* ``push-answers FILE`` — send the province's answers (``DongBoKetQuaHoiDapGuiTuDVCQG``).
+* ``push-answers FILE`` — send the province's answers (``DongBoKetQuaHoiDapGuiTuDVCQG``);
+* ``receive`` — receive the dossiers citizens submitted on the portal (pushed to
+  ``/nhanhsdvcqg``), each stored before it is acknowledged.
 
 ``FILE`` is a JSON array of objects or JSON Lines, keys named as on the wire
 (``NgayTongHop``, ``HOIDAPID``…) or as govlink's attributes (``period``,
@@ -32,7 +34,7 @@ from govlink.cli.common import (
     masking,
 )
 
-__all__ = ["push_answers", "push_questions", "questions", "satisfaction"]
+__all__ = ["push_answers", "push_questions", "questions", "receive", "satisfaction"]
 
 FileArgument = Annotated[
     Path, typer.Argument(help="A JSON array of objects, or JSON Lines (one object per line).")
@@ -153,3 +155,84 @@ def push_answers(
 ) -> None:
     """Send the province's answers to portal questions (DongBoKetQuaHoiDapGuiTuDVCQG)."""
     _push(file, "push_answers", "answer(s)", profile, profile_file, json_output)
+
+
+def receive(
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory each received dossier is written to.")
+    ] = Path("incoming-dossiers"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8711,
+    path: Annotated[
+        str, typer.Option(help="The path the portal (or its exchange adapter) posts to.")
+    ] = "/nhanhsdvcqg",
+    max_count: Annotated[
+        int, typer.Option("--max", help="Stop after this many dossiers are stored (0: never).")
+    ] = 0,
+) -> None:
+    """Receive the dossiers citizens submitted on the portal (pushed to /nhanhsdvcqg).
+
+    Each dossier is written to --out (one JSON file, durably) BEFORE the portal is
+    told error_code 0; anything that was not stored is answered -1, so the portal
+    keeps it and delivers it again. Stops on Ctrl-C (or after --max dossiers).
+    """
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from govlink.dossiers.inbound import Delivery, DirectoryStore, DossierReceiver
+
+    try:
+        store = DirectoryStore(out)
+    except OSError as exc:
+        raise UserError(f"cannot use {out}: {exc.strerror}", hint="give a writable --out") from None
+    stored: list[str] = []
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def keep(delivery: Delivery) -> None:
+        store(delivery)
+        with lock:
+            stored.append(delivery.dossier.ma_ho_so)
+            if max_count and len(stored) >= max_count:
+                done.set()
+
+    receiver = DossierReceiver(keep)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            if self.path.split("?", 1)[0] != path:
+                self.send_error(404)
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > 50 * 1024 * 1024:
+                self.send_error(413)
+                return
+            status, reply = receiver.handle(self.rfile.read(length))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # the receiver logs what matters, masked
+
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {host}:{port}: {exc.strerror}", hint="pick --port"
+        ) from None
+    bound = server.server_address[1]
+    console().print(f"listening on http://{host}:{bound}{path}; writing to {out}", highlight=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        server.server_close()
+    console().print(f"stored {len(stored)} dossier(s) in {out}", highlight=False)
