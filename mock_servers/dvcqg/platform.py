@@ -62,6 +62,7 @@ NS_QUESTIONS = "dossiers.questions"
 NS_ANSWERS = "dossiers.answers"
 NS_PROMOTION = "dossiers.promotion"
 NS_SUBMITTED = "dossiers.submitted"
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 DELIVERY_SERVICE = "NhanHoSoDVCQG"
 """The ``service`` named in a push (assumed: [OC] only distinguishes NhanChungTuThueDat)."""
 
@@ -849,6 +850,8 @@ class DvcqgPlatform(MockPlatform):
         target = request.query_params.get("to") or self.ctx.switches(self.name).get("deliver_to")
         if not isinstance(target, str) or not target.startswith(("http://", "https://")):
             return _error("04", "cần switch deliver_to hoặc ?to=URL (no receiver URL)")
+        if httpx.URL(target).host not in _LOOPBACK:  # a test tool: never call out
+            return _error("04", "deliver_to phải là địa chỉ loopback (127.0.0.1, localhost)")
         with self._lock:
             pending = {k: r for k, r in self._submitted().items() if not r.get("acknowledged")}
         results = []

@@ -114,3 +114,5 @@ def test_a_redelivery_after_a_lost_answer_stores_nothing_twice(
 def test_delivery_needs_a_receiver_url(govlink_mock: MockHandle) -> None:
     reply = httpx.post(_mock(govlink_mock, "deliver")).json()
     assert reply["error_code"] == "04"
+    outside = {"to": "http://example.com/nhanhsdvcqg"}
+    assert httpx.post(_mock(govlink_mock, "deliver"), params=outside).json()["error_code"] == "04"
