@@ -27,9 +27,14 @@ Steps and what the runner sends back into the plan:
 * :class:`NeedCredential` — a token or session from the named provider (after
   invalidating ``expired``, when given) → ``str``;
 * :class:`Invoke` — a call the runner makes for the plan when the work is not an
-  HTTP request the transport can send (a user callback, a SOAP operation through
-  zeep): ``sync()`` in :class:`Runner`, ``await async_()`` in :class:`AsyncRunner`
-  → its return value.
+  HTTP request the transport can send (a user callback): ``sync()`` in
+  :class:`Runner`, ``await async_()`` in :class:`AsyncRunner` → its return value;
+* a platform's own step type (say a SOAP operation run through zeep), handled by the
+  function registered for its type: ``Runner(..., handlers={SoapCall: run_sync})``
+  and ``AsyncRunner(..., handlers={SoapCall: run_async})``; a handler gets the step
+  and the :class:`CallContext` (correlation id, retry-budget start) and its return
+  value goes to the plan. When that value has an ``evidence`` attribute holding an
+  :class:`~govlink.core.http.Evidence`, it joins the call's evidence.
 
 An exception raised by a step is thrown into the plan at its ``yield`` (a plan may
 catch it); one the plan lets escape leaves the runner unchanged.
@@ -95,6 +100,7 @@ from govlink.core.redact import redact_text
 
 __all__ = [
     "AsyncRunner",
+    "CallContext",
     "CallEvidence",
     "CarriesEvidence",
     "CredentialProvider",
@@ -190,8 +196,19 @@ class Invoke:
 
 
 Step = Send | Stream | NeedCredential | Invoke
-Plan = Generator[Step, Any, T]
-"""A sans-I/O operation: yields :data:`Step` values, receives outcomes, returns ``T``."""
+"""The core step types (a platform may add its own, handled by ``handlers``)."""
+Plan = Generator[Any, Any, T]
+"""A sans-I/O operation: yields steps, receives their outcomes, returns ``T``."""
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a step handler needs to take part in the call: the call's correlation id
+    and the :meth:`~govlink.core.clock.Clock.monotonic` time its retry budget started
+    (pass both to the transport as ``correlation_id=`` and ``budget_started=``)."""
+
+    correlation_id: str
+    budget_started: float
 
 
 # -- credentials ----------------------------------------------------------------------
@@ -393,6 +410,9 @@ class _Run:
             result.attach_evidence(self.evidence())
         return result
 
+    def context(self) -> CallContext:
+        return CallContext(self.cid, self.t0)
+
     def fail(self, exc: BaseException) -> None:
         if isinstance(exc, GovLinkError):
             exc.evidence = self.evidence()
@@ -423,15 +443,21 @@ def _provider(
 
 
 class Runner:
-    """Runs plans with blocking I/O over an :class:`~govlink.core.http.HttpTransport`."""
+    """Runs plans with blocking I/O over an :class:`~govlink.core.http.HttpTransport`.
+
+    ``credentials``: providers by name (:class:`NeedCredential`); ``handlers``: a
+    function per platform step type, called with the step and the :class:`CallContext`.
+    """
 
     def __init__(
         self,
         transport: HttpTransport,
         credentials: Mapping[str, CredentialProvider] | None = None,
+        handlers: Mapping[type[Any], Callable[[Any, CallContext], Any]] | None = None,
     ) -> None:
         self.transport = transport
         self.credentials: dict[str, CredentialProvider] = dict(credentials or {})
+        self.handlers: dict[type[Any], Callable[[Any, CallContext], Any]] = dict(handlers or {})
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -488,7 +514,10 @@ class Runner:
         if isinstance(step, NeedCredential):
             return self._credential(step, run)
         if isinstance(step, Invoke):
-            return step.sync()
+            return run.record(step.sync())
+        handler = self.handlers.get(type(step))
+        if handler is not None:
+            return run.record(handler(step, run.context()))
         raise TypeError(f"a plan yielded {redact_text(repr(step))}, which is not a step")
 
     def _credential(self, step: NeedCredential, run: _Run) -> str:
@@ -508,15 +537,20 @@ class Runner:
 
 
 class AsyncRunner:
-    """The async twin of :class:`Runner` (same steps, same evidence, awaited)."""
+    """The async twin of :class:`Runner` (same steps, same evidence, awaited).
+
+    A handler may be a coroutine function or return an awaitable.
+    """
 
     def __init__(
         self,
         transport: AsyncHttpTransport,
         credentials: Mapping[str, CredentialProvider] | None = None,
+        handlers: Mapping[type[Any], Callable[[Any, CallContext], Any]] | None = None,
     ) -> None:
         self.transport = transport
         self.credentials: dict[str, CredentialProvider] = dict(credentials or {})
+        self.handlers: dict[type[Any], Callable[[Any, CallContext], Any]] = dict(handlers or {})
         self._locks: dict[str, _LoopLocks] = {}
 
     async def run(self, plan: Plan[T], *, correlation_id: str | None = None) -> T:
@@ -572,13 +606,15 @@ class AsyncRunner:
         if isinstance(step, NeedCredential):
             return await self._credential(step, run)
         if isinstance(step, Invoke):
-            if step.async_ is not None:
-                return await step.async_()
-            result = step.sync()
-            if isinstance(result, Awaitable):
-                return await result
-            return result
-        raise TypeError(f"a plan yielded {redact_text(repr(step))}, which is not a step")
+            result = step.sync() if step.async_ is None else step.async_()
+        else:
+            handler = self.handlers.get(type(step))
+            if handler is None:
+                raise TypeError(f"a plan yielded {redact_text(repr(step))}, which is not a step")
+            result = handler(step, run.context())
+        if isinstance(result, Awaitable):
+            result = await result
+        return run.record(result)
 
     async def _credential(self, step: NeedCredential, run: _Run) -> str:
         provider = _provider(self.credentials, step)

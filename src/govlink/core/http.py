@@ -18,7 +18,23 @@ Outcomes of :meth:`HttpTransport.request`:
   :class:`~govlink.core.errors.RateLimitedError`) is raised with ``.evidence``
   holding the last raw reply;
 * connection failures that provably happened before the request was sent are
-  retried for every request; timeouts and resets after sending only for safe ones.
+  retried for every request; timeouts and resets after sending only for safe ones;
+  a :class:`~govlink.core.errors.GovLinkError` raised during an attempt is retried
+  when its ``retryable`` says so (for unsafe requests only a
+  :class:`~govlink.core.errors.TokenUnavailableError`: nothing reached the API).
+
+Reply bodies are read under a size cap while they arrive (``GOVLINK_HTTP__MAX_REPLY_BYTES``,
+default 64 MiB, counted after decoding gzip/deflate): past it a
+:class:`~govlink.core.errors.ReplyTooLargeError` is raised and never retried. Large
+bodies go to disk instead: :meth:`HttpTransport.download` streams a body into a
+:class:`Sink` such as :class:`FileSink` (temporary file renamed into place; default
+cap 1 GiB), with the same retry rules; :meth:`HttpTransport.stream` opens a streamed
+reply for callers that read it themselves. Both carry the correlation header and
+return evidence. Platform code normally reaches all this through
+:mod:`govlink.core.driver` (``Send`` and ``Stream`` steps) rather than directly.
+
+Every request, including those an ``httpx.Auth`` flow adds (a gateway token
+request), carries the client's timeout.
 """
 
 from __future__ import annotations
@@ -1045,7 +1061,7 @@ class HttpTransport(_TransportBase, Closable):
         )
         response: httpx.Response = self._run(call, self._open)
         try:
-            yield StreamReply(response, call.evidence(None))
+            yield StreamReply(response, call.evidence(response))
         finally:
             response.close()
 
@@ -1092,7 +1108,9 @@ class HttpTransport(_TransportBase, Closable):
         except BaseException:
             sink.abort()
             raise
-        return Streamed(response.status_code, response.headers, call.size or 0, call.evidence(None))
+        return Streamed(
+            response.status_code, response.headers, call.size or 0, call.evidence(response)
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -1209,7 +1227,7 @@ class AsyncHttpTransport(_TransportBase, AsyncClosable):
         )
         response: httpx.Response = await self._run(call, self._open)
         try:
-            yield StreamReply(response, call.evidence(None))
+            yield StreamReply(response, call.evidence(response))
         finally:
             await response.aclose()
 
@@ -1251,7 +1269,9 @@ class AsyncHttpTransport(_TransportBase, AsyncClosable):
         except BaseException:
             sink.abort()
             raise
-        return Streamed(response.status_code, response.headers, call.size or 0, call.evidence(None))
+        return Streamed(
+            response.status_code, response.headers, call.size or 0, call.evidence(response)
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -15,6 +15,7 @@ import respx
 from govlink.core.config import GovLinkSettings
 from govlink.core.driver import (
     AsyncRunner,
+    CallContext,
     CallEvidence,
     EvidenceMixin,
     EvidenceModel,
@@ -274,3 +275,50 @@ def test_evidence_does_not_change_model_equality_or_serialisation() -> None:
     )
     assert a == b
     assert a.model_dump() == {"state": "paid"}
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A platform's own step type (say, a SOAP operation through zeep)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: str
+    evidence: Any = None
+
+
+def test_platform_step_types_go_to_their_handlers_with_the_call_context() -> None:
+    seen: list[str] = []
+
+    def lookup_sync(step: Lookup, call: CallContext) -> Answer:
+        seen.append(call.correlation_id)
+        return Answer(f"sync {step.name}")
+
+    async def lookup_async(step: Lookup, call: CallContext) -> Answer:
+        seen.append(call.correlation_id)
+        return Answer(f"async {step.name}")
+
+    def plan() -> Plan[str]:
+        answer: Answer = yield Lookup("citizen")
+        return answer.value
+
+    cfg = settings()
+    sync_runner = Runner(HttpTransport(build_client(cfg), cfg), handlers={Lookup: lookup_sync})
+    traced = sync_runner.run_traced(plan(), correlation_id="cid-1")
+    assert traced.result == "sync citizen"
+    assert seen == ["cid-1"]
+    async_runner_ = AsyncRunner(
+        AsyncHttpTransport(build_async_client(cfg), cfg), handlers={Lookup: lookup_async}
+    )
+    assert asyncio.run(async_runner_.run(plan())) == "async citizen"
+
+
+def test_a_step_nobody_handles_is_a_type_error() -> None:
+    def plan() -> Plan[None]:
+        yield Lookup("x")
+
+    with pytest.raises(TypeError, match="not a step"):
+        runner().run(plan())

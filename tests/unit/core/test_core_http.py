@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+import respx
 
 from govlink.core.clock import ManualClock
 from govlink.core.config import GovLinkSettings
@@ -29,8 +30,24 @@ BASE = "https://platform.test"
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
+@pytest.fixture(autouse=True)
+def platform() -> Iterator[respx.MockRouter]:
+    """The platform, mocked with respx; each test routes it with :func:`transport_for`."""
+    with respx.mock(assert_all_called=False) as router:
+        router.route(scheme="ftp").pass_through()  # the real transport refuses ftp://
+        _routers.append(router)
+        try:
+            yield router
+        finally:
+            _routers.pop()
+
+
+_routers: list[respx.MockRouter] = []
+
+
 def scripted(*steps: object) -> tuple[Handler, list[httpx.Request]]:
-    """A handler that plays ``steps`` in order: an int status, a Response, or an exception."""
+    """A respx side effect playing ``steps`` in order: an int status, a Response, or an
+    exception (raised as the transport would)."""
     seen: list[httpx.Request] = []
     queue: Iterator[object] = iter(steps)
 
@@ -71,7 +88,8 @@ def transport_for(
         if clock is not None:
             clock.advance(seconds)
 
-    client = httpx.Client(base_url=BASE, transport=httpx.MockTransport(handler))
+    _routers[-1].route(url__startswith=BASE).mock(side_effect=handler)
+    client = httpx.Client(base_url=BASE)
     return HttpTransport(client, settings(**http), clock=clock, sleep=sleep), sleeps
 
 
@@ -331,7 +349,8 @@ async def test_async_retries_and_evidence_match_the_sync_shell() -> None:
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    client = httpx.AsyncClient(base_url=BASE, transport=httpx.MockTransport(handler))
+    _routers[-1].route(url__startswith=BASE).mock(side_effect=handler)
+    client = httpx.AsyncClient(base_url=BASE)
     async with AsyncHttpTransport(client, settings(), sleep=sleep) as transport:
         reply = await transport.request("GET", "/a", safe=True)
     assert reply.status_code == 200
@@ -348,7 +367,8 @@ async def test_async_unsafe_request_is_not_retried_on_5xx() -> None:
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    client = httpx.AsyncClient(base_url=BASE, transport=httpx.MockTransport(handler))
+    _routers[-1].route(url__startswith=BASE).mock(side_effect=handler)
+    client = httpx.AsyncClient(base_url=BASE)
     async with AsyncHttpTransport(client, settings(), sleep=sleep) as transport:
         with pytest.raises(TransportError, match="HTTP 502"):
             await transport.request("POST", "/a", safe=False)

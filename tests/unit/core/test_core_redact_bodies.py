@@ -11,6 +11,7 @@ import os
 
 import httpx
 import pytest
+import respx
 
 from govlink.core.config import GovLinkSettings
 from govlink.core.http import HttpTransport, build_client
@@ -20,10 +21,9 @@ SECRETS = ("demo-secret", "VERIFIER-123", "pw-123", "AT-SECRET", "RT-SECRET", "S
 PERSONAL = ("001234567890", "NGUYỄN VĂN AN", "0912345678", "19900115")
 
 
-def _transport(reply: httpx.Response) -> HttpTransport:
-    settings = GovLinkSettings.load()
-    client = build_client(settings, "sso", transport=httpx.MockTransport(lambda _r: reply))
-    return HttpTransport(client, settings)
+def _transport() -> HttpTransport:
+    settings = GovLinkSettings.load(sso={"base_url": "https://sso.test"})
+    return HttpTransport(build_client(settings, "sso"), settings)
 
 
 def test_token_exchange_debug_logs_and_evidence_hide_credentials(
@@ -33,7 +33,8 @@ def test_token_exchange_debug_logs_and_evidence_hide_credentials(
     reply = httpx.Response(
         200, json={"access_token": "AT-SECRET", "refresh_token": "RT-SECRET", "expires_in": 60}
     )
-    with _transport(reply) as transport:
+    with respx.mock, _transport() as transport:
+        respx.post("https://sso.test/oauth2/token").mock(return_value=reply)
         result = transport.request(
             "POST",
             "/oauth2/token",

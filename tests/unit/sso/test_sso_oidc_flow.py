@@ -356,3 +356,28 @@ def test_login_timeout_is_configurable():
     with pytest.raises(LoginStateError):
         sso.finish_login({"code": "c", "state": stale.state}, stale)
     sso.close()
+
+
+def test_results_and_errors_carry_the_evidence_of_their_call():
+    provider = FakeProvider({"keys": []})
+    provider.routes[("POST", "/oauth2/userinfo")] = lambda r: httpx.Response(
+        200, json={"sub": "x", "LoaiTaiKhoan": "2", "TenDoanhNghiep": "A"}
+    )
+    with SsoClient(sso_settings(), transport=provider.transport()) as sso:
+        identity = sso.userinfo("at-123")
+        evidence = identity.evidence
+        assert evidence is not None
+        assert evidence.url is not None
+        assert evidence.url.endswith("/oauth2/userinfo")
+        assert evidence.status_code == 200
+        assert {e.correlation_id for e in evidence.exchanges} == {evidence.correlation_id}
+        assert "at-123" not in str(evidence.masked())  # the bearer token is not in it
+
+        provider.routes[("POST", "/oauth2/userinfo")] = lambda r: httpx.Response(
+            401, json={"error": "invalid_token"}
+        )
+        with pytest.raises(SsoProviderError) as info:
+            sso.userinfo("expired")
+    assert info.value.evidence.status_code == 401
+    assert info.value.correlation_id == info.value.evidence.correlation_id
+    assert info.value.evidence.correlation_id != evidence.correlation_id  # one id per call
