@@ -305,6 +305,14 @@ def _load_profile_file(path: Path, name: str) -> dict[str, Any]:
             setting="GOVLINK_PROFILE_FILE",
             expected="a TOML file with [profiles.NAME] tables",
         ) from None
+    stray = sorted(key for key in document if key != "profiles")
+    if stray:
+        raise ConfigurationError(
+            f"profile file {path} has top-level key(s) {', '.join(map(repr, stray))}; "
+            "settings go under [profiles.NAME]",
+            setting="GOVLINK_PROFILE_FILE",
+            expected="a TOML file whose tables are all [profiles.NAME…]",
+        )
     profiles = document.get("profiles", {})
     if name not in profiles:
         if builtin_profile(name) is not None:
@@ -338,7 +346,7 @@ def _refuse_unknown_keys(section: dict[str, Any], path: Path, name: str) -> None
             f"unknown setting(s) {', '.join(repr(k) for k in unknown)} in "
             f"[profiles.{name}] of {path}{hint}",
             setting=f"GOVLINK_{unknown[0].upper()}",
-            expected="one of " + ", ".join(known),
+            expected="nothing: no such setting exists (the settings are " + ", ".join(known) + ")",
         )
 
 
@@ -406,6 +414,31 @@ class GovLinkSettings(BaseSettings):
         if isinstance(env_file, str | Path):
             _check_env_file(Path(env_file))
         super().__init__(**values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_auth_references(cls, data: Any) -> Any:
+        """Resolve ``env:``/``file:`` secrets here, where the variable to name is known
+        (``AuthSettings`` alone can only say ``auth.client_secret``)."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for section in (*PLATFORMS, "gateway"):
+            platform = out.get(section)
+            if not isinstance(platform, dict):
+                continue
+            platform = out[section] = dict(platform)
+            for block in ("auth", "gateway"):
+                auth = platform.get(block)
+                if not isinstance(auth, dict):
+                    continue
+                auth = platform[block] = dict(auth)
+                for name in ("client_secret", "password"):
+                    value = auth.get(name)
+                    if isinstance(value, str):
+                        variable = f"GOVLINK_{section.upper()}__{block.upper()}__{name.upper()}"
+                        auth[name] = SecretStr(resolve_reference(value, setting=variable))
+        return out
 
     @model_validator(mode="after")
     def _validate_platforms(self) -> GovLinkSettings:

@@ -18,12 +18,12 @@ import difflib
 import importlib
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from govlink.core.config import PLATFORMS
 from govlink.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ __all__ = [
     "OptionText",
     "OptionsModel",
     "PathList",
-    "PlatformOptions",
     "Upper",
     "comma_list",
     "json_mapping",
@@ -46,13 +45,7 @@ __all__ = [
     "validate_options",
 ]
 
-_PLATFORM_MODULES = {
-    "sso": "govlink.sso.options",
-    "dossiers": "govlink.dossiers.options",
-    "payments": "govlink.payments.options",
-    "citizens": "govlink.citizens.options",
-    "documents": "govlink.documents.options",
-}
+_PLATFORM_MODULES = {name: f"govlink.{name}.options" for name in PLATFORMS}
 _MODELS: dict[str, type[OptionsModel]] = {}
 _loaded = False
 
@@ -168,7 +161,9 @@ class OptionsModel(BaseModel):
             return ConfigurationError(
                 f"unknown {cls.platform} option {name!r}{hint}",
                 setting=cls.variable(name),
-                expected="one of " + ", ".join(known),
+                expected="nothing: no such option exists (the options are "
+                + ", ".join(known)
+                + ")",
             )
         info = cls.model_fields.get(name)
         given = next((v for k, v in raw.items() if _norm(str(k)) == _norm(name)), None)
@@ -208,74 +203,3 @@ def json_mapping(value: Any) -> Any:
         except ValueError:
             return value
     return value
-
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-class PlatformOptions:
-    """The ``options`` of one platform, read with validation."""
-
-    def __init__(self, platform: str, options: Mapping[str, Any]) -> None:
-        self.platform = platform
-        self.options = options
-
-    def variable(self, name: str) -> str:
-        """The environment variable that sets option ``name``."""
-        return f"GOVLINK_{self.platform.upper()}__OPTIONS__{name.upper()}"
-
-    def _bad(self, name: str, value: Any, expected: str) -> ConfigurationError:
-        return ConfigurationError(
-            f"{self.platform} option {name} is {value!r}",
-            setting=self.variable(name),
-            expected=expected,
-        )
-
-    def flag(self, name: str, default: bool) -> bool:
-        value = self.options.get(name, default)
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise self._bad(name, value, "true or false")
-
-    def whole(self, name: str, default: int, *, minimum: int = 1) -> int:
-        value = self.options.get(name, default)
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise self._bad(name, value, f"a whole number >= {minimum}") from None
-        if number < minimum:
-            raise self._bad(name, value, f"a whole number >= {minimum}")
-        return number
-
-    def seconds(self, name: str, default: float) -> float:
-        value = self.options.get(name, default)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = -1.0
-        if not number >= 0:  # also refuses NaN
-            raise self._bad(name, value, "a number of seconds >= 0")
-        return number
-
-    def text(self, name: str, default: str | None = None) -> str | None:
-        value = self.options.get(name, default)
-        if value is None or value == "":
-            return default if value is None else None
-        if not isinstance(value, str):
-            raise self._bad(name, value, "a string")
-        return value
-
-    def paths(self, name: str) -> list[str | Path] | None:
-        """A list of file paths: a TOML list, or one comma-separated string."""
-        value = self.options.get(name)
-        if not value:
-            return None
-        if isinstance(value, list | tuple):
-            return [str(v) for v in value]
-        return [part.strip() for part in str(value).split(",") if part.strip()]

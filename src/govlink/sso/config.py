@@ -14,7 +14,7 @@ from typing import Any
 
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import ConfigurationError
-from govlink.sso.options import SsoOptions
+from govlink.sso.options import SSO_AUTH_STYLES, SsoOptions
 
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
@@ -44,9 +44,7 @@ DISCOVERY_PATHS: tuple[str, ...] = (
 ASYMMETRIC_ALGORITHMS: frozenset[str] = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )
-AUTH_STYLES: frozenset[str] = frozenset(
-    {"client_secret_post", "client_secret_basic", "private_key_jwt", "none"}
-)
+AUTH_STYLES: frozenset[str] = frozenset({*SSO_AUTH_STYLES, "none"})
 
 _OPTION = "GOVLINK_SSO__OPTIONS__"
 

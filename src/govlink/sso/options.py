@@ -19,7 +19,10 @@ from govlink.core.options import (
     register_options,
 )
 
-__all__ = ["SsoOptions"]
+__all__ = ["SSO_AUTH_STYLES", "SsoOptions"]
+
+SSO_AUTH_STYLES = ("client_secret_post", "client_secret_basic", "private_key_jwt")
+"""The OpenID Connect client-auth styles the SSO client implements."""
 
 _SECONDS = "a number of seconds >= 0"
 
@@ -85,6 +88,4 @@ register_auth_style(
         owner="sso",
     )
 )
-accept_auth_styles(
-    "sso", ("client_secret_post", "client_secret_basic", "private_key_jwt"), gateway_styles=False
-)
+accept_auth_styles("sso", SSO_AUTH_STYLES, gateway_styles=False)

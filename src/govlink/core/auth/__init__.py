@@ -46,6 +46,7 @@ from govlink.core.auth._tokens import (
     ClientCredentialsAuth,
     GatewayHeaderJsonAuth,
     LgspUserTokenAuth,
+    TokenAuth,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "ResolvedAuth",
     "StaticBearerAuth",
     "Token",
+    "TokenAuth",
     "TokenCache",
     "XRoadClientAuth",
     "accept_auth_styles",

@@ -223,13 +223,17 @@ def _checked_style(settings: GovLinkSettings, platform: str, block: str) -> Auth
     style = _STYLES.get(ctx.style)
     if style is None or ctx.style not in accepted:
         close = difflib.get_close_matches(ctx.style, accepted, n=1)
-        why = "unknown auth style" if style is None else "auth style not usable"
         where = f"{platform}'s gateway" if block == "gateway" else platform
+        if style is None:
+            message = f"unknown auth style {ctx.block.style!r} for {where}"
+        else:
+            message = f"auth style {ctx.block.style!r} is not usable for {where}"
+        if close:
+            message += f" (did you mean {close[0]!r}?)"
+        elif style is not None and _gateway_style(style) and platform != GATEWAY_SECTION:
+            message += f" (a gateway in front of it goes in GOVLINK_{platform.upper()}__GATEWAY__…)"
         raise ConfigurationError(
-            f"{why} {ctx.block.style!r} for {where}"
-            + (f" (did you mean {close[0]!r}?)" if close else ""),
-            setting=f"{ctx.prefix}STYLE",
-            expected="one of " + ", ".join(accepted),
+            message, setting=f"{ctx.prefix}STYLE", expected="one of " + ", ".join(accepted)
         )
     return style
 
@@ -306,6 +310,12 @@ def validate_auth(settings: GovLinkSettings) -> None:
         section = getattr(settings, platform)
         _checked_style(settings, platform, "auth")
         block = getattr(section, "gateway", None)
+        if block is not None and platform == GATEWAY_SECTION:
+            raise ConfigurationError(
+                "the shared gateway section cannot itself sit behind a gateway",
+                setting="GOVLINK_GATEWAY__GATEWAY__STYLE",
+                expected="nothing: put the gateway's credentials in GOVLINK_GATEWAY__AUTH__…",
+            )
         if block is not None:
             _checked_style(settings, platform, "gateway")
         in_use = section.base_url is not None or (

@@ -42,7 +42,7 @@ from govlink.core.errors import AuthenticationError, TokenUnavailableError
 from govlink.core.http import CORRELATION_HEADER as _CORRELATION_HEADER
 from govlink.core.redact import redact_text
 
-__all__ = ["ClientCredentialsAuth", "GatewayHeaderJsonAuth", "LgspUserTokenAuth"]
+__all__ = ["ClientCredentialsAuth", "GatewayHeaderJsonAuth", "LgspUserTokenAuth", "TokenAuth"]
 
 log = logging.getLogger("govlink.auth")
 
@@ -66,7 +66,7 @@ def _dig(data: Any, path: str) -> Any:
     return data
 
 
-class _TokenAuth(httpx.Auth, ABC):
+class TokenAuth(httpx.Auth, ABC):
     """Token cache, single flight and one-replay-on-401; subclasses say how to ask."""
 
     def __init__(
@@ -237,7 +237,7 @@ class _TokenAuth(httpx.Auth, ABC):
             stale = token.value
 
 
-class ClientCredentialsAuth(_TokenAuth):
+class ClientCredentialsAuth(TokenAuth):
     """WSO2 API-Manager gateway token (LGSP/NGSP, PLATFORMS.md §6).
 
     ``mode="basic"`` sends ``Authorization: Basic base64(key:secret)``; ``mode="form"``
@@ -288,7 +288,7 @@ class ClientCredentialsAuth(_TokenAuth):
         return f"the consumer key {self.client_id!r} and its secret"
 
 
-class GatewayHeaderJsonAuth(_TokenAuth):
+class GatewayHeaderJsonAuth(TokenAuth):
     """Vendor gateway variant: credentials travel as base64 JSON in one header.
 
     Assumed wire form (configurable, because it is not publicly specified): the token
@@ -357,7 +357,7 @@ class GatewayHeaderJsonAuth(_TokenAuth):
         return f"the access key {self.access_key!r}, its secret key, AppName and PartnerCode"
 
 
-class LgspUserTokenAuth(_TokenAuth):
+class LgspUserTokenAuth(TokenAuth):
     """Hà Giang LGSP style (PLATFORMS.md §6, opencps-v2 ``QLVBIntegrationActionImpl``).
 
     The token is fetched with ``GET {token_url}/{user_id}/`` carrying two headers:
