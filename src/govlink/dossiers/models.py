@@ -30,6 +30,7 @@ from pydantic import (
 
 from govlink.core.clock import format_compact, parse_compact
 from govlink.core.codes import OpenIntEnum
+from govlink.core.driver import EvidenceModel
 from govlink.core.redact import masked_repr_args
 
 __all__ = [
@@ -340,8 +341,12 @@ class ConnectedDatabase(WireModel):
 # ------------------------------------------------------------------------- dossier
 
 
-class Dossier(WireModel):
-    """A dossier (hồ sơ) as synchronised with ``DongBoHoSoMC``."""
+class Dossier(WireModel, EvidenceModel):
+    """A dossier (hồ sơ) as synchronised with ``DongBoHoSoMC``.
+
+    When it comes from :meth:`~govlink.dossiers.DossierClient.get`, ``evidence`` holds
+    the lookup's correlation id, timing and masked exchanges.
+    """
 
     ma_ho_so: str = Field(alias="MaHoSo", min_length=1, max_length=100)
     procedure_code: str = Field(alias="MaTTHC", min_length=1)

@@ -125,6 +125,8 @@ def test_public_replies_read_into_the_english_models(portal: respx.MockRouter) -
         agency = client.agencies()[0]
         field = client.fields()[0]
         tech_id = client.tech_id("0100000001")
+    assert dossier.evidence is not None  # the lookup's exchange, masked
+    assert dossier.evidence.correlation_id
     assert (dossier.ma_ho_so, dossier.email, dossier.returned_at) == (
         "H47.01-260302-0009",
         None,  # "" on the wire is "not set"
