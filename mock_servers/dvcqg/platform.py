@@ -4,13 +4,21 @@ Routes (under ``/dvcqg``):
 
 * ``POST /auth`` (also ``/api/auth``) — ``{"username", "password"}`` →
   ``{"session", "error_code": 0, "expires_in"}``; accounts are the seed's
-  ``clients`` of kind ``dvcqg``. Sessions expire by the virtual clock
-  (``session_ttl`` switch, default 1800 s).
+  ``clients`` of kind ``dvcqg`` (with their ``dstcode`` header when the account has
+  one). Sessions expire by the virtual clock (``session_ttl`` switch, default
+  1800 s) and are pruned at the next login.
 * ``POST /integration`` (also ``/api/integration``) — ``{"session", "madonvi",
-  "service", …}`` for ``DongBoHoSoMC``, ``CapNhatTienDoHoSoMC``, ``TraCuuHoSo``,
-  ``LayDanhSachTTHC``, ``LayThuTuc``, ``LayDanhMucCoQuan``, ``LayDanhMucLinhVuc``.
+  "service", …}`` with the session's ``dstcode`` header: ``DongBoHoSoMC``
+  (``isUpdating`` "True"/"False"), ``CapNhatTienDoHoSoMC``, ``TraCuuHoSo``
+  (``mahoso``), ``LayThuTuc`` (``maTTHC``, :mod:`.catalogue`) and the statistics /
+  Q&A / ``LayDVC`` / ``DongBoTrangThaiHoSo`` services (:mod:`.feedback`).
+* ``POST /share`` (also ``/api/share``) — the sharing services ``LayDanhSachTTHC``,
+  ``LayDanhMucCoQuan``, ``LayDanhMucLinhVuc``, ``TraCuuTechID`` ([OC]).
+* ``POST /proxy/create|update|progress`` — a provincial proxy ([TD]): bare arrays.
 * ``GET /_mock/received`` — not a portal route: what was applied, per idempotency
   key and per dossier, for tests and the demo to verify exactly-once and order.
+* ``/_mock/submitted``, ``/_mock/deliver`` — dossiers that flow down
+  (:mod:`.inbound`).
 
 Top-level codes: ``00`` ok, ``01`` login refused, ``02`` session expired or unknown,
 ``03`` unknown service, ``04`` malformed request, ``10`` some items refused (see
@@ -43,6 +51,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_servers.context import MockContext
+from mock_servers.dvcqg.catalogue import CatalogueServices
 from mock_servers.dvcqg.feedback import FeedbackServices
 from mock_servers.dvcqg.inbound import Submissions
 from mock_servers.dvcqg.validation import check_dossier, check_progress
@@ -92,8 +101,12 @@ class DvcqgPlatform(MockPlatform):
         super().__init__(ctx)
         self._lock = threading.RLock()
         self._index: _Index | None = None
+        self.catalogue = CatalogueServices(ctx, self._procedures)
         self.feedback = FeedbackServices(
-            ctx, count=self._count, procedures=self._procedures, agency_names=self._agency_names
+            ctx,
+            count=self._count,
+            procedures=self._procedures,
+            agency_names=self.catalogue.agency_names,
         )
         self.submissions = Submissions(ctx, self._lock, self.name)
         self._app = Starlette(
@@ -269,16 +282,16 @@ class DvcqgPlatform(MockPlatform):
     def _share_services(self) -> dict[str, Callable[[dict[str, Any]], Response]]:
         """What [OC] sends to the share endpoint (``getSharingDictCollection``)."""
         return {
-            "LayDanhSachTTHC": self._procedure_list,
-            "LayDanhMucCoQuan": self._agencies,
-            "LayDanhMucLinhVuc": self._fields,
-            "TraCuuTechID": self._tech_id,
+            "LayDanhSachTTHC": self.catalogue.procedure_list,
+            "LayDanhMucCoQuan": self.catalogue.agencies,
+            "LayDanhMucLinhVuc": self.catalogue.fields,
+            "TraCuuTechID": self.catalogue.tech_id,
         }
 
     def _integration_services(self) -> dict[str, Callable[[dict[str, Any]], Response]]:
         return {
             "TraCuuHoSo": self._lookup,
-            "LayThuTuc": self._procedure_one,
+            "LayThuTuc": self.catalogue.procedure_one,
             **self.feedback.handlers(),
         }
 
@@ -487,120 +500,6 @@ class DvcqgPlatform(MockPlatform):
             return error("15", f"Không tìm thấy hồ sơ {ma[:60]} (dossier not found)")
         found = {**record, "QuaTrinhXuLy": list(index.progress.get(ma, []))}
         return reply({"error_code": "00", "message": "Thành công", "result": [found]})
-
-    def _agency_names(self) -> dict[str, str]:
-        return {
-            str(a.get("code")): str(a.get("name", ""))
-            for a in self.ctx.seed.section("agencies")
-            if isinstance(a, dict)
-        }
-
-    def _procedure_wire(self, p: dict[str, Any], *, full: bool) -> dict[str, Any]:
-        """A procedure in the portal's upper-case shape ([OC] reads these keys)."""
-        summary = {"MATTHC": p.get("ma_tthc"), "TENTTHC": p.get("ten_tthc")}
-        if not full:
-            return summary
-        agency = str(p.get("co_quan", ""))
-        fee = p.get("le_phi", 0)
-        return {
-            **summary,
-            "MACOQUANCONGBO": agency,
-            "TRANGTHAI": 1,
-            "LINHVUCTHUCHIEN": [
-                {"MALINHVUC": p.get("ma_linh_vuc"), "TENLINHVUC": p.get("ten_linh_vuc")}
-            ],
-            "COQUANTHUCHIEN": [
-                {"MADONVI": agency, "TENDONVI": self._agency_names().get(agency, "")}
-            ],
-            "CACHTHUCTHUCHIEN": [
-                {
-                    "KENH": 2,
-                    "THOIGIAN": [
-                        {
-                            "THOIGIANGIAIQUYET": p.get("thoi_han_ngay", 5),
-                            "DONVITINH": "Ngày làm việc",
-                            "MOTA": "",
-                            "PHILEPHI": [
-                                {"MAPHILEPHI": "LP", "SOTIEN": fee, "DONVI": "Đồng", "MOTA": ""}
-                            ],
-                        }
-                    ],
-                }
-            ],
-            "TRINHTUTHUCHIEN": [],
-            "YEUCAU": "",
-            "DOITUONGTHUCHIEN": [],
-            "KETQUATHUCHIEN": [],
-            "CANCUPHAPLY": [],
-            "THANHPHANHOSO": [],
-        }
-
-    def _procedure_list(self, data: dict[str, Any]) -> Response:
-        result = [self._procedure_wire(p, full=False) for p in self._procedures()]
-        return reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _procedure_one(self, data: dict[str, Any]) -> Response:
-        """``LayThuTuc`` with ``maTTHC`` ([OC]); other spellings count as missing."""
-        code = data.get("maTTHC")
-        if not isinstance(code, str) or not code:
-            return error("04", "Thiếu tham số maTTHC (missing parameter maTTHC)")
-        for p in self._procedures():
-            if p.get("ma_tthc") == code:
-                result = [self._procedure_wire(p, full=True)]
-                return reply({"error_code": "00", "message": "Thành công", "result": result})
-        return error("15", f"Không tìm thấy thủ tục {code[:40]} (procedure not found)")
-
-    def _agencies(self, data: dict[str, Any]) -> Response:
-        agencies = [a for a in self.ctx.seed.section("agencies") if isinstance(a, dict)]
-        codes = {a.get("code"): a for a in agencies}
-
-        def level(agency: dict[str, Any]) -> int:
-            depth, parent = 1, agency.get("parent")
-            while parent in codes and depth < 10:
-                depth, parent = depth + 1, codes[parent].get("parent")
-            return depth
-
-        result = [
-            {"MADONVI": a.get("code"), "TENDONVI": a.get("name"), "CAPDONVI": str(level(a))}
-            for a in agencies
-        ]
-        return reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _fields(self, data: dict[str, Any]) -> Response:
-        seen: dict[str, str] = {}
-        for p in self._procedures():
-            code = p.get("ma_linh_vuc")
-            if isinstance(code, str) and code not in seen:
-                seen[code] = str(p.get("ten_linh_vuc", ""))
-        madonvi = str(data.get("madonvi", ""))
-        result = [
-            {"MALINHVUC": code, "TENLINHVUC": name, "MANGANH": madonvi}
-            for code, name in seen.items()
-        ]
-        return reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _tech_id(self, data: dict[str, Any]) -> Response:
-        """``TraCuuTechID``: ``provider`` ("wso2is") and ``mstorcmnd`` (a tax code or
-        an ID number) → ``result[{"TECHNICALID"}]`` ([OC]); empty when unknown."""
-        number = data.get("mstorcmnd")
-        if not isinstance(number, str) or not number.strip():
-            return error("04", "Thiếu tham số mstorcmnd (missing parameter mstorcmnd)")
-        if data.get("provider") != "wso2is":
-            return error("04", "Thiếu hoặc sai tham số provider (expected wso2is)")
-        found = [
-            {"TECHNICALID": str(person.get("tech_id"))}
-            for section in ("citizens", "organisations")
-            for person in self.ctx.seed.section(section)
-            if isinstance(person, dict)
-            and person.get("tech_id")
-            and number.strip()
-            in (
-                person.get("so_dinh_danh"),
-                person.get("ma_so_thue"),
-                person.get("ma_so_doanh_nghiep"),
-            )
-        ]
-        return reply({"error_code": "00", "message": "Thành công", "result": found[:1]})
 
     # --- inspection ---------------------------------------------------------------------
 
