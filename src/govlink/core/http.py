@@ -862,6 +862,19 @@ class _Call:
         if response.status_code in self.retry_statuses:
             raise _RetryableStatus(response)
 
+    def opened(self, response: httpx.Response) -> None:
+        """A streamed reply is open (its body is the caller's): log its status only."""
+        self.response = response
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %d in %.3f s, body streamed [correlation id %s]",
+                self.method,
+                redact_text(str(response.request.url)),
+                response.status_code,
+                self.elapsed(),
+                self.cid,
+            )
+
     def evidence(self, response: httpx.Response | None) -> Evidence:
         assert self.request is not None
         return _evidence(
@@ -1034,7 +1047,7 @@ class HttpTransport(_TransportBase, Closable):
             finally:
                 response.close()
             call.received(response)
-        call.response = response
+        call.opened(response)
         return response
 
     @contextmanager
@@ -1206,7 +1219,7 @@ class AsyncHttpTransport(_TransportBase, AsyncClosable):
             finally:
                 await response.aclose()
             call.received(response)
-        call.response = response
+        call.opened(response)
         return response
 
     @asynccontextmanager
