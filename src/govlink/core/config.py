@@ -156,6 +156,13 @@ class AuthSettings(_Section):
     private_key_file: Path | None = None
     extra: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("token_url")
+    @classmethod
+    def _check_token_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an absolute http:// or https:// URL")
+        return value
+
     @field_validator("client_secret", "password", mode="before")
     @classmethod
     def _resolve_secret(cls, value: Any, info: Any) -> Any:

@@ -144,6 +144,20 @@ def test_a_platform_can_register_and_accept_its_own_style(
     assert auth_style("PORTAL_LOGIN") is not None
 
 
+def test_a_strategy_refusing_its_values_is_reported_against_the_block(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_registry, "_STYLES", dict(_registry._STYLES))
+
+    def build(ctx: Any) -> None:
+        raise ValueError("mode must be 'basic' or 'form'")
+
+    register_auth_style(AuthStyle("picky_gateway", "token", build))
+    error = load_error(gateway={"auth": {"style": "picky_gateway"}})
+    assert error.setting == "GOVLINK_GATEWAY__AUTH__STYLE"
+    assert "mode must be" in str(error)
+
+
 # ------------------------------------------------------------- behind a gateway
 
 

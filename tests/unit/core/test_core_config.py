@@ -289,3 +289,9 @@ def test_a_broken_secret_reference_names_the_variable_it_came_from(
     with pytest.raises(ConfigurationError) as caught:
         GovLinkSettings.load(citizens={"auth": {"client_secret": "env:NOT_SET_ANYWHERE"}})
     assert "GOVLINK_CITIZENS__AUTH__CLIENT_SECRET" in str(caught.value)
+
+
+def test_a_relative_token_url_names_its_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.load(dossiers={"gateway": {"token_url": "lgsp.example/token"}})
+    assert caught.value.setting == "GOVLINK_DOSSIERS__GATEWAY__TOKEN_URL"

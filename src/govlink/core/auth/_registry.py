@@ -267,11 +267,24 @@ class ResolvedAuth:
         return self.gateway if own is None else chain_auth(self.gateway, own)
 
 
+def _build(style: AuthStyle, ctx: AuthContext) -> Any:
+    """Run a factory; a strategy's own ``ValueError`` becomes a ConfigurationError that
+    names the block (pydantic would otherwise report it against no variable)."""
+    try:
+        return style.build(ctx)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"auth style {style.name!r} for {ctx.platform}: {exc}",
+            setting=f"{ctx.prefix}STYLE",
+            expected="the settings listed for this style in docs/configuration.md",
+        ) from None
+
+
 def resolve_auth(settings: GovLinkSettings, platform: str) -> ResolvedAuth:
     """Build ``platform``'s auth (and its gateway's, when it has a ``gateway`` block)."""
     _check_platform(platform)
     own_style = _checked_style(settings, platform, "auth")
-    own = own_style.build(_context(settings, platform, "auth"))
+    own = _build(own_style, _context(settings, platform, "auth"))
     gateway: httpx.Auth | None = None
     gateway_name: str | None = None
     block = getattr(settings, platform).gateway if platform != GATEWAY_SECTION else None
@@ -288,7 +301,7 @@ def resolve_auth(settings: GovLinkSettings, platform: str) -> ResolvedAuth:
                 expected="a style carried outside the Authorization header (e.g. a platform "
                 "session, x_road), or no gateway block",
             )
-        gateway = gateway_style.build(_context(settings, platform, "gateway"))
+        gateway = _build(gateway_style, _context(settings, platform, "gateway"))
     return ResolvedAuth(own_style.name, own, gateway, gateway_name)
 
 
