@@ -4,13 +4,21 @@ Routes (under ``/dvcqg``):
 
 * ``POST /auth`` (also ``/api/auth``) — ``{"username", "password"}`` →
   ``{"session", "error_code": 0, "expires_in"}``; accounts are the seed's
-  ``clients`` of kind ``dvcqg``. Sessions expire by the virtual clock
-  (``session_ttl`` switch, default 1800 s).
+  ``clients`` of kind ``dvcqg`` (with their ``dstcode`` header when the account has
+  one). Sessions expire by the virtual clock (``session_ttl`` switch, default
+  1800 s) and are pruned at the next login.
 * ``POST /integration`` (also ``/api/integration``) — ``{"session", "madonvi",
-  "service", …}`` for ``DongBoHoSoMC``, ``CapNhatTienDoHoSoMC``, ``TraCuuHoSo``,
-  ``LayDanhSachTTHC``, ``LayThuTuc``, ``LayDanhMucCoQuan``, ``LayDanhMucLinhVuc``.
+  "service", …}`` with the session's ``dstcode`` header: ``DongBoHoSoMC``
+  (``isUpdating`` "True"/"False"), ``CapNhatTienDoHoSoMC``, ``TraCuuHoSo``
+  (``mahoso``), ``LayThuTuc`` (``maTTHC``, :mod:`.catalogue`) and the statistics /
+  Q&A / ``LayDVC`` / ``DongBoTrangThaiHoSo`` services (:mod:`.feedback`).
+* ``POST /share`` (also ``/api/share``) — the sharing services ``LayDanhSachTTHC``,
+  ``LayDanhMucCoQuan``, ``LayDanhMucLinhVuc``, ``TraCuuTechID`` ([OC]).
+* ``POST /proxy/create|update|progress`` — a provincial proxy ([TD]): bare arrays.
 * ``GET /_mock/received`` — not a portal route: what was applied, per idempotency
   key and per dossier, for tests and the demo to verify exactly-once and order.
+* ``/_mock/submitted``, ``/_mock/deliver`` — dossiers that flow down
+  (:mod:`.inbound`).
 
 Top-level codes: ``00`` ok, ``01`` login refused, ``02`` session expired or unknown,
 ``03`` unknown service, ``04`` malformed request, ``10`` some items refused (see
@@ -43,7 +51,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_servers.context import MockContext
+from mock_servers.dvcqg.catalogue import CatalogueServices
+from mock_servers.dvcqg.feedback import FeedbackServices
+from mock_servers.dvcqg.inbound import Submissions
 from mock_servers.dvcqg.validation import check_dossier, check_progress
+from mock_servers.dvcqg.wire import error, json_body, reply
 from mock_servers.platform import MockPlatform
 
 __all__ = ["IDEMPOTENCY_FIELD", "DvcqgPlatform", "create_platform"]
@@ -55,21 +67,8 @@ NS_SESSIONS = "dossiers.sessions"
 NS_APPLIED = "dossiers.applied"
 NS_DUPLICATES = "dossiers.duplicates"
 NS_STATS = "dossiers.stats"
-
 SERVICE_SYNC = "DongBoHoSoMC"
 SERVICE_PROGRESS = "CapNhatTienDoHoSoMC"
-
-
-def _reply(payload: dict[str, Any], status: int = 200) -> Response:
-    return Response(
-        json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-        status_code=status,
-        media_type="application/json",
-    )
-
-
-def _error(code: str, message: str) -> Response:
-    return _reply({"error_code": code, "message": message, "result": []})
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -96,19 +95,35 @@ class DvcqgPlatform(MockPlatform):
     name = "dossiers"
     prefix = "/dvcqg"
     title = "DVCQG — dossier status sync (National Public Service Portal)"
-    switch_names = ("session_ttl", "busy")
+    switch_names = ("session_ttl", "busy", "deliver_to")
 
     def __init__(self, ctx: MockContext) -> None:
         super().__init__(ctx)
         self._lock = threading.RLock()
         self._index: _Index | None = None
+        self.catalogue = CatalogueServices(ctx, self._procedures)
+        self.feedback = FeedbackServices(
+            ctx,
+            count=self._count,
+            procedures=self._procedures,
+            agency_names=self.catalogue.agency_names,
+        )
+        self.submissions = Submissions(ctx, self._lock, self.name)
         self._app = Starlette(
             routes=[
                 Route("/auth", self.login, methods=["POST"]),
                 Route("/api/auth", self.login, methods=["POST"]),
                 Route("/integration", self.integration, methods=["POST"]),
                 Route("/api/integration", self.integration, methods=["POST"]),
+                Route("/share", self.share, methods=["POST"]),
+                Route("/api/share", self.share, methods=["POST"]),
+                Route("/proxy/create", self.proxy_create, methods=["POST"]),
+                Route("/proxy/update", self.proxy_update, methods=["POST"]),
+                Route("/proxy/progress", self.proxy_progress, methods=["POST"]),
                 Route("/_mock/received", self.received, methods=["GET"]),
+                Route("/_mock/submitted", self.submissions.listing, methods=["GET"]),
+                Route("/_mock/submitted", self.submissions.submit, methods=["POST"]),
+                Route("/_mock/deliver", self.submissions.deliver, methods=["POST"]),
             ]
         )
 
@@ -169,6 +184,12 @@ class DvcqgPlatform(MockPlatform):
     def _save_counters(self, index: _Index) -> None:
         self.ctx.store.put(NS_STATS, "counters", dict(index.counters))
 
+    def _count(self, name: str, n: int) -> None:
+        with self._lock:
+            index = self._idx()
+            index.counters[name] += n
+            self._save_counters(index)
+
     def apply_switches(self, switches: dict[str, Any]) -> None:
         super().apply_switches(switches)
         ttl = switches.get("session_ttl")
@@ -185,9 +206,9 @@ class DvcqgPlatform(MockPlatform):
         try:
             data = json.loads(await request.body())
         except ValueError:
-            return _reply({"error_code": "04", "message": "Dữ liệu đăng nhập không phải JSON"})
+            return reply({"error_code": "04", "message": "Dữ liệu đăng nhập không phải JSON"})
         if not isinstance(data, dict):
-            return _reply({"error_code": "04", "message": "Dữ liệu đăng nhập phải là đối tượng"})
+            return reply({"error_code": "04", "message": "Dữ liệu đăng nhập phải là đối tượng"})
         username, password = data.get("username"), data.get("password")
         account = None
         for client in self.ctx.seed.section("clients"):
@@ -197,12 +218,18 @@ class DvcqgPlatform(MockPlatform):
                 account = client
                 break
         if account is None:
-            return _reply(
+            return reply(
                 {
                     "error_code": "01",
                     "message": "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)",
                 }
             )
+        wanted_dstcode = account.get("dstcode")
+        if wanted_dstcode and not _same(request.headers.get("dstcode"), str(wanted_dstcode)):
+            return reply(
+                {"error_code": "01", "message": "Thiếu hoặc sai dstcode (missing or wrong dstcode)"}
+            )
+        self._prune_sessions()
         ttl = float(self.ctx.switches(self.name).get("session_ttl", DEFAULT_SESSION_TTL))
         session = secrets.token_urlsafe(24)
         self.ctx.store.put(
@@ -217,7 +244,7 @@ class DvcqgPlatform(MockPlatform):
         )
         with self._lock:
             self._idx().counters["logins"] += 1
-        return _reply(
+        return reply(
             {
                 "session": session,
                 "error_code": 0,
@@ -226,54 +253,126 @@ class DvcqgPlatform(MockPlatform):
             }
         )
 
-    def _session_ok(self, session: Any) -> bool:
+    def _prune_sessions(self) -> None:
+        """Forget sessions the virtual clock has expired (so they cannot pile up)."""
+        now = self.ctx.clock.timestamp()
+        for key, record in self.ctx.store.items(NS_SESSIONS):
+            if not isinstance(record, dict) or float(record.get("expires_at", 0)) <= now:
+                self.ctx.store.delete(NS_SESSIONS, key)
+
+    def _session(self, session: Any) -> dict[str, Any] | None:
         if not isinstance(session, str) or not session:
-            return False
+            return None
         record = self.ctx.store.get(NS_SESSIONS, session)
         if not isinstance(record, dict):
-            return False
-        return float(record.get("expires_at", 0)) > self.ctx.clock.timestamp()
+            return None
+        if float(record.get("expires_at", 0)) <= self.ctx.clock.timestamp():
+            self.ctx.store.delete(NS_SESSIONS, session)
+            return None
+        return record
 
     # --- integration --------------------------------------------------------------------
 
     async def integration(self, request: Request) -> Response:
+        return await self._endpoint(request, self._integration_services(), writes=True)
+
+    async def share(self, request: Request) -> Response:
+        return await self._endpoint(request, self._share_services(), writes=False)
+
+    def _share_services(self) -> dict[str, Callable[[dict[str, Any]], Response]]:
+        """What [OC] sends to the share endpoint (``getSharingDictCollection``)."""
+        return {
+            "LayDanhSachTTHC": self.catalogue.procedure_list,
+            "LayDanhMucCoQuan": self.catalogue.agencies,
+            "LayDanhMucLinhVuc": self.catalogue.fields,
+            "TraCuuTechID": self.catalogue.tech_id,
+        }
+
+    def _integration_services(self) -> dict[str, Callable[[dict[str, Any]], Response]]:
+        return {
+            "TraCuuHoSo": self._lookup,
+            "LayThuTuc": self.catalogue.procedure_one,
+            **self.feedback.handlers(),
+        }
+
+    async def _endpoint(
+        self,
+        request: Request,
+        reads: dict[str, Callable[[dict[str, Any]], Response]],
+        *,
+        writes: bool,
+    ) -> Response:
         raw = await request.body()
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return _error("04", "Dữ liệu gửi lên không phải JSON hợp lệ (body is not JSON)")
-        if not isinstance(data, dict):
-            return _error("04", "Dữ liệu gửi lên phải là một đối tượng JSON (expected an object)")
-        if not self._session_ok(data.get("session")):
+        data = json_body(raw, dict)
+        if isinstance(data, Response):
+            return data
+        record = self._session(data.get("session"))
+        if record is None:
             with self._lock:
                 self._idx().counters["expired_sessions"] += 1
-            return _error(
+            return error(
                 "02", "Phiên làm việc không hợp lệ hoặc đã hết hạn (session expired or unknown)"
             )
+        wanted_dstcode = record.get("dstcode")
+        if wanted_dstcode and not _same(request.headers.get("dstcode"), wanted_dstcode):
+            return error("04", "Thiếu header dstcode (dstcode header missing on this call)")
         if self.ctx.switches(self.name).get("busy"):
-            return _error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
+            return error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
         if not isinstance(data.get("madonvi"), str) or not data["madonvi"].strip():
-            return _error("04", "Thiếu madonvi (missing unit code)")
+            return error("04", "Thiếu madonvi (missing unit code)")
         service = data.get("service")
         service = service if isinstance(service, str) else ""
-        reads = {
-            "TraCuuHoSo": self._lookup,
-            "LayDanhSachTTHC": self._procedure_list,
-            "LayThuTuc": self._procedure_one,
-            "LayDanhMucCoQuan": self._agencies,
-            "LayDanhMucLinhVuc": self._fields,
-        }
-        if service not in reads and service not in (SERVICE_SYNC, SERVICE_PROGRESS):
-            return _error("03", f"Dịch vụ không tồn tại: {service[:60]!r} (unknown service)")
+        is_write = writes and service in (SERVICE_SYNC, SERVICE_PROGRESS)
+        if service not in reads and not is_write:
+            return error("03", f"Dịch vụ không tồn tại: {service[:60]!r} (unknown service)")
         with self._lock:
             if service in reads:
                 return reads[service](data)
-            return self._batch(data, raw, service)
+            response: Response = self._batch(data, raw, service)
+            return response
+
+    async def proxy_create(self, request: Request) -> Response:
+        return await self._proxy(request, SERVICE_SYNC, "False")
+
+    async def proxy_update(self, request: Request) -> Response:
+        return await self._proxy(request, SERVICE_SYNC, "True")
+
+    async def proxy_progress(self, request: Request) -> Response:
+        return await self._proxy(request, SERVICE_PROGRESS, None)
+
+    async def _proxy(self, request: Request, service: str, is_updating: str | None) -> Response:
+        """A provincial proxy ([TD]): one URL per write, the body a bare JSON array,
+        no session; the answer is the top-level code and message only."""
+        items = json_body(await request.body(), list)
+        if isinstance(items, Response):
+            return items
+        if self.ctx.switches(self.name).get("busy"):
+            return error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
+        data: dict[str, Any] = {"service": service, "data": items}
+        if is_updating is not None:
+            data["isUpdating"] = is_updating
+        wrapped = json.dumps(data, ensure_ascii=False).encode("utf-8")  # the applied log's form
+        with self._lock:
+            answer = self._batch(data, wrapped, service, reply=False)
+        assert isinstance(answer, list)
+        refused = [r for r in answer if r.get("error_code") not in ("0", "00")]
+        if not refused:
+            return reply({"error_code": "0", "message": "Đồng bộ thành công"})
+        codes = {r.get("error_code") for r in refused}
+        if len(refused) == len(answer) and len(codes) == 1:
+            return reply({"error_code": refused[0]["error_code"], "message": refused[0]["message"]})
+        return reply(
+            {
+                "error_code": "10",
+                "message": f"{len(refused)}/{len(answer)} hồ sơ bị từ chối (items refused)",
+                "result": answer,
+            }
+        )
 
     def _batch_items(self, data: dict[str, Any]) -> list[Any] | Response:
         items = data.get("data")
         if not isinstance(items, list):
-            return _error("04", "data phải là một danh sách (data must be a list)")
+            return error("04", "data phải là một danh sách (data must be a list)")
         return items
 
     def _finish_batch(
@@ -302,14 +401,14 @@ class DvcqgPlatform(MockPlatform):
         index.counters["rejected_items"] += rejected
         self._save_counters(index)
         if rejected:
-            return _reply(
+            return reply(
                 {
                     "error_code": "10",
                     "message": f"{rejected}/{len(results)} hồ sơ bị từ chối (items refused)",
                     "result": results,
                 }
             )
-        return _reply({"error_code": "00", "message": "Thành công", "result": results})
+        return reply({"error_code": "00", "message": "Thành công", "result": results})
 
     def _duplicate(self, index: _Index, key: str, ma: Any) -> dict[str, Any]:
         index.deliveries[key] += 1
@@ -323,7 +422,7 @@ class DvcqgPlatform(MockPlatform):
             "duplicate": True,
         }
 
-    def _batch(self, data: dict[str, Any], raw: bytes, service: str) -> Response:
+    def _batch(self, data: dict[str, Any], raw: bytes, service: str, *, reply: bool = True) -> Any:
         """``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC``: validate, deduplicate, apply.
 
         The loop binds its lookups to locals: it runs once per item (100,000 times
@@ -342,6 +441,10 @@ class DvcqgPlatform(MockPlatform):
             known = index.status
             check = check_progress
         deliveries, apply = index.deliveries, self._apply
+        # isUpdating as the public clients send it: the strings "True" / "False" [OC].
+        flag = str(data.get("isUpdating", "")).strip().lower()
+        updating = {"true": True, "false": False}.get(flag) if service == SERVICE_SYNC else None
+        existing = index.dossiers
         results: list[dict[str, Any]] = []
         applied: list[int] = []
         rejected = 0
@@ -367,67 +470,36 @@ class DvcqgPlatform(MockPlatform):
             if key is not None and key in deliveries:
                 add_result(self._duplicate(index, key, ma))
                 continue
+            if updating is not None and (ma in existing) is not updating:
+                rejected += 1
+                code, text = (
+                    ("15", f"Không tìm thấy hồ sơ {ma[:60]} để cập nhật (dossier not found)")
+                    if updating
+                    else ("3", f"Hồ sơ {ma[:60]} đã tồn tại (dossier already exists)")
+                )
+                add_result(
+                    {"MaHoSo": ma, IDEMPOTENCY_FIELD: key, "error_code": code, "message": text}
+                )
+                continue
             item.pop(IDEMPOTENCY_FIELD, None)  # the record is the item itself, minus its key
             apply(index, service, key, ma, item)
             add_applied(position)
             add_result({"MaHoSo": ma, IDEMPOTENCY_FIELD: key, "error_code": "00"})
-        return self._finish_batch(index, service, results, applied, rejected, raw)
+        response = self._finish_batch(index, service, results, applied, rejected, raw)
+        return response if reply else results
 
     def _lookup(self, data: dict[str, Any]) -> Response:
-        ma = data.get("MaHoSo")
+        """``TraCuuHoSo`` with ``mahoso`` (lower-case, [OC] and [TD]); any other
+        spelling is an unknown parameter, so the code is missing."""
+        ma = data.get("mahoso")
         if not isinstance(ma, str) or not ma:
-            return _error("04", "Thiếu MaHoSo (missing MaHoSo)")
+            return error("04", "Thiếu tham số mahoso (missing parameter mahoso)")
         index = self._idx()
         record = index.dossiers.get(ma)
         if record is None:
-            return _error("15", f"Không tìm thấy hồ sơ {ma[:60]} (dossier not found)")
+            return error("15", f"Không tìm thấy hồ sơ {ma[:60]} (dossier not found)")
         found = {**record, "QuaTrinhXuLy": list(index.progress.get(ma, []))}
-        return _reply({"error_code": "00", "message": "Thành công", "result": [found]})
-
-    @staticmethod
-    def _procedure_wire(p: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "MaTTHC": p.get("ma_tthc"),
-            "TenTTHC": p.get("ten_tthc"),
-            "MaLinhVuc": p.get("ma_linh_vuc"),
-            "TenLinhVuc": p.get("ten_linh_vuc"),
-            "MaCoQuan": p.get("co_quan"),
-            "MucLePhi": str(p.get("le_phi", 0)),
-        }
-
-    def _procedure_list(self, data: dict[str, Any]) -> Response:
-        result = [self._procedure_wire(p) for p in self._procedures()]
-        return _reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _procedure_one(self, data: dict[str, Any]) -> Response:
-        code = data.get("MaTTHC")
-        for p in self._procedures():
-            if p.get("ma_tthc") == code:
-                return _reply(
-                    {
-                        "error_code": "00",
-                        "message": "Thành công",
-                        "result": [self._procedure_wire(p)],
-                    }
-                )
-        return _error("15", f"Không tìm thấy thủ tục {str(code)[:40]} (procedure not found)")
-
-    def _agencies(self, data: dict[str, Any]) -> Response:
-        result = [
-            {"MaCoQuan": a.get("code"), "TenCoQuan": a.get("name"), "MaCoQuanCha": a.get("parent")}
-            for a in self.ctx.seed.section("agencies")
-            if isinstance(a, dict)
-        ]
-        return _reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _fields(self, data: dict[str, Any]) -> Response:
-        seen: dict[str, str] = {}
-        for p in self._procedures():
-            code = p.get("ma_linh_vuc")
-            if isinstance(code, str) and code not in seen:
-                seen[code] = str(p.get("ten_linh_vuc", ""))
-        result = [{"MaLinhVuc": code, "TenLinhVuc": name} for code, name in seen.items()]
-        return _reply({"error_code": "00", "message": "Thành công", "result": result})
+        return reply({"error_code": "00", "message": "Thành công", "result": [found]})
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -443,7 +515,7 @@ class DvcqgPlatform(MockPlatform):
                 deliveries = dict(index.deliveries)
                 history = {ma: list(keys) for ma, keys in index.history.items()}
             summary = self._summary(index)
-        return _reply({"deliveries": deliveries, "history": history, "summary": summary})
+        return reply({"deliveries": deliveries, "history": history, "summary": summary})
 
     def summary(self) -> dict[str, Any]:
         with self._lock:
@@ -469,6 +541,10 @@ class DvcqgPlatform(MockPlatform):
             "logins": int(index.counters["logins"]),
             "expired_session_calls": int(index.counters["expired_sessions"]),
             "active_sessions": self.ctx.store.count(NS_SESSIONS),
+            "satisfaction_reports": int(index.counters["satisfaction_reports"]),
+            "questions_pushed": int(index.counters["questions_pushed"]),
+            "answers_pushed": int(index.counters["answers_pushed"]),
+            "promotion_statuses": int(index.counters["promotion_statuses"]),
             "recent": [
                 {
                     "MaHoSo": ma,
