@@ -322,6 +322,17 @@ def retry(
     if ids and all_dead:
         raise UserError("pass either ids or --all, not both")
     with open_store(outbox, outbox_dsn) as store:
+        if ids:
+            unknown = sorted(
+                i for i in set(ids) if (item := store.get(i)) is None or item.state != "dead"
+            )
+            if unknown:
+                raise UserError(
+                    f"not dead change(s): {', '.join(map(str, unknown[:10]))}"
+                    + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+                    + "; nothing was retried",
+                    hint="'govlink outbox dead' lists the dead changes and their ids",
+                )
         count = store.retry(None if all_dead else list(ids or []), now=time.time())
         stats = None
         if drain_now and count:
