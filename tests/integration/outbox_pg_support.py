@@ -15,11 +15,12 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-__all__ = ["pg_dsn"]
+__all__ = ["PostgresUnavailable", "pg_dsn", "postgres_server"]
 
 
 def _pg_bin() -> Path | None:
@@ -42,21 +43,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def pg_dsn() -> Iterator[str]:
+class PostgresUnavailable(Exception):
+    """No server can be started here (the reason says why)."""
+
+
+@contextmanager
+def postgres_server(*, fsync: bool = False) -> Iterator[str]:
+    """A throw-away PostgreSQL server on a free loopback port; its DSN.
+
+    ``fsync=False`` for tests (speed); the benchmark passes True to measure real
+    commit costs. Raises :class:`PostgresUnavailable` without the binaries.
+    """
     bindir = _pg_bin()
     if bindir is None:
-        _missing(
+        raise PostgresUnavailable(
             "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql"
         )
-    pytest.importorskip("psycopg", reason="psycopg 3 is needed: pip install 'govlink[postgres]'")
-    assert bindir is not None
     as_root = os.geteuid() == 0
     prefix: list[str] = []
+    if as_root and shutil.which("runuser") is None:  # initdb refuses to run as root
+        raise PostgresUnavailable("running as root and runuser is missing")
     workdir = Path(tempfile.mkdtemp(prefix="govlink-pg-"))
-    if as_root:  # initdb refuses to run as root
-        if shutil.which("runuser") is None:
-            _missing("running as root and runuser is missing: cannot start PostgreSQL")
+    if as_root:
         shutil.chown(workdir, "postgres", "postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
     data = workdir / "data"
@@ -66,16 +74,19 @@ def pg_dsn() -> Iterator[str]:
     def run(*args: str) -> None:
         subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
 
+    durability = "on" if fsync else "off"
+    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync={durability}"
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         run(
             str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-            f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
+            options, "start",
         )  # fmt: skip
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
-        pytest.fail(f"could not start PostgreSQL: {exc.stderr.decode(errors='replace')}")
+        raise RuntimeError(
+            f"could not start PostgreSQL: {exc.stderr.decode(errors='replace')}"
+        ) from None
     try:
         yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres connect_timeout=10"
     finally:
@@ -85,3 +96,20 @@ def pg_dsn() -> Iterator[str]:
             timeout=60,
         )
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg_dsn() -> Iterator[str]:
+    pytest.importorskip("psycopg", reason="psycopg 3 is needed: pip install 'govlink[postgres]'")
+    try:
+        server = postgres_server()
+        dsn = server.__enter__()
+    except PostgresUnavailable as exc:
+        _missing(str(exc))
+        raise  # _missing skips or fails; never reached
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield dsn
+    finally:
+        server.__exit__(None, None, None)

@@ -59,6 +59,7 @@ __all__ = [
     "Problem",
     "Row",
     "Validated",
+    "event_key",
     "normalise_date",
     "read_rows",
     "validate_rows",
@@ -308,7 +309,7 @@ def _digest(*parts: str) -> str:
     return "push-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40]
 
 
-def _event_key(
+def event_key(
     kind: str, ma_ho_so: str, payload: str, event: tuple[str, str] | None, seen: int
 ) -> str:
     """The idempotency key of one row's change (see the module docstring)."""
@@ -503,7 +504,7 @@ def _build(
         seen[content] = count + 1
         if kind is Kind.progress and event is None:
             count = 0  # a progress step carries its own time: identical rows are one step
-        key = _event_key(change.kind, change.key, payload, event, count)
+        key = event_key(change.kind, change.key, payload, event, count)
         built.append(
             (line, replace(change, idempotency_key=key), getattr(value, "status", None), event)
         )
