@@ -215,7 +215,7 @@ def run_postgres(
     """``total`` changes through one PostgreSQL outbox drained by ``workers`` workers."""
     settings = bench_settings(base_url, batch)
     prepared = list(changes(total, prefix="P47.99", keys=keys))
-    with open_outbox(dsn=dsn) as outbox, outbox._transaction() as cur:  # type: ignore[attr-defined]
+    with open_outbox(dsn=dsn) as outbox, outbox._transaction() as cur:
         cur.execute("TRUNCATE govlink_outbox, govlink_outbox_payload")
     errors: list[BaseException] = []
 
@@ -259,7 +259,7 @@ def enqueue_costs(workdir: Path, dsn: str | None, count: int) -> dict[str, dict[
     codes = [(key,) for key in {c.key for c in sample}]
     results: dict[str, dict[str, float]] = {}
 
-    def timed(step: Callable[[int], None]) -> float:
+    def timed(step: Callable[[int], object]) -> float:
         started = time.perf_counter()
         for n in range(count):
             step(n)

@@ -15,7 +15,7 @@ import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 from govlink.sync.models import OutboxItem
 from govlink.sync.store import OutboxStore
@@ -23,6 +23,7 @@ from govlink.sync.worker import (
     BatchStats,
     DrainStats,
     Lease,
+    WorkerOptions,
     WorkerSettings,
     _accepts_fence,
     _log_outcome,
@@ -85,7 +86,9 @@ class _AsyncHeartbeat:
 class AsyncWorker(WorkerSettings):
     """Drains an :class:`OutboxStore` into an async sink (see :class:`Worker`)."""
 
-    def __init__(self, store: OutboxStore, sink: AsyncSink, **settings: Any) -> None:
+    def __init__(
+        self, store: OutboxStore, sink: AsyncSink, **settings: Unpack[WorkerOptions]
+    ) -> None:
         if not inspect.iscoroutinefunction(getattr(sink, "deliver", None)):
             raise TypeError(
                 f"{type(sink).__name__}.deliver is not async: AsyncWorker needs an async sink "

@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypedDict, Unpack
 
 from govlink.core.errors import (
     AuthenticationError,
@@ -66,6 +66,7 @@ __all__ = [
     "Outcome",
     "Sink",
     "Worker",
+    "WorkerOptions",
     "WorkerSettings",
     "classify",
     "plan_outcome",
@@ -379,6 +380,19 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class WorkerOptions(TypedDict, total=False):
+    """The settings :class:`Worker` and ``AsyncWorker`` take as keywords."""
+
+    batch_size: int
+    lease_seconds: float
+    max_attempts: int
+    backoff_initial: float
+    backoff_max: float
+    owner: str | None
+    clock: Callable[[], float]
+    rng: random.Random | None
+
+
 class WorkerSettings:
     """What both workers are configured with (validated once, here)."""
 
@@ -446,7 +460,7 @@ class Worker(WorkerSettings):
         sink: Sink,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        **settings: Any,
+        **settings: Unpack[WorkerOptions],
     ) -> None:
         if _is_async_sink(sink):
             raise TypeError(
