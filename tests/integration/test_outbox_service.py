@@ -140,3 +140,31 @@ def test_postgres_services_wake_on_notify_and_share_the_outbox(
     batches = [e for e in events if e.get("event") == "batch"]
     delivered = sum(int(str(e["delivered"])) for e in batches)
     assert delivered == 30  # shared, none delivered twice
+
+
+def test_sigterm_hands_a_drains_batch_back_at_once(
+    govlink_mock: MockHandle, tmp_path: Path
+) -> None:
+    path = tmp_path / "outbox.db"
+    with open_outbox(path) as outbox:
+        enqueue_dossiers(outbox, dossiers("K", 10), is_updating=False)
+    govlink_mock.set_fault(platform="dossiers", latency_ms=5000)  # the batch stays in flight
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GOVLINK_")}
+    env["GOVLINK_DOSSIERS__BASE_URL"] = govlink_mock.url("dossiers")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "govlink.cli.app", "outbox", "drain", "--outbox", str(path),
+         "--lease-seconds", "300", "--json"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        with open_outbox(path) as outbox:
+            _until(lambda: outbox.status().inflight == 10)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 130  # like Ctrl-C
+            status = outbox.status()
+        assert (status.inflight, status.pending) == (0, 10)  # not leased for 300 s
+    finally:
+        govlink_mock.clear_faults()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
