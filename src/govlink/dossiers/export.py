@@ -452,10 +452,17 @@ def validate_rows(
         columns, model, header=header, allow_unknown=allow_unknown_columns
     )
     if file_problems:
+        unknown = any(problem.startswith("unknown") for problem in file_problems)
         raise ExportFileError(
             "; ".join(file_problems),
             hint="rename the columns (wire names like MaHoSo, or attribute names like "
-            "ma_ho_so), or pass --allow-unknown-columns to send unknown ones as they are",
+            "ma_ho_so)"
+            + (
+                ", or pass --allow-unknown-columns to send unknown ones as they are"
+                if unknown
+                else ""
+            )
+            + "; nothing was queued",
         )
     if allow_unknown_columns:
         result.unknown_columns -= CONTROL_COLUMNS
