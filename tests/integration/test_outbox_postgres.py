@@ -1,24 +1,16 @@
 """The outbox on a real PostgreSQL server: same contract, several workers at once.
 
-The server is started here (``initdb`` + ``pg_ctl`` from Debian's ``postgresql``
-package, in a temporary directory, on a free loopback port, as the ``postgres``
-user when the tests run as root). Without the binaries the tests are skipped with
-the reason — unless ``GOVLINK_REQUIRE_SYSTEM_DEPS=1`` (CI), where that fails.
+The server is started by :mod:`outbox_pg_support` (skipped without the binaries,
+failed instead under ``GOVLINK_REQUIRE_SYSTEM_DEPS=1``).
 """
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
+import outbox_pg_support
 import pytest
 
 from govlink.core.errors import TransportError
@@ -26,71 +18,7 @@ from govlink.sync import Change, OutboxItem, Worker, open_outbox
 from govlink.sync.postgres import PostgresOutbox
 
 pytestmark = pytest.mark.postgres
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("GOVLINK_REQUIRE_SYSTEM_DEPS") == "1":
-        pytest.fail(f"{reason} (GOVLINK_REQUIRE_SYSTEM_DEPS=1: run 'make system-deps')")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def pg_dsn() -> Iterator[str]:
-    bindir = _pg_bin()
-    if bindir is None:
-        _missing(
-            "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql"
-        )
-    pytest.importorskip("psycopg", reason="psycopg 3 is needed: pip install 'govlink[postgres]'")
-    assert bindir is not None
-    as_root = os.geteuid() == 0
-    prefix: list[str] = []
-    workdir = Path(tempfile.mkdtemp(prefix="govlink-pg-"))
-    if as_root:  # initdb refuses to run as root
-        if shutil.which("runuser") is None:
-            _missing("running as root and runuser is missing: cannot start PostgreSQL")
-        shutil.chown(workdir, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data = workdir / "data"
-    port = _free_port()
-    log = workdir / "server.log"
-
-    def run(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
-
-    try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        run(
-            str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-            f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        )  # fmt: skip
-    except subprocess.CalledProcessError as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
-        pytest.fail(f"could not start PostgreSQL: {exc.stderr.decode(errors='replace')}")
-    try:
-        yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres connect_timeout=10"
-    finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+pg_dsn = outbox_pg_support.pg_dsn  # the server (module-scoped fixture)
 
 
 @pytest.fixture
@@ -200,3 +128,20 @@ def test_bad_dsn_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"password=\*\*\*") as caught:
         PostgresOutbox("host=127.0.0.1 port=1 user=x password=secret connect_timeout=1")
     assert "secret" not in str(caught.value)
+
+
+def test_error_texts_with_nul_bytes_are_stored(pg: PostgresOutbox) -> None:
+    pg.enqueue_many([change("A", 1), change("B", 1)], now=1.0)
+    taken = pg.claim("w1", 10, lease_seconds=30, now=100.0, max_attempts=5)
+    pg.complete(
+        "w1",
+        retry=[(taken[0].id, 101.0, "reply: bad\x00byte")],
+        dead=[(taken[1].id, "refused \udcff\x00")],
+        now=100.5,
+    )
+    first, second = pg.get(taken[0].id), pg.get(taken[1].id)
+    assert first is not None
+    assert second is not None
+    assert first.last_error == "reply: bad\\x00byte"
+    assert second.state == "dead"
+    assert "\\x00" in (second.last_error or "")
