@@ -487,3 +487,12 @@ def get(
             for step in steps:
                 history.add_row(*(str(step.get(c, "")) for c in columns))
             console().print(history)
+
+
+def _mount_reconcile() -> None:
+    from govlink.cli.reconcile import reconcile_command
+
+    app.command("reconcile")(reconcile_command)
+
+
+_mount_reconcile()
