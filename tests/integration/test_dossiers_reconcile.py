@@ -97,7 +97,8 @@ def test_reconcile_finds_every_class_in_input_order(govlink_mock: MockHandle, po
     diff = next(e for e in entries if e.dossier_code == "RC-DIFF")
     assert (int(diff.local_status), int(diff.portal_status or 0)) == (5, 4)
     blocked = next(e for e in entries if e.kind is ReconcileClass.BLOCKED)
-    assert blocked.blocked is not None and blocked.blocked.state == "pending"
+    assert blocked.blocked is not None
+    assert blocked.blocked.state == "pending"
     # the blocked dossier was not looked up at all
     assert govlink_mock.count(platform="dossiers") >= len(LOCAL) - 1
 
@@ -288,7 +289,8 @@ def test_cli_resumes_from_a_checkpoint(govlink_mock: MockHandle, tmp_path: Path)
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert sum(report["summary"].values()) == len(local)
-    assert report["summary"]["stuck"] == 2 and report["summary"]["results_missing"] == 1
+    assert report["summary"]["stuck"] == 2
+    assert report["summary"]["results_missing"] == 1
     assert len(report["differences"]) == 5
     # only the dossiers after the checkpoint were looked up
     lookups = [e for e in govlink_mock.journal(platform="dossiers") if "TraCuuHoSo" in str(e)]
@@ -313,10 +315,12 @@ def test_cli_user_errors_exit_2(govlink_mock: MockHandle, tmp_path: Path) -> Non
     bad.write_text("MaHoSo,MaTTHC,TrangThaiHoSo,NgayTiepNhan\nX,1.1,2,not-a-date\n", "utf-8")
     result = _run(govlink_mock, tmp_path, "dossiers", "reconcile", str(bad))
     assert result.returncode == 2
-    assert "line 2" in result.stderr and "Traceback" not in result.stderr
+    assert "line 2" in result.stderr
+    assert "Traceback" not in result.stderr
     empty = tmp_path / "empty.csv"
     empty.write_text("MaHoSo,MaTTHC,TrangThaiHoSo,NgayTiepNhan\n", "utf-8")
     assert _run(govlink_mock, tmp_path, "dossiers", "reconcile", str(empty)).returncode == 2
     good = _export(tmp_path / "g.jsonl", [dossier("RC-SYNC", 4)])
     forced = _run(govlink_mock, tmp_path, "dossiers", "reconcile", str(good), "--force", "X")
-    assert forced.returncode == 2 and "--fix" in forced.stderr
+    assert forced.returncode == 2
+    assert "--fix" in forced.stderr

@@ -44,16 +44,20 @@ def test_missing_on_portal_is_created() -> None:
     assert entry.kind is ReconcileClass.MISSING_ON_PORTAL
     assert entry.portal_status is None
     fix = plan_fix(entry)
-    assert fix.dossier is not None and fix.is_updating is False
+    assert fix.dossier is not None
+    assert fix.is_updating is False
 
 
 def test_status_differs_shows_both_and_updates() -> None:
     entry = classify(dossier(5), dossier(4), now=NOW)
     assert entry.kind is ReconcileClass.STATUS_DIFFERS
     assert (int(entry.local_status), int(entry.portal_status or 0)) == (5, 4)
-    assert entry.as_dict()["local_status"] == 5 and entry.as_dict()["portal_status"] == 4
+    assert entry.as_dict()["local_status"] == 5
+    assert entry.as_dict()["portal_status"] == 4
     fix = plan_fix(entry)
-    assert fix.dossier is not None and fix.is_updating is True and not fix.forced
+    assert fix.dossier is not None
+    assert fix.is_updating is True
+    assert not fix.forced
 
 
 def test_final_locally_but_not_on_portal_is_stuck() -> None:
@@ -69,7 +73,9 @@ def test_appointment_passed_and_not_final_is_stuck_without_a_fix() -> None:
     assert entry.kind is ReconcileClass.STUCK
     assert "appointment date" in entry.reason
     fix = plan_fix(entry)
-    assert fix.dossier is None and fix.refused and "late" in fix.refused
+    assert fix.dossier is None
+    assert fix.refused
+    assert "late" in fix.refused
 
 
 def test_final_dossier_past_its_appointment_is_not_stuck() -> None:
@@ -82,7 +88,8 @@ def test_results_missing_on_portal() -> None:
     assert entry.kind is ReconcileClass.RESULTS_MISSING
     assert "1 of 2" in entry.reason
     fix = plan_fix(entry)
-    assert fix.dossier is not None and fix.dossier.result_documents
+    assert fix.dossier is not None
+    assert fix.dossier.result_documents
     assert len(fix.dossier.result_documents) == 2
 
 
@@ -100,9 +107,11 @@ def test_a_refused_transition_is_reported_and_forced_only_on_request() -> None:
     assert entry.kind is ReconcileClass.STATUS_DIFFERS
     refused = plan_fix(entry)
     assert refused.dossier is None
-    assert refused.refused is not None and "10 → 2" in refused.refused
+    assert refused.refused is not None
+    assert "10 → 2" in refused.refused
     forced = plan_fix(entry, force=True)
-    assert forced.dossier is not None and forced.forced
+    assert forced.dossier is not None
+    assert forced.forced
 
 
 def test_summary_has_exactly_the_class_keys() -> None:
