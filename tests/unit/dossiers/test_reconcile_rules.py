@@ -135,3 +135,36 @@ def test_concurrency_must_be_a_positive_whole_number(bad: object) -> None:
 
     with pytest.raises(ValidationError, match="concurrency"):
         list(reconcile(object(), [], concurrency=bad))  # type: ignore[arg-type]
+
+
+def test_reconcile_streams_with_flat_memory() -> None:
+    """Entries come back in input order while the input is still being read."""
+    import tracemalloc
+    from collections.abc import Iterator
+
+    from govlink.dossiers.reconcile import reconcile
+
+    template = dossier(4)
+
+    class Portal:
+        def get(self, code: str) -> Dossier:
+            return template
+
+    def register(n: int) -> Iterator[Dossier]:
+        for i in range(n):
+            yield template.model_copy(update={"ma_ho_so": f"M-{i:07d}"})
+
+    def peak(n: int) -> int:
+        tracemalloc.start()
+        try:
+            seen = 0
+            for entry in reconcile(Portal(), register(n), concurrency=8, now=lambda: NOW):
+                assert entry.dossier_code == f"M-{seen:07d}"
+                seen += 1
+            assert seen == n
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(2_000), peak(20_000)
+    assert large < small * 2  # ten times the dossiers, not ten times the memory
