@@ -33,10 +33,13 @@ from govlink.dossiers.models import (
     Supplement,
 )
 from govlink.dossiers.outbox import (
+    AsyncDossierSink,
     DossierSink,
     dossier_change,
     enqueue_dossiers,
+    enqueue_dossiers_in,
     enqueue_progress,
+    enqueue_progress_in,
     progress_change,
 )
 from govlink.dossiers.status import IllegalTransitionError, allowed_next, check_transition
@@ -45,6 +48,7 @@ __all__ = [
     "Agency",
     "ApplicantType",
     "AsyncDossierClient",
+    "AsyncDossierSink",
     "AttachedDocument",
     "Batch",
     "BatchRejectedError",
@@ -71,6 +75,8 @@ __all__ = [
     "check_transition",
     "dossier_change",
     "enqueue_dossiers",
+    "enqueue_dossiers_in",
     "enqueue_progress",
+    "enqueue_progress_in",
     "progress_change",
 ]
