@@ -310,6 +310,7 @@ def get(
 
 
 def _register_feedback_commands() -> None:
+    """Commands kept in their own modules (feedback services, inbound, reconcile)."""
     from govlink.cli import dossiers_feedback as feedback
 
     app.command("satisfaction")(feedback.satisfaction)
@@ -317,6 +318,9 @@ def _register_feedback_commands() -> None:
     app.command("push-questions")(feedback.push_questions)
     app.command("push-answers")(feedback.push_answers)
     app.command("receive")(feedback.receive)
+    from govlink.cli.reconcile import reconcile_command
+
+    app.command("reconcile")(reconcile_command)
 
 
 _register_feedback_commands()
