@@ -36,6 +36,7 @@ what keeps 100,000 changes cheap.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import secrets
@@ -67,6 +68,8 @@ NS_SESSIONS = "dossiers.sessions"
 NS_APPLIED = "dossiers.applied"
 NS_DUPLICATES = "dossiers.duplicates"
 NS_STATS = "dossiers.stats"
+NS_DRIFT = "dossiers.drift"
+DRIFT_KINDS = ("lose", "stale", "drop_results")
 SERVICE_SYNC = "DongBoHoSoMC"
 SERVICE_PROGRESS = "CapNhatTienDoHoSoMC"
 
@@ -95,7 +98,7 @@ class DvcqgPlatform(MockPlatform):
     name = "dossiers"
     prefix = "/dvcqg"
     title = "DVCQG — dossier status sync (National Public Service Portal)"
-    switch_names = ("session_ttl", "busy", "deliver_to")
+    switch_names = ("session_ttl", "busy", "deliver_to", "drift")
 
     def __init__(self, ctx: MockContext) -> None:
         super().__init__(ctx)
@@ -191,11 +194,79 @@ class DvcqgPlatform(MockPlatform):
             self._save_counters(index)
 
     def apply_switches(self, switches: dict[str, Any]) -> None:
+        drift = switches.get("drift")
+        if drift is not None:
+            plan = _drift_plan(drift)  # validated before anything is stored
         super().apply_switches(switches)
+        if drift is not None:
+            self.ctx.switches(self.name).pop("drift", None)  # an action, not a state
+            self._drift(*plan)
         ttl = switches.get("session_ttl")
         if ttl is not None and (not isinstance(ttl, int | float) or ttl <= 0):
             self.ctx.switches(self.name).pop("session_ttl", None)
             raise ValueError("session_ttl must be a number of seconds > 0")
+
+    # --- drift: the portal loses, keeps stale or drops what it was sent -----------------
+
+    def _drift(self, fractions: dict[str, float], seed: int) -> None:
+        """Make the portal disagree with what it was sent, as real portals do.
+
+        Each dossier falls, by a hash of its code and ``seed`` (deterministic), into
+        at most one kind: ``lose`` (``TraCuuHoSo`` no longer finds it), ``stale`` (it
+        answers the status the dossier had before its last update) or
+        ``drop_results`` (its result documents are gone). The next ``DongBoHoSoMC``
+        of that dossier repairs it, so a reconcile ``--fix`` can be shown to work.
+        """
+        with self._lock:
+            index = self._idx()
+            previous = self._previous_statuses()
+            drifted: Counter[str] = Counter()
+            for ma in sorted(index.dossiers):
+                digest = hashlib.sha256(f"{seed}:{ma}".encode()).digest()
+                draw = int.from_bytes(digest[:8], "big") / 2**64
+                edge = 0.0
+                for kind in DRIFT_KINDS:
+                    edge += fractions.get(kind, 0.0)
+                    if draw >= edge:
+                        continue
+                    mark: dict[str, Any] = {"kind": kind}
+                    if kind == "stale":
+                        if ma not in previous:
+                            break  # never updated: nothing older to show
+                        mark["status"] = previous[ma]
+                    if kind == "drop_results" and not index.dossiers[ma].get(
+                        "DanhSachGiayToKetQua"
+                    ):
+                        break
+                    self.ctx.store.put(NS_DRIFT, ma, mark)
+                    drifted[kind] += 1
+                    break
+            for kind, count in drifted.items():
+                index.counters[f"drift_{kind}"] += count
+            self._save_counters(index)
+
+    def _previous_statuses(self) -> dict[str, str]:
+        """Each dossier's status before its last ``DongBoHoSoMC`` (from the applied log)."""
+        last: dict[str, str] = {}
+        before: dict[str, str] = {}
+        for _seq, entry in sorted(self.ctx.store.items(NS_APPLIED)):
+            if entry.get("service") != SERVICE_SYNC:
+                continue
+            sent = json.loads(entry["body"]).get("data", [])
+            for position in entry.get("applied", []):
+                record = sent[position]
+                ma = str(record.get("MaHoSo"))
+                status = str(record.get("TrangThaiHoSo", "")).strip()
+                if ma in last and last[ma] != status:
+                    before[ma] = last[ma]
+                last[ma] = status
+        return before
+
+    def _repair(self, results: list[dict[str, Any]]) -> None:
+        """A dossier the portal accepted again is no longer drifted."""
+        for result in results:
+            if result.get("error_code") == "00" and not result.get("duplicate"):
+                self.ctx.store.delete(NS_DRIFT, str(result.get("MaHoSo")))
 
     def _procedures(self) -> list[dict[str, Any]]:
         return [p for p in self.ctx.seed.section("procedures") if isinstance(p, dict)]
@@ -485,6 +556,8 @@ class DvcqgPlatform(MockPlatform):
             apply(index, service, key, ma, item)
             add_applied(position)
             add_result({"MaHoSo": ma, IDEMPOTENCY_FIELD: key, "error_code": "00"})
+        if service == SERVICE_SYNC and applied:
+            self._repair(results)
         response = self._finish_batch(index, service, results, applied, rejected, raw)
         return response if reply else results
 
@@ -496,9 +569,14 @@ class DvcqgPlatform(MockPlatform):
             return error("04", "Thiếu tham số mahoso (missing parameter mahoso)")
         index = self._idx()
         record = index.dossiers.get(ma)
-        if record is None:
+        mark = self.ctx.store.get(NS_DRIFT, ma) if record is not None else None
+        if record is None or (isinstance(mark, dict) and mark.get("kind") == "lose"):
             return error("15", f"Không tìm thấy hồ sơ {ma[:60]} (dossier not found)")
         found = {**record, "QuaTrinhXuLy": list(index.progress.get(ma, []))}
+        if isinstance(mark, dict) and mark.get("kind") == "stale":
+            found["TrangThaiHoSo"] = mark["status"]
+        if isinstance(mark, dict) and mark.get("kind") == "drop_results":
+            found["DanhSachGiayToKetQua"] = []
         return reply({"error_code": "00", "message": "Thành công", "result": [found]})
 
     # --- inspection ---------------------------------------------------------------------
@@ -567,3 +645,29 @@ def _keyed(histories: Iterable[list[str]]) -> Iterable[list[str]]:
 
 def create_platform(ctx: MockContext) -> DvcqgPlatform:
     return DvcqgPlatform(ctx)
+
+
+def _drift_plan(value: Any) -> tuple[dict[str, float], int]:
+    """``{"lose": 0.1, "stale": 0.1, "drop_results": 0.1, "seed": 1}``, checked."""
+    if not isinstance(value, dict):
+        raise ValueError(
+            "switch 'drift' must be an object like "
+            '{"lose": 0.1, "stale": 0.1, "drop_results": 0.1, "seed": 1}'
+        )
+    unknown = sorted(set(value) - {*DRIFT_KINDS, "seed"})
+    if unknown:
+        raise ValueError(
+            f"switch 'drift': unknown key {unknown[0]!r} (known: {', '.join(DRIFT_KINDS)}, seed)"
+        )
+    fractions: dict[str, float] = {}
+    for kind in DRIFT_KINDS:
+        share = value.get(kind, 0)
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise ValueError(f"switch 'drift': {kind} must be a fraction from 0 to 1")
+        fractions[kind] = float(share)
+    if sum(fractions.values()) > 1:
+        raise ValueError("switch 'drift': the fractions add up to more than 1")
+    seed = value.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError("switch 'drift': seed must be a whole number")
+    return fractions, seed

@@ -30,8 +30,9 @@ def test_demo_prints_the_doctor_report_and_runs_every_platform(tmp_path: Path) -
     assert "Mock platforms at http://127.0.0.1:" in output
     assert "summary" in output
     # the end-to-end scenario: every platform step ran, none missing, none failed
-    assert "5 step(s) ran, 0 failure(s)" in output, output
+    assert "6 step(s) ran, 0 failure(s)" in output, output
     assert "01 → 03 → 06" in output  # the document walked through its statuses
     assert "exactly once" in output  # the outbox delivered every change once
+    assert "after --fix every dossier is in sync" in output  # reconcile found and fixed drift
     assert "Traceback" not in output + result.stderr
     assert result.returncode == 0, output + result.stderr

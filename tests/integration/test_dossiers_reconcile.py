@@ -324,3 +324,52 @@ def test_cli_user_errors_exit_2(govlink_mock: MockHandle, tmp_path: Path) -> Non
     forced = _run(govlink_mock, tmp_path, "dossiers", "reconcile", str(good), "--force", "X")
     assert forced.returncode == 2
     assert "--fix" in forced.stderr
+
+
+# ------------------------------------------------------------------ mock drift
+
+
+def test_mock_drift_is_found_by_reconcile_and_repaired_by_fix(
+    govlink_mock: MockHandle, tmp_path: Path
+) -> None:
+    local = [dossier(f"RD-{i:03d}", 10, results=1) for i in range(60)]
+    with DossierClient(govlink_mock.settings()) as client:
+        client.sync_dossiers(
+            [d.with_status(9, force=True) for d in local], is_updating=False, force=True
+        )
+        client.sync_dossiers(local, is_updating=True)  # 9 -> 10 with results
+    govlink_mock.switch(
+        "dossiers", drift={"lose": 0.2, "stale": 0.2, "drop_results": 0.2, "seed": 7}
+    )
+    export = _export(tmp_path / "export.jsonl", local)
+    before = _run(govlink_mock, tmp_path, "dossiers", "reconcile", str(export), "--json")
+    assert before.returncode == 1, before.stderr
+    summary = json.loads(before.stdout)["summary"]
+    assert summary["missing_on_portal"] > 0  # lost
+    assert summary["stuck"] > 0  # stale: final here, 9 on the portal
+    assert summary["results_missing"] > 0  # results dropped
+    assert summary["in_sync"] < len(local)
+    fixed = _run(govlink_mock, tmp_path, "dossiers", "reconcile", str(export), "--fix", "--json")
+    assert len(json.loads(fixed.stdout)["fix"]["queued"]) == len(local) - summary["in_sync"]
+    assert _run(govlink_mock, tmp_path, "outbox", "drain").returncode == 0
+    after = _run(govlink_mock, tmp_path, "dossiers", "reconcile", str(export), "--json")
+    assert after.returncode == 0, after.stdout
+    assert json.loads(after.stdout)["summary"]["in_sync"] == len(local)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"lose": 2},
+        {"lose": 0.6, "stale": 0.6},
+        {"vanish": 0.1},
+        {"lose": "half"},
+        {"seed": 1.5},
+        "lots",
+    ],
+)
+def test_mock_drift_refuses_what_it_cannot_do(govlink_mock: MockHandle, bad: object) -> None:
+    from govlink.testing.handle import MockAdminError
+
+    with pytest.raises(MockAdminError, match="drift"):
+        govlink_mock.switch("dossiers", drift=bad)

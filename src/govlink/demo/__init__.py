@@ -6,7 +6,8 @@ with the doctor, then runs one step per platform. A platform's step lives in
 
     def run(demo: DemoContext) -> None: ...
 
-Steps run in a fixed order (SSO login, dossiers, payments, citizens, documents) and
+Steps run in a fixed order (SSO login, dossiers, reconcile, payments, citizens,
+documents) and
 share ``demo.state`` (``state["dossier"]`` from the dossier step is what the payment
 step pays for). A step that raises (or cannot be loaded) is reported in one line and
 makes the demo exit non-zero at the end, after the other steps have had their turn.
@@ -58,6 +59,7 @@ class DemoStep:
 DEMO_STEPS: tuple[DemoStep, ...] = (
     DemoStep("sso", "SSO login (VNeID / DVCQG)"),
     DemoStep("dossiers", "Dossier sync to DVCQG"),
+    DemoStep("reconcile", "Reconcile with the portal and fix"),
     DemoStep("payments", "Fee payment"),
     DemoStep("citizens", "Population database lookup"),
     DemoStep("documents", "Document axis (edXML)"),

@@ -9,7 +9,8 @@ while 30 % of its calls fail (HTTP 503, dropped connections, and garbled replies
 record then shows every change applied exactly once, in order.
 
 One dossier with a fee is left in ``demo.state["dossier"]`` for the payment and
-population-database steps.
+population-database steps, and the province's register of the day (each dossier's
+last state) in ``demo.state["register"]`` for the reconcile step.
 """
 
 from __future__ import annotations
@@ -98,9 +99,21 @@ def _full_name(citizen: dict[str, Any]) -> str:
     return " ".join(str(p) for p in parts if p)
 
 
-def _enqueue_day(outbox: SqlOutbox, plan: list[_Planned], start: datetime) -> list[str]:
-    """Queue the day in time order (step k of every dossier before step k+1); keys queued."""
-    from govlink.dossiers import Dossier, ProgressRecord, enqueue_dossiers, enqueue_progress
+def _enqueue_day(
+    outbox: SqlOutbox, plan: list[_Planned], start: datetime, register: dict[str, Any]
+) -> list[str]:
+    """Queue the day in time order (step k of every dossier before step k+1); keys queued.
+
+    ``register`` receives each dossier's last state: the province's own record, which
+    the reconcile step compares with the portal.
+    """
+    from govlink.dossiers import (
+        Dossier,
+        ProgressRecord,
+        ResultDocument,
+        enqueue_dossiers,
+        enqueue_progress,
+    )
 
     keys: list[str] = []
     longest = max(len(p.statuses) for p in plan)
@@ -127,8 +140,16 @@ def _enqueue_day(outbox: SqlOutbox, plan: list[_Planned], start: datetime) -> li
                 handling_unit=item.procedure.get("co_quan"),
                 returned_at=at if status == 10 else None,
                 refused_at=at if status == 3 else None,
+                result_documents=[
+                    ResultDocument(
+                        result_code=f"KQ-{item.code}", name=item.procedure.get("ten_tthc")
+                    )
+                ]
+                if status == 10
+                else None,
             )
             dossiers.append((dossier, step > 0))
+            register[item.code] = dossier
             if status in (2, 4, 5, 6, 9):
                 steps.append(
                     ProgressRecord(
@@ -220,7 +241,9 @@ def run(demo: _Demo) -> None:
     with tempfile.TemporaryDirectory(prefix="govlink-demo-") as tmp:
         outbox = SqliteOutbox(Path(tmp) / "outbox.db")
         try:
-            keys = _enqueue_day(outbox, plan, start)
+            register: dict[str, Any] = {}
+            keys = _enqueue_day(outbox, plan, start, register)
+            demo.state["register"] = list(register.values())
             out.print(
                 f"• {len(plan)} dossiers, {len(keys)} status and progress changes queued "
                 "durably in the outbox (SQLite, WAL, synchronous=FULL)"

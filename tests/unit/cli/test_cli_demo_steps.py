@@ -45,6 +45,7 @@ def test_steps_share_state_and_failures_are_reported(monkeypatch: pytest.MonkeyP
 
     _step(monkeypatch, "sso", sso)
     _step(monkeypatch, "dossiers", dossiers)
+    _step(monkeypatch, "reconcile", lambda demo: None)
     _step(monkeypatch, "payments", payments)
     _step(monkeypatch, "citizens", lambda demo: None)
     _step(monkeypatch, "documents", lambda demo: None)
@@ -59,7 +60,7 @@ def test_steps_share_state_and_failures_are_reported(monkeypatch: pytest.MonkeyP
     assert "✓ sso done" in output
     assert "✓ dossiers done" in output
     assert "✗ payments failed: the portal refused the payment" in output
-    assert "4 step(s) ran, 1 failure(s)" in output
+    assert "5 step(s) ran, 1 failure(s)" in output
     assert "not yet available" not in output
     assert "Traceback" not in output
 
@@ -72,5 +73,5 @@ def test_a_step_that_cannot_be_loaded_is_a_failure(monkeypatch: pytest.MonkeyPat
     code = run_demo(port=0, console=Console(file=buffer, width=200))
     output = buffer.getvalue()
     assert "✗ cannot load govlink.demo.documents" in output
-    assert "4 step(s) ran, 1 failure(s)" in output
+    assert "5 step(s) ran, 1 failure(s)" in output
     assert code == 1, output
