@@ -259,7 +259,7 @@ class CitizenIdentity(_Identity):
     religion: str | None = _alias("TonGiao", "religion")
     marital_status: str | None = _alias("TinhTrangHonNhan", "marital_status")
     """``TinhTrangHonNhan`` as sent (an integer code in VNeID's userinfo)."""
-    blood_group: str | None = _alias("NhomMau", "blood_group")
+    blood_type: str | None = _alias("NhomMau", "blood_type")
     birth_date: date | int | None = _alias("NgayThangNamSinh", "birth_date")
     """The full date, or the year alone when that is all the provider knows — the form
     :meth:`govlink.citizens.CitizenClient.lookup` takes, so an identity can be looked
@@ -294,7 +294,7 @@ class CitizenIdentity(_Identity):
             "ethnicity",
             "religion",
             "marital_status",
-            "blood_group",
+            "blood_type",
         }
     )
 
