@@ -198,3 +198,21 @@ def test_identity_round_trips_through_json():
     identity = identity_from_claims(CITIZEN)
     again = CitizenIdentity.model_validate_json(identity.model_dump_json(by_alias=True))
     assert again == identity
+
+
+def test_sensitive_personal_data_is_masked_in_reprs():
+    identity = identity_from_claims(
+        {
+            "sub": "001085000001",
+            "LoaiTaiKhoan": 1,
+            "DanToc": "Tày",
+            "TonGiao": "Phật giáo",
+            "TinhTrangHonNhan": 2,
+            "NhomMau": "AB",
+        }
+    )
+    assert isinstance(identity, CitizenIdentity)
+    assert (identity.ethnicity, identity.marital_status, identity.blood_type) == ("Tày", "2", "AB")
+    shown = repr(identity)
+    for value in ("Tày", "Phật giáo", "AB"):
+        assert value not in shown
