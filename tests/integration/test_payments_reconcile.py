@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from payments_helpers import choose
 
+from govlink.core.errors import ValidationError
 from govlink.payments import (
     AsyncPaymentClient,
     DifferenceKind,
@@ -69,6 +70,25 @@ def test_reconcile_finds_the_differences_and_settles(payments, books):
     assert [d.reference for d in settled] == [d.reference for d in report.differences]
     mismatch = report.differences[2]
     assert (mismatch.local_amount, mismatch.remote_amount) == (100000, 150000)
+
+
+def test_reconcile_with_queries_in_flight_keeps_the_ledger_order(payments, books):
+    import threading
+
+    settled_in: set[str] = set()
+
+    def settle(difference: ReconcileDifference) -> None:
+        settled_in.add(threading.current_thread().name)
+
+    report = payments.reconcile(books, concurrency=4, settle=settle)
+    assert [d.kind for d in report.differences] == EXPECTED
+    one_at_a_time = payments.reconcile(books, concurrency=1)
+    assert [d.reference for d in report.differences] == [
+        d.reference for d in one_at_a_time.differences
+    ]
+    assert settled_in == {threading.current_thread().name}  # hooks run in the caller
+    with pytest.raises(ValidationError, match="concurrency"):
+        payments.reconcile(books, concurrency=0)
 
 
 async def test_reconcile_async(govlink_mock, books):

@@ -18,12 +18,6 @@ import pytest
 
 import govlink.client as facade
 
-# Known gaps in platforms this change does not own: (namespace, method) -> reason.
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("payments", "reconcile"): "AsyncPaymentClient.reconcile takes concurrency=, "
-    "PaymentClient.reconcile does not",
-}
-
 _RENAMED = {"close": "aclose"}
 _SKIPPED = {"__init__", "__enter__", "__exit__", "__aenter__", "__aexit__"}
 
@@ -49,11 +43,7 @@ def _cases() -> list[Any]:
     for namespace in facade._NAMESPACES:
         sync_cls, _ = _classes(namespace)
         for name in sorted(_public_methods(sync_cls)):
-            marks = []
-            gap = KNOWN_GAPS.get((namespace, name))
-            if gap is not None:
-                marks.append(pytest.mark.xfail(strict=True, reason=gap))
-            cases.append(pytest.param(namespace, name, id=f"{namespace}.{name}", marks=marks))
+            cases.append(pytest.param(namespace, name, id=f"{namespace}.{name}"))
     return cases
 
 

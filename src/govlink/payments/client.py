@@ -25,6 +25,7 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -414,6 +415,11 @@ def _settled(report: ReconcileReport, reference: str, error: Exception | None) -
         report.errors.append(ReconcileProblem(reference, f"settle failed: {error}"))
 
 
+def _check_concurrency(concurrency: int) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValidationError("concurrency", "a whole number >= 1", got=concurrency)
+
+
 class _PaymentHelpers:
     """What both clients offer without I/O: written once, shared by both."""
 
@@ -524,6 +530,7 @@ class PaymentClient(_PaymentHelpers, Closable):
         since: datetime | None = None,
         settle: Settle | None = None,
         on_progress: Progress | None = None,
+        concurrency: int = 4,
     ) -> ReconcileReport:
         """Query each referenced payment once and report where the platform disagrees.
 
@@ -531,25 +538,58 @@ class PaymentClient(_PaymentHelpers, Closable):
         always checked). Duplicate ledger rows and a reference booked paid twice are
         reported too. ``settle(difference)`` is called once per reference that differs
         — the vendor's hook to mark a payment paid, flag a refund, … — and a raising
-        hook is reported in ``errors`` without stopping the run.
+        hook is reported in ``errors`` without stopping the run. Up to ``concurrency``
+        queries are in flight at once (threads); the report, ``settle`` and
+        ``on_progress`` follow the order of ``payments``, in the calling thread.
         """
+        _check_concurrency(concurrency)
         report = ReconcileReport()
-        for rows in self._plans.select(payments, since, report):
-            outcome = self._runner.run(self._plans.check(rows))
-            difference = PaymentPlans.record(report, rows, outcome)
-            if difference is not None and settle is not None:
-                error: Exception | None = None
-                try:
-                    if inspect.isawaitable(result := settle(difference)):
-                        discard_awaitable(result)
-                        raise TypeError("the settle hook is async: use AsyncPaymentClient")
-                except Exception as exc:
-                    error = exc
-                _settled(report, difference.reference, error)
-            if on_progress is not None:
-                for row in rows:
-                    on_progress(row, difference)
+        chosen = iter(self._plans.select(payments, since, report))
+        Outcome = PaymentStatus | GovLinkError | None
+        window: deque[tuple[list[LocalPayment], Future[Outcome]]] = deque()
+
+        def check(rows: list[LocalPayment]) -> Outcome:
+            result: Outcome = self._runner.run(self._plans.check(rows))
+            return result
+
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="govlink-reconcile") as pool:
+
+            def fill() -> None:
+                while len(window) < concurrency:
+                    rows = next(chosen, None)
+                    if rows is None:
+                        return
+                    window.append((rows, pool.submit(check, rows)))
+
+            fill()
+            while window:
+                rows, pending = window.popleft()
+                outcome = pending.result()
+                fill()
+                self._settle_one(report, rows, outcome, settle, on_progress)
         return report
+
+    @staticmethod
+    def _settle_one(
+        report: ReconcileReport,
+        rows: list[LocalPayment],
+        outcome: PaymentStatus | GovLinkError | None,
+        settle: Settle | None,
+        on_progress: Progress | None,
+    ) -> None:
+        difference = PaymentPlans.record(report, rows, outcome)
+        if difference is not None and settle is not None:
+            error: Exception | None = None
+            try:
+                if inspect.isawaitable(result := settle(difference)):
+                    discard_awaitable(result)
+                    raise TypeError("the settle hook is async: use AsyncPaymentClient")
+            except Exception as exc:
+                error = exc
+            _settled(report, difference.reference, error)
+        if on_progress is not None:
+            for row in rows:
+                on_progress(row, difference)
 
     def close(self) -> None:
         self._http.close()
@@ -628,6 +668,7 @@ class AsyncPaymentClient(_PaymentHelpers, AsyncClosable):
 
         The report lists differences in the order of ``payments``.
         """
+        _check_concurrency(concurrency)
         report = ReconcileReport()
         chosen = iter(self._plans.select(payments, since, report))
         Outcome = PaymentStatus | GovLinkError | None
@@ -638,7 +679,7 @@ class AsyncPaymentClient(_PaymentHelpers, AsyncClosable):
 
         def fill() -> None:
             # at most ``concurrency`` queries in flight, results taken in ledger order
-            while len(window) < max(1, concurrency):
+            while len(window) < concurrency:
                 rows = next(chosen, None)
                 if rows is None:
                     return
