@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TARGETS",
-    "TOKEN_STYLES",
     "Check",
     "DoctorReport",
     "Status",
@@ -62,10 +61,6 @@ __all__ = [
 log = logging.getLogger("govlink.doctor")
 
 TARGETS = (*PLATFORMS, "gateway")
-TOKEN_STYLES = frozenset(
-    {"client_credentials_basic", "client_credentials_form", "gateway_header_json"}
-)
-"""Auth styles that fetch a bearer token first: the ``token`` check exercises them."""
 
 
 class Status(StrEnum):
@@ -331,13 +326,15 @@ def _token_check(
     timeout: float,
 ) -> Check:
     """Ask the token endpoint for a token, exactly as the API clients will."""
-    from govlink.core.auth import ClientCredentialsAuth, GatewayHeaderJsonAuth, auth_for
+    from govlink.core.auth import TokenAuth, resolve_auth
     from govlink.core.http import build_client
 
     style = getattr(settings, target).auth.style
     try:
-        auth = auth_for(settings, target)
-        if not isinstance(auth, ClientCredentialsAuth | GatewayHeaderJsonAuth):
+        resolved = resolve_auth(settings, target)
+        auth = resolved.gateway if isinstance(resolved.gateway, TokenAuth) else resolved.own
+        style = resolved.gateway_style if auth is resolved.gateway else style
+        if not isinstance(auth, TokenAuth):
             return Check(target, "token", Status.SKIP, f"auth style {style!r} obtains no token")
         request = auth.build_token_request()
         request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
@@ -411,7 +408,11 @@ def _check_target(
     else:
         checks.append(_clock_check(target, date_header, local, max_skew))
 
-    if platform.auth.style.strip().lower() in TOKEN_STYLES:
+    from govlink.core.auth import auth_style
+
+    blocks = (platform.auth, getattr(platform, "gateway", None))
+    kinds = {getattr(auth_style(b.style), "kind", None) for b in blocks if b is not None}
+    if "token" in kinds:
         checks.append(_token_check(settings, target, transport, timeout))
     return checks
 

@@ -18,6 +18,7 @@ import httpx
 
 from govlink.citizens.codec import map_fault
 from govlink.citizens.models import Citizen, Gender, VerificationResult
+from govlink.citizens.options import CitizensOptions
 from govlink.citizens.service import DEFAULT_SERVICE_PATH, WSDL_PATH, CitizenService
 from govlink.core.auth import auth_for
 from govlink.core.config import GovLinkSettings, PlatformSettings
@@ -57,7 +58,10 @@ class _Base:
         self.settings = settings or GovLinkSettings.load()
         self.platform = self.settings.platform("citizens")
         self.address = service_address(self.platform)
-        self.service = CitizenService(self.platform.options, request_id_factory=request_id_factory)
+        self.service = CitizenService(
+            CitizensOptions.of(self.settings).caller_context(),
+            request_id_factory=request_id_factory,
+        )
         self._auth = auth_for(self.settings, "citizens")
         self._wsdl: Any = load_wsdl(WSDL_PATH)
 

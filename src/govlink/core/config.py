@@ -18,10 +18,16 @@ Precedence, highest first (tested in ``tests/unit/core/test_config.py``):
 Credential values may be references instead of literals: ``env:NAME`` reads the
 environment variable ``NAME``, ``file:/path`` reads a file (trailing newline
 stripped). A missing reference is a :class:`ConfigurationError` naming the setting.
+
+Loading fails loudly: auth styles are checked against the registry
+(:mod:`govlink.core.auth`) and each platform's ``options`` against its typed model
+(:mod:`govlink.core.options`); unknown keys in a profile are refused; every file
+named in settings is read with a size bound and must be UTF-8.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -29,7 +35,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -42,6 +48,8 @@ from govlink.core.errors import ConfigurationError
 from govlink.core.redact import mask_secrets
 
 __all__ = [
+    "MAX_PROFILE_BYTES",
+    "MAX_SECRET_FILE_BYTES",
     "MOCK_DEFAULT_PORT",
     "PLATFORMS",
     "AuthSettings",
@@ -50,10 +58,15 @@ __all__ = [
     "PlatformSettings",
     "builtin_profile",
     "mock_profile",
+    "read_bounded_text",
     "resolve_reference",
 ]
 
 MOCK_DEFAULT_PORT = 8700
+MAX_SECRET_FILE_BYTES = 64 * 1024
+"""Largest ``file:`` secret reference read (a key or token, never megabytes)."""
+MAX_PROFILE_BYTES = 1024 * 1024
+"""Largest profile TOML file or ``.env`` file read."""
 PLATFORMS = ("sso", "dossiers", "payments", "citizens", "documents")
 # Path prefix of each platform on the mock server (``mock_servers`` mounts the same).
 MOCK_PREFIXES: dict[str, str] = {
@@ -79,15 +92,44 @@ def resolve_reference(value: str, *, setting: str) -> str:
         return os.environ[name]
     if value.startswith("file:"):
         path = Path(value[5:]).expanduser()
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigurationError(
-                f"{setting} refers to file {path}, which cannot be read ({exc.strerror})",
-                setting=setting,
-                expected="a readable file path after 'file:'",
-            ) from None
+        text = read_bounded_text(
+            path,
+            setting=setting,
+            limit=MAX_SECRET_FILE_BYTES,
+            expected="a readable UTF-8 file path after 'file:'",
+        )
+        return text.rstrip("\r\n")
     return value
+
+
+def read_bounded_text(path: Path, *, setting: str, limit: int, expected: str) -> str:
+    """The UTF-8 text of ``path``, read at most ``limit`` bytes; a one-line
+    :class:`ConfigurationError` naming ``setting`` when it is missing, too large
+    (``/dev/zero`` included), or not UTF-8."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{setting} refers to file {path}, which cannot be read ({exc.strerror})",
+            setting=setting,
+            expected=expected,
+        ) from None
+    if len(data) > limit:
+        raise ConfigurationError(
+            f"{setting} refers to file {path}, which is larger than {limit} bytes",
+            setting=setting,
+            expected=expected,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{setting} refers to file {path}, which is not UTF-8 text "
+            f"(byte {exc.start} is 0x{data[exc.start]:02x})",
+            setting=setting,
+            expected=expected,
+        ) from None
 
 
 class _Section(BaseModel):
@@ -114,6 +156,13 @@ class AuthSettings(_Section):
     private_key_file: Path | None = None
     extra: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("token_url")
+    @classmethod
+    def _check_token_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an absolute http:// or https:// URL")
+        return value
+
     @field_validator("client_secret", "password", mode="before")
     @classmethod
     def _resolve_secret(cls, value: Any, info: Any) -> Any:
@@ -123,10 +172,17 @@ class AuthSettings(_Section):
 
 
 class PlatformSettings(_Section):
-    """One platform's endpoint in one deployment."""
+    """One platform's endpoint in one deployment.
+
+    ``gateway`` is a second auth block for a platform reached through a gateway: its
+    style (a gateway style such as ``client_credentials_basic``) authenticates to the
+    gateway, while ``auth`` stays the platform's own (e.g. the DVCQG session in the
+    JSON body behind a WSO2 bearer token in the header).
+    """
 
     base_url: str | None = None
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    gateway: AuthSettings | None = None
     timeout: float | None = Field(default=None, gt=0)
     paths: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
@@ -236,21 +292,34 @@ def builtin_profile(name: str) -> dict[str, Any] | None:
 
 
 def _load_profile_file(path: Path, name: str) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-    except FileNotFoundError:
+    if not path.exists():
         raise ConfigurationError(
             f"profile file {path} does not exist",
             setting="GOVLINK_PROFILE_FILE",
             expected="the path of a TOML file with [profiles.NAME] tables",
-        ) from None
+        )
+    text = read_bounded_text(
+        path,
+        setting="GOVLINK_PROFILE_FILE",
+        limit=MAX_PROFILE_BYTES,
+        expected="a UTF-8 TOML file with [profiles.NAME] tables",
+    )
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(
             f"profile file {path} is not valid TOML: {exc}",
             setting="GOVLINK_PROFILE_FILE",
             expected="a TOML file with [profiles.NAME] tables",
         ) from None
+    stray = sorted(key for key in document if key != "profiles")
+    if stray:
+        raise ConfigurationError(
+            f"profile file {path} has top-level key(s) {', '.join(map(repr, stray))}; "
+            "settings go under [profiles.NAME]",
+            setting="GOVLINK_PROFILE_FILE",
+            expected="a TOML file whose tables are all [profiles.NAME…]",
+        )
     profiles = document.get("profiles", {})
     if name not in profiles:
         if builtin_profile(name) is not None:
@@ -268,7 +337,24 @@ def _load_profile_file(path: Path, name: str) -> dict[str, Any]:
             setting="GOVLINK_PROFILE_FILE",
             expected="a TOML table per profile",
         )
+    _refuse_unknown_keys(section, path, name)
     return section
+
+
+def _refuse_unknown_keys(section: dict[str, Any], path: Path, name: str) -> None:
+    """Top-level keys of a profile that no setting reads (nested sections refuse
+    theirs through their models)."""
+    known = sorted(set(GovLinkSettings.model_fields) - {"profile", "profile_file"})
+    unknown = sorted(key for key in section if key not in known)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigurationError(
+            f"unknown setting(s) {', '.join(repr(k) for k in unknown)} in "
+            f"[profiles.{name}] of {path}{hint}",
+            setting=f"GOVLINK_{unknown[0].upper()}",
+            expected="nothing: no such setting exists (the settings are " + ", ".join(known) + ")",
+        )
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -329,6 +415,48 @@ class GovLinkSettings(BaseSettings):
     documents: PlatformSettings = Field(default_factory=PlatformSettings)
     gateway: PlatformSettings = Field(default_factory=PlatformSettings)
     unmask: bool = False
+
+    def __init__(self, **values: Any) -> None:
+        env_file = values.get("_env_file", self.model_config.get("env_file"))
+        if isinstance(env_file, str | Path):
+            _check_env_file(Path(env_file))
+        super().__init__(**values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_auth_references(cls, data: Any) -> Any:
+        """Resolve ``env:``/``file:`` secrets here, where the variable to name is known
+        (``AuthSettings`` alone can only say ``auth.client_secret``)."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for section in (*PLATFORMS, "gateway"):
+            platform = out.get(section)
+            if not isinstance(platform, dict):
+                continue
+            platform = out[section] = dict(platform)
+            for block in ("auth", "gateway"):
+                auth = platform.get(block)
+                if not isinstance(auth, dict):
+                    continue
+                auth = platform[block] = dict(auth)
+                for name in ("client_secret", "password"):
+                    value = auth.get(name)
+                    if isinstance(value, str):
+                        variable = f"GOVLINK_{section.upper()}__{block.upper()}__{name.upper()}"
+                        auth[name] = SecretStr(resolve_reference(value, setting=variable))
+        return out
+
+    @model_validator(mode="after")
+    def _validate_platforms(self) -> GovLinkSettings:
+        """Auth styles against the registry, options against each platform's model."""
+        from govlink.core.auth import validate_auth
+        from govlink.core.options import validate_options
+
+        for name in PLATFORMS:
+            validate_options(name, getattr(self, name).options)
+        validate_auth(self)
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -405,6 +533,17 @@ class GovLinkSettings(BaseSettings):
     def __repr_args__(self) -> Any:
         """``repr(settings)`` shows the masked view: secrets must not reach logs."""
         return list(self.masked_dump().items())
+
+
+def _check_env_file(path: Path) -> None:
+    """Refuse a ``.env`` that is huge or not UTF-8 before pydantic-settings reads it."""
+    if path.is_file():
+        read_bounded_text(
+            path,
+            setting=f"the .env file {path}",
+            limit=MAX_PROFILE_BYTES,
+            expected="a UTF-8 file of GOVLINK_…=value lines",
+        )
 
 
 def _unparsable_variable(prefix: str) -> str:

@@ -41,6 +41,7 @@ from govlink.documents.edxml.parse import kind_of, read_tree
 from govlink.documents.edxml.validate import is_agency_code, validate_agency_code
 from govlink.documents.gateway import GatewayProtocol
 from govlink.documents.models import Agency, EdocSummary, SendResult
+from govlink.documents.options import DocumentsOptions
 from govlink.documents.receive import (
     CallbackStep,
     ReceivedDocument,
@@ -82,20 +83,15 @@ class _DocumentCore:
     ) -> None:
         self.settings = settings
         self.platform = settings.platform("documents")
-        options = self.platform.options
+        options = DocumentsOptions.of(settings)
+        self.options = options
         self.clock: Clock = clock or SystemClock()
-        variant = str(options.get("variant", "rest")).strip().lower()
-        if variant not in VARIANTS:
-            raise ConfigurationError(
-                f"unknown document exchange variant {variant!r}",
-                setting="GOVLINK_DOCUMENTS__OPTIONS__VARIANT",
-                expected="rest (the axis API), gateway (a provincial gateway) or soap",
-            )
+        variant = options.variant
         self.variant = variant
         self.protocol: RestProtocol | GatewayProtocol | SoapProtocol
         if variant == "rest":
             self.protocol = RestProtocol(
-                paths=self.platform.paths, header_names=options.get("header_names")
+                paths=self.platform.paths, header_names=options.header_names
             )
         elif variant == "gateway":
             self.protocol = GatewayProtocol(paths=self.platform.paths)
@@ -105,7 +101,7 @@ class _DocumentCore:
         self._signer_loaded = signer is not None
         self._verifier = verifier
         self._verifier_loaded = verifier is not None
-        code = agency_code or options.get("agency_code")
+        code = agency_code or options.agency_code
         if code:
             validate_agency_code(str(code), "documents.options.agency_code")
         self._agency_code = str(code) if code else None
@@ -133,9 +129,7 @@ class _DocumentCore:
         if self._agency_code:
             return self._agency_code
         signer = self._signer if self._signer_loaded else None
-        if signer is None and (
-            self.platform.options.get("signing_key") or self.platform.options.get("signing_cert")
-        ):
+        if signer is None and (self.options.signing_key or self.options.signing_cert):
             signer = self.signer
         if signer is not None and signer.agency_code:
             return signer.agency_code
@@ -192,14 +186,13 @@ class _DocumentCore:
                 auth.client_id,
                 secret,
                 clock=self.clock,
-                header_names=self.platform.options.get("header_names"),
+                header_names=self.options.header_names,
             )
         return auth_for(self.settings, "documents")
 
     def soap_address(self) -> str:
-        address = self.platform.options.get("soap_address")
-        if address:
-            return str(address)
+        if self.options.soap_address:
+            return self.options.soap_address
         base = self.platform.base_url or ""
         return base + self.platform.paths.get("soap", "/soap")
 

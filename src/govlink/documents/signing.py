@@ -38,7 +38,6 @@ from lxml import etree
 from govlink.core.clock import Clock
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import ConfigurationError, SignatureError
-from govlink.core.options import PlatformOptions
 from govlink.core.xml import (
     StreamedXml,
     TrustStore,
@@ -58,6 +57,7 @@ from govlink.documents.edxml.parse import (
     status_from_tree,
 )
 from govlink.documents.edxml.validate import AGENCY_CODE_RE, check_package, check_status
+from govlink.documents.options import DocumentsOptions
 
 __all__ = [
     "PackageSigner",
@@ -484,9 +484,9 @@ def _signature_location(root: etree._Element) -> str | None:
 
 def signer_from_settings(settings: GovLinkSettings) -> PackageSigner | None:
     """The agency's signer from ``settings.documents.options`` (None if unset)."""
-    options = settings.documents.options
-    key = options.get("signing_key") or settings.documents.auth.private_key_file
-    cert = options.get("signing_cert")
+    options = DocumentsOptions.of(settings)
+    key = options.signing_key or settings.documents.auth.private_key_file
+    cert = options.signing_cert
     if not key and not cert:
         return None
     if not key or not cert:
@@ -496,15 +496,14 @@ def signer_from_settings(settings: GovLinkSettings) -> PackageSigner | None:
             setting=f"GOVLINK_DOCUMENTS__OPTIONS__{missing.upper()}",
             expected="the path of a PEM file",
         )
-    password = options.get("signing_key_password")
     return PackageSigner.from_files(
         Path(str(key)),
-        Path(str(cert)),
-        password=str(password) if password else None,
-        algorithm=str(options.get("signature_algorithm", "rsa-sha256")),
-        c14n=str(options.get("c14n", "c14n")),
-        scope=_scope(options.get("signature_scope", "document")),
-        allow_sha1=PlatformOptions("documents", options).flag("allow_sha1", False),
+        Path(cert),
+        password=options.signing_key_password,
+        algorithm=options.signature_algorithm,
+        c14n=options.c14n,
+        scope=options.signature_scope,
+        allow_sha1=options.allow_sha1,
     )
 
 
@@ -513,35 +512,22 @@ def verifier_from_settings(
 ) -> PackageVerifier | None:
     """The receiving side's verifier from ``settings.documents.options`` (None if no
     trust store or pinned certificate is configured and trust is required)."""
-    read = PlatformOptions("documents", settings.documents.options)
-    trust = read.paths("trust_store")
-    pinned = read.paths("pinned_certs")
+    options = DocumentsOptions.of(settings)
+    trust: list[str | Path] | None = list(options.trust_store or ()) or None
+    pinned: list[str | Path] | None = list(options.pinned_certs or ()) or None
     if not trust and not pinned and require_trusted:
         return None
     extra: dict[str, Any] = {}
-    if read.options.get("max_package_mb"):
-        extra["max_bytes"] = int(read.seconds("max_package_mb", 0) * 1024 * 1024)
+    if options.max_package_mb:
+        extra["max_bytes"] = int(options.max_package_mb * 1024 * 1024)
     return PackageVerifier.from_files(
         trust_store=trust,
         pinned=pinned,
-        allow_sha1=read.flag("allow_sha1", False),
+        allow_sha1=options.allow_sha1,
         require_trusted=require_trusted,
         clock=clock,
         # On by default for receivers: a certificate of another agency from the same CA
         # must not be able to send in the name of the agency in From.
-        require_sender_match=read.flag("require_sender_match", True),
+        require_sender_match=options.require_sender_match,
         **extra,
-    )
-
-
-def _scope(value: Any) -> SignatureScope:
-    text = str(value)
-    if text == "envelope":
-        return "envelope"
-    if text == "document":
-        return "document"
-    raise ConfigurationError(
-        f"unknown signature scope {text!r}",
-        setting="GOVLINK_DOCUMENTS__OPTIONS__SIGNATURE_SCOPE",
-        expected="document (whole package, default) or envelope",
     )

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
-from govlink.core.auth import DvcqgSession, SessionCache
+from govlink.core.auth import DvcqgSession, SessionCache, auth_for, extra_value
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import ConfigurationError, NotFoundError, ValidationError
 from govlink.core.http import (
@@ -37,7 +37,6 @@ from govlink.core.http import (
     build_client,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
-from govlink.core.options import PlatformOptions
 from govlink.dossiers.codec import (
     DEFAULT_INTEGRATION_PATH,
     SERVICE_CATALOGUE_AGENCIES,
@@ -69,6 +68,7 @@ from govlink.dossiers.models import (
     ProgressRecord,
     WireModel,
 )
+from govlink.dossiers.options import DossiersOptions
 from govlink.dossiers.status import check_transition
 from govlink.sync.models import new_idempotency_key
 
@@ -140,28 +140,23 @@ class _DossierCore:
         platform = settings.platform("dossiers")
         assert platform.base_url is not None  # platform() guarantees it
         self.platform = platform
-        options = platform.options
+        options = DossiersOptions.of(settings)
         self.integration_url = platform.base_url + str(
             platform.paths.get("integration", DEFAULT_INTEGRATION_PATH)
         )
-        self.idempotency_field = str(options.get("idempotency_field", "IdempotencyKey"))
-        read = PlatformOptions("dossiers", options)
-        self.chunk_size = read.whole("chunk_size", 100)
-        self.progress_chunk_size = read.whole("progress_chunk_size", 10)
+        self.idempotency_field = options.idempotency_field
+        self.chunk_size = options.chunk_size
+        self.progress_chunk_size = options.progress_chunk_size
         # Whether the portal itself drops a resent item with a known idempotency key.
         # The real portal's behaviour is not published, so by default a write is not
         # replayed by the HTTP layer after a read timeout (the outbox, which owns
         # at-least-once delivery, still resends it with the same key).
-        self.portal_deduplicates = read.flag("portal_deduplicates", False)
+        self.portal_deduplicates = options.portal_deduplicates
         self.codes = ReplyCodes.from_options(options)
-        max_age = options.get("session_max_age", 1500)
-        self.sessions = SessionCache(
-            max_age=None if max_age in (None, "") else float(read.whole("session_max_age", 1500))
-        )
-        self._madonvi = next(
-            (v for k, v in platform.auth.extra.items() if k.lower() == "madonvi" and v),
-            str(options.get("madonvi", "")) or None,
-        )
+        self.sessions = SessionCache(max_age=options.session_max_age)
+        # the gateway's header auth when the portal sits behind one (dossiers.gateway)
+        self.http_auth = auth_for(settings, "dossiers")
+        self._madonvi = extra_value(platform.auth, "madonvi") or options.madonvi
 
     @property
     def madonvi(self) -> str:
@@ -333,7 +328,8 @@ class DossierClient(_Shell, Closable):
     ) -> None:
         self._core = _DossierCore(settings)
         self._http = HttpTransport(
-            build_client(settings, "dossiers", transport=transport), settings
+            build_client(settings, "dossiers", transport=transport, auth=self._core.http_auth),
+            settings,
         )
 
     # -- plumbing ---------------------------------------------------------------------
@@ -482,7 +478,10 @@ class AsyncDossierClient(_Shell, AsyncClosable):
     ) -> None:
         self._core = _DossierCore(settings)
         self._http = AsyncHttpTransport(
-            build_async_client(settings, "dossiers", transport=transport), settings
+            build_async_client(
+                settings, "dossiers", transport=transport, auth=self._core.http_auth
+            ),
+            settings,
         )
 
     async def _login(self) -> str:

@@ -36,6 +36,7 @@ from govlink.core.errors import (
     PlatformError,
 )
 from govlink.core.redact import redact_text
+from govlink.dossiers.options import DossiersOptions
 
 __all__ = [
     "BATCH_PARTLY_REJECTED",
@@ -99,19 +100,13 @@ class ReplyCodes:
     not_found: frozenset[str] = NOT_FOUND_CODES
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> ReplyCodes:
-        def codes(name: str, default: frozenset[str]) -> frozenset[str]:
-            value = options.get(name)
-            if value is None:
-                return default
-            if isinstance(value, str):
-                return frozenset(part.strip() for part in value.split(",") if part.strip())
-            return frozenset(str(part) for part in value)
-
+    def from_options(cls, options: DossiersOptions | Mapping[str, Any]) -> ReplyCodes:
+        """The codes ``settings.dossiers.options`` set (typed, or a raw table)."""
+        typed = options if isinstance(options, DossiersOptions) else DossiersOptions.parse(options)
         return cls(
-            session_expired=codes("session_expired_codes", cls.session_expired),
-            transient=codes("transient_codes", cls.transient),
-            not_found=codes("not_found_codes", cls.not_found),
+            session_expired=typed.session_expired_codes or cls.session_expired,
+            transient=typed.transient_codes or cls.transient,
+            not_found=typed.not_found_codes or cls.not_found,
         )
 
 

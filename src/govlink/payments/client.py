@@ -70,6 +70,7 @@ from govlink.payments.models import (
     ReconcileProblem,
     ReconcileReport,
 )
+from govlink.payments.options import PaymentsOptions
 
 __all__ = ["AsyncPaymentClient", "PaymentClient", "compare"]
 
@@ -132,31 +133,24 @@ class _PaymentCore:
         self.settings = settings
         self.platform = settings.platform("payments")
         self.clock: Clock = clock or SystemClock()
-        options = self.platform.options
-        try:
-            self.profile = ChecksumProfile(str(options.get("profile", "dvcqg")).lower())
-        except ValueError:
-            raise ConfigurationError(
-                f"unknown payments profile {options.get('profile')!r}",
-                setting="GOVLINK_PAYMENTS__OPTIONS__PROFILE",
-                expected="dvcqg or legacy",
-            ) from None
+        options = PaymentsOptions.of(settings)
+        self.profile = ChecksumProfile(options.profile)
         auth = self.platform.auth
-        partner = options.get("partner_code") or auth.client_id
+        partner = options.partner_code or auth.client_id
         if not partner:
             raise ConfigurationError(
                 "no payment partner code (MaDoiTac) configured",
                 setting="GOVLINK_PAYMENTS__AUTH__CLIENT_ID",
                 expected="the MaDoiTac issued by the payment platform",
             )
-        self.partner_code = str(partner)
-        self._secret = self._resolve_secret(options.get("secret"), auth.client_secret, "SECRET")
+        self.partner_code = partner
+        self._secret = self._resolve_secret(options.secret, auth.client_secret, "SECRET")
         self.options = options
 
     @staticmethod
-    def _resolve_secret(option: Any, fallback: SecretStr | None, name: str) -> str:
+    def _resolve_secret(option: str | None, fallback: SecretStr | None, name: str) -> str:
         if option:
-            return resolve_reference(str(option), setting=f"GOVLINK_PAYMENTS__OPTIONS__{name}")
+            return resolve_reference(option, setting=f"GOVLINK_PAYMENTS__OPTIONS__{name}")
         if fallback is not None and fallback.get_secret_value():
             return fallback.get_secret_value()
         raise ConfigurationError(
@@ -167,10 +161,6 @@ class _PaymentCore:
 
     def path(self, name: str) -> str:
         return self.platform.paths.get(name, DEFAULT_PATH)
-
-    def _option(self, name: str, default: str = "") -> str:
-        value = self.options.get(name)
-        return default if value is None else str(value)
 
     # ---------------------------------------------------------------- INIT
 
@@ -187,8 +177,8 @@ class _PaymentCore:
     ) -> tuple[_Call, str, InitRequest | None]:
         now = self.clock.now()
         reference = reference or codec.new_reference("GL", now)
-        callback_url = callback_url or self.options.get("callback_url")
-        return_url = return_url or self.options.get("return_url")
+        callback_url = callback_url or self.options.callback_url
+        return_url = return_url or self.options.return_url
         if self.profile is ChecksumProfile.LEGACY:
             body = codec.build_legacy_pay(
                 client_id=self.partner_code,
@@ -202,9 +192,9 @@ class _PaymentCore:
             return _Call(self.platform.paths.get("pay", DEFAULT_PATH), body, False), reference, None
         extensions = {}
         if callback_url:
-            extensions[self._option("callback_url_field", "UrlCallback")] = str(callback_url)
+            extensions[self.options.callback_url_field] = str(callback_url)
         if return_url:
-            extensions[self._option("return_url_field", "UrlReturn")] = str(return_url)
+            extensions[self.options.return_url_field] = str(return_url)
         request = codec.build_init(
             partner_code=self.partner_code,
             secret=self._secret,
@@ -212,11 +202,11 @@ class _PaymentCore:
             amount=amount,
             when=now,
             description=description or f"Thanh toan {reference}",
-            ip=ip or self._option("ip", "127.0.0.1"),
+            ip=ip or self.options.ip,
             receipt=receipt,
-            channel_code=self._option("channel_code", "1"),
-            device_code=self._option("device_code", "1"),
-            bank_code=self._option("bank_code"),
+            channel_code=self.options.channel_code,
+            device_code=self.options.device_code,
+            bank_code=self.options.bank_code,
             extensions=extensions,
         )
         return _Call(self.path("init"), request.to_wire(), False), reference, request
@@ -255,15 +245,12 @@ class _PaymentCore:
         return _Call(self.path("query"), body, True)
 
     def query_result(self, reply: Reply, reference: str) -> PaymentStatus:
-        verify = self.options.get("verify_replies", True)
-        if isinstance(verify, str):
-            verify = verify.strip().lower() not in ("0", "false", "no", "off")
         return codec.parse_query_reply(
             reply.status_code,
             reply.content,
             reference=reference,
             secret=self._secret,
-            verify_checksum=bool(verify),
+            verify_checksum=self.options.verify_replies,
         )
 
     def bill_call(self, reference: str, at: datetime | None) -> _Call:
@@ -286,13 +273,13 @@ class _PaymentCore:
         tolerance: timedelta | str | None,
     ) -> CallbackVerifier:
         if tolerance == "default":
-            seconds = self.options.get("callback_tolerance_seconds", 86400)
-            tolerance = None if seconds in (None, "", 0, "0") else timedelta(seconds=float(seconds))
+            seconds = self.options.callback_tolerance_seconds
+            tolerance = timedelta(seconds=seconds) if seconds else None
         assert not isinstance(tolerance, str)
         secret = self._secret
         if self.profile is ChecksumProfile.LEGACY:
             secret = self._resolve_secret(
-                self.options.get("callback_key"), self.platform.auth.password, "CALLBACK_KEY"
+                self.options.callback_key, self.platform.auth.password, "CALLBACK_KEY"
             )
         return CallbackVerifier(
             secret,

@@ -14,7 +14,7 @@ from typing import Any
 
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import ConfigurationError
-from govlink.core.options import PlatformOptions
+from govlink.sso.options import SSO_AUTH_STYLES, SsoOptions
 
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
@@ -44,9 +44,7 @@ DISCOVERY_PATHS: tuple[str, ...] = (
 ASYMMETRIC_ALGORITHMS: frozenset[str] = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )
-AUTH_STYLES: frozenset[str] = frozenset(
-    {"client_secret_post", "client_secret_basic", "private_key_jwt", "none"}
-)
+AUTH_STYLES: frozenset[str] = frozenset({*SSO_AUTH_STYLES, "none"})
 
 _OPTION = "GOVLINK_SSO__OPTIONS__"
 
@@ -108,8 +106,7 @@ class SsoConfig:
                 setting="GOVLINK_SSO__AUTH__PRIVATE_KEY_FILE",
                 expected="the path of a PEM private key registered with the provider",
             )
-        options = sso.options
-        read = PlatformOptions("sso", options)
+        options = SsoOptions.of(settings)
         unknown = sorted(set(sso.paths) - set(DEFAULT_PATHS) - {"discovery"})
         if unknown:
             raise ConfigurationError(
@@ -126,17 +123,17 @@ class SsoConfig:
             assertion_alg=auth.extra.get("alg", "RS256"),
             assertion_kid=auth.extra.get("kid"),
             paths=dict(sso.paths),
-            issuer=read.text("issuer"),
-            discovery=read.flag("discovery", True),
-            algorithms=_algorithms(options.get("algorithms", ("RS256",))),
-            leeway=read.seconds("leeway", 60.0),
-            userinfo_method=_userinfo_method(options.get("userinfo_method", "POST")),
-            jwks_ttl=read.seconds("jwks_ttl", 3600.0),
-            jwks_refetch_cooldown=read.seconds("jwks_refetch_cooldown", 60.0),
-            login_timeout=read.seconds("login_timeout", 600.0),
-            scope=read.text("scope") or "openid",
-            acr_values=read.text("acr_values", "LoA1"),
-            fetch_userinfo=read.flag("fetch_userinfo", True),
+            issuer=options.issuer,
+            discovery=options.discovery,
+            algorithms=_algorithms(options.algorithms),
+            leeway=options.leeway,
+            userinfo_method=options.userinfo_method,
+            jwks_ttl=options.jwks_ttl,
+            jwks_refetch_cooldown=options.jwks_refetch_cooldown,
+            login_timeout=options.login_timeout,
+            scope=options.scope or "openid",
+            acr_values=options.acr_values,
+            fetch_userinfo=options.fetch_userinfo,
         )
 
     def url(self, path: str) -> str:
@@ -159,14 +156,3 @@ def _algorithms(value: Any) -> tuple[str, ...]:
             expected=", ".join(sorted(ASYMMETRIC_ALGORITHMS)),
         )
     return cleaned
-
-
-def _userinfo_method(value: Any) -> str:
-    method = str(value).upper()
-    if method not in {"GET", "POST"}:
-        raise ConfigurationError(
-            f"SSO option userinfo_method must be GET or POST (got {value!r})",
-            setting=_OPTION + "USERINFO_METHOD",
-            expected="GET or POST",
-        )
-    return method

@@ -33,10 +33,9 @@ def test_login_path_comes_from_settings_paths() -> None:
     assert "dstcode" not in login.headers
 
 
-def test_login_without_password_names_the_variable() -> None:
-    settings = GovLinkSettings.load(dossiers={"auth": {"password": ""}})
+def test_login_without_password_names_the_variable_when_settings_load() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        DvcqgSession.build_login_request(settings)
+        GovLinkSettings.load(dossiers={"auth": {"password": ""}})
     assert caught.value.setting == "GOVLINK_DOSSIERS__AUTH__PASSWORD"
 
 

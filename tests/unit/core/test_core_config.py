@@ -213,3 +213,85 @@ def test_masked_dump_hides_every_secret(monkeypatch: pytest.MonkeyPatch) -> None
 def test_unknown_platform_name() -> None:
     with pytest.raises(ConfigurationError, match="unknown platform"):
         GovLinkSettings.load().platform("tax")
+
+
+def test_unknown_key_in_a_profile_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "govlink.toml"
+    path.write_text(
+        '[profiles.prod.dossier]\nbase_url = "https://dvcqg.example.vn"\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.from_profile("prod", path)
+    assert "'dossier'" in str(caught.value)
+    assert "did you mean 'dossiers'" in str(caught.value)
+    assert caught.value.setting == "GOVLINK_DOSSIER"
+
+
+def test_unknown_nested_key_in_a_profile_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "govlink.toml"
+    path.write_text('[profiles.prod.citizens.auth]\nstyl = "hashed_basic"\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.from_profile("prod", path)
+    assert caught.value.setting == "GOVLINK_CITIZENS__AUTH__STYL"
+
+
+def test_settings_outside_the_profiles_table_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "govlink.toml"
+    path.write_text('[profile.prod.sso]\nbase_url = "https://sso.example.vn"\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.from_profile("prod", path)
+    assert "'profile'" in str(caught.value)
+    assert caught.value.setting == "GOVLINK_PROFILE_FILE"
+
+
+def test_a_secret_file_is_read_with_a_bound() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_reference("file:/dev/zero", setting="GOVLINK_GATEWAY__AUTH__CLIENT_SECRET")
+    assert "larger than" in str(caught.value)
+    assert caught.value.setting == "GOVLINK_GATEWAY__AUTH__CLIENT_SECRET"
+
+
+def test_files_that_are_not_utf8_give_one_line(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"\xff\xfe\x00key")
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_reference(f"file:{secret}", setting="GOVLINK_CITIZENS__AUTH__CLIENT_SECRET")
+    assert "not UTF-8" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    profile = tmp_path / "govlink.toml"
+    profile.write_bytes(b"[profiles.prod.sso]\n# H\xe0 N\xf4i (Latin-1, not UTF-8)\n")
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.from_profile("prod", profile)
+    assert "not UTF-8" in str(caught.value)
+    assert caught.value.setting == "GOVLINK_PROFILE_FILE"
+
+
+def test_a_huge_or_garbled_dotenv_is_refused(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"  # the tests run in tmp_path
+    dotenv.write_bytes(b"GOVLINK_UNMASK=\xff\n")
+    with pytest.raises(ConfigurationError, match="not UTF-8"):
+        GovLinkSettings.load()
+    dotenv.write_bytes(b"# padding\n" * 200_000)
+    with pytest.raises(ConfigurationError, match="larger than"):
+        GovLinkSettings.load()
+    dotenv.write_text("GOVLINK_UNMASK=true\n", encoding="utf-8")
+    assert GovLinkSettings.load().unmask is True
+
+
+def test_a_broken_secret_reference_names_the_variable_it_came_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GOVLINK_DOSSIERS__GATEWAY__CLIENT_SECRET", "file:/dev/zero")
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.load()
+    assert caught.value.setting == "GOVLINK_DOSSIERS__GATEWAY__CLIENT_SECRET"
+    monkeypatch.delenv("GOVLINK_DOSSIERS__GATEWAY__CLIENT_SECRET")
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.load(citizens={"auth": {"client_secret": "env:NOT_SET_ANYWHERE"}})
+    assert "GOVLINK_CITIZENS__AUTH__CLIENT_SECRET" in str(caught.value)
+
+
+def test_a_relative_token_url_names_its_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        GovLinkSettings.load(dossiers={"gateway": {"token_url": "lgsp.example/token"}})
+    assert caught.value.setting == "GOVLINK_DOSSIERS__GATEWAY__TOKEN_URL"
