@@ -96,6 +96,9 @@ def _dates(item: Mapping[str, Any], fields: tuple[str, ...]) -> Problem:
     return None
 
 
+# 1 citizen, 2 enterprise ([OC], [TD]); 3 state agency, 4 other organisation ([TD]).
+_APPLICANT_TYPES = frozenset({None, "", "1", "2", "3", "4"})
+
 _STATUS_CODES = frozenset(str(n) for n in range(1, 100))
 
 
@@ -132,8 +135,8 @@ def check_dossier(item: Any, procedures: Container[str]) -> Problem:
     if problem:
         return problem
     kind = item.get("LoaiDoiTuong")
-    if kind not in (None, "", "1", "2") and str(kind).strip() not in ("1", "2"):
-        return "14", f"LoaiDoiTuong phải là 1 hoặc 2, nhận {str(kind)[:10]!r}"
+    if kind not in _APPLICANT_TYPES and str(kind).strip() not in _APPLICANT_TYPES:
+        return "14", f"LoaiDoiTuong phải là 1, 2, 3 hoặc 4, nhận {str(kind)[:10]!r}"
     if item.keys().isdisjoint(_DOSSIER_LISTS):  # the usual case: no list sent
         return None
     for name in DOSSIER_LISTS:

@@ -175,3 +175,70 @@ def test_no_drain_then_outbox_drain(govlink_mock: MockHandle, tmp_path: Path) ->
     report = json.loads(drained.stdout)
     assert report["delivered"] == 3
     assert report["outbox"]["done"] == 3
+
+
+def test_satisfaction_and_questions_and_answers_from_the_command_line(
+    govlink_mock: MockHandle, tmp_path: Path
+) -> None:
+    stats = tmp_path / "stats.json"
+    stats.write_text(
+        json.dumps(
+            [{"period": "3-2026", "respondents": 120, "satisfied": 90, "subject": "Thái độ"}]
+        ),
+        encoding="utf-8",
+    )
+    done = _run(govlink_mock, "dossiers", "satisfaction", str(stats), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["service"] == "DongBoDanhGia"
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"NgayTongHop": "2026-03"}]', encoding="utf-8")
+    refused = _run(govlink_mock, "dossiers", "satisfaction", str(bad), cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "NgayTongHop" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    listed = _run(govlink_mock, "dossiers", "questions", "--json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    found = json.loads(listed.stdout)
+    assert found
+    assert "tran.thi.binh@" not in listed.stdout  # askers' e-mails masked by default
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(
+        json.dumps(
+            {
+                "question_id": found[0]["question_id"],
+                "content": "Cần tờ khai và giấy chứng sinh.",
+                "answered_on": "2026-03-05",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    sent = _run(govlink_mock, "dossiers", "push-answers", str(answers), cwd=tmp_path)
+    assert sent.returncode == 0, sent.stderr
+    assert govlink_mock.state()["dossiers"]["answers_pushed"] == 1
+
+
+def test_receive_stores_what_the_portal_pushes_then_stops(
+    govlink_mock: MockHandle, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GOVLINK_")}
+    env["COLUMNS"] = "200"
+    out = tmp_path / "incoming"
+    args = ["dossiers", "receive", "--port", "0", "--max", "2", "--out", str(out)]
+    with subprocess.Popen(
+        [*_govlink(), *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = next(word for word in first.split() if word.startswith("http://")).rstrip(";")
+        reply = httpx.post(
+            f"{govlink_mock.url('dossiers')}/_mock/deliver", params={"to": url}, timeout=30
+        ).json()
+        assert reply["delivered"] == 2
+        process.wait(timeout=30)
+        rest = process.stdout.read()
+    assert process.returncode == 0
+    assert "stored 2 dossier(s)" in rest
+    saved = [json.loads(p.read_text("utf-8")) for p in out.glob("*.json")]
+    assert {s["data"]["MaHoSo"] for s in saved} == {"G22.99-260301-0042", "G22.99-260301-0043"}

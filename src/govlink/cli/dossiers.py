@@ -487,3 +487,16 @@ def get(
             for step in steps:
                 history.add_row(*(str(step.get(c, "")) for c in columns))
             console().print(history)
+
+
+def _register_feedback_commands() -> None:
+    from govlink.cli import dossiers_feedback as feedback
+
+    app.command("satisfaction")(feedback.satisfaction)
+    app.command("questions")(feedback.questions)
+    app.command("push-questions")(feedback.push_questions)
+    app.command("push-answers")(feedback.push_answers)
+    app.command("receive")(feedback.receive)
+
+
+_register_feedback_commands()

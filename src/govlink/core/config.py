@@ -245,7 +245,7 @@ def mock_profile(port: int = MOCK_DEFAULT_PORT, host: str = "127.0.0.1") -> dict
                 "style": "dvcqg_session",
                 "username": "govlink-demo",
                 "password": "demo-password",
-                "extra": {"madonvi": "000.00.00.H47"},
+                "extra": {"madonvi": "000.00.00.H47", "dstcode": "000.00.00.H47"},
             },
             # the mock drops repeated idempotency keys, so replaying a write is safe
             "options": {"portal_deduplicates": True},

@@ -16,6 +16,17 @@ from govlink.dossiers.codec import (
     SessionExpiredError,
     SyncReport,
 )
+from govlink.dossiers.feedback import (
+    Answer,
+    AnswerPush,
+    PromotionStatus,
+    PublicService,
+    PushResult,
+    Question,
+    QuestionPush,
+    SatisfactionStats,
+    month_period,
+)
 from govlink.dossiers.models import (
     Agency,
     ApplicantType,
@@ -43,6 +54,8 @@ from govlink.dossiers.status import IllegalTransitionError, allowed_next, check_
 
 __all__ = [
     "Agency",
+    "Answer",
+    "AnswerPush",
     "ApplicantType",
     "AsyncDossierClient",
     "AttachedDocument",
@@ -63,7 +76,13 @@ __all__ = [
     "Procedure",
     "ProcedureField",
     "ProgressRecord",
+    "PromotionStatus",
+    "PublicService",
+    "PushResult",
+    "Question",
+    "QuestionPush",
     "ResultDocument",
+    "SatisfactionStats",
     "SessionExpiredError",
     "Supplement",
     "SyncReport",
@@ -72,5 +91,6 @@ __all__ = [
     "dossier_change",
     "enqueue_dossiers",
     "enqueue_progress",
+    "month_period",
     "progress_change",
 ]

@@ -1,33 +1,43 @@
 """Dossier sync clients: :class:`DossierClient` and :class:`AsyncDossierClient`.
 
 Both are thin shells over :class:`_DossierCore`, which holds everything that is not
-I/O (settings, plans, bodies, parsing). The shells only log in, send, and replay a
-call once when the portal says the session expired.
+I/O (settings, plans, bodies, parsing). Every operation is written once, as a plan
+of the core driver (:mod:`govlink.core.driver`: ``NeedCredential("dossiers")`` for
+the session, ``Send`` for each POST); the shells only hand plans to a ``Runner`` or
+``AsyncRunner``, which log in through :class:`~govlink.dossiers.session.SessionProvider`.
 
 Settings (``settings.dossiers``): ``base_url`` (the adapter), ``auth.username`` /
 ``auth.password`` (session login), ``auth.extra.madonvi`` (the unit code sent with
-every call), ``paths.auth`` (default ``/auth``) and ``paths.integration`` (default
-``/integration``), and ``options``: ``chunk_size`` (dossiers per request, 100),
+every call), ``auth.extra.dstcode`` (the ``dstcode`` header, sent on the login and
+on every call), ``paths.auth`` (``/auth``), ``paths.integration``
+(``/integration``) and ``paths.share`` (``/share``: the sharing services, see
+:data:`~govlink.dossiers.codec.SHARE_SERVICES`); for a province whose proxy has
+separate URLs, ``paths.create`` / ``paths.update`` / ``paths.progress`` (bodies are
+then bare JSON arrays, without session). ``options``: ``chunk_size`` (100),
 ``progress_chunk_size`` (10), ``idempotency_field`` (``IdempotencyKey``),
-``session_max_age`` (seconds before logging in again unprompted, 1500),
-``portal_deduplicates`` (false: let the HTTP layer replay writes only when the
-portal is known to drop repeated idempotency keys),
-``session_expired_codes``, ``transient_codes``, ``not_found_codes``.
+``session_max_age`` (1500 s), ``portal_deduplicates`` (false), ``create_or_update``
+(true: a create answered "already exists" is re-sent as an update and the other way
+round), ``blank_unset_fields`` (true: send ``""`` for unset fields like the public
+clients), ``share_services`` (comma list overriding the sharing set),
+``session_expired_codes``, ``transient_codes``, ``not_found_codes``,
+``already_exists_codes`` (``3,-3``), ``unknown_dossier_codes`` (``15``),
+``already_exists_phrases`` (``đã tồn tại``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
-from govlink.core.auth import DvcqgSession, SessionCache, auth_for, extra_value
+from govlink.core.auth import auth_for, extra_value
 from govlink.core.config import GovLinkSettings
+from govlink.core.driver import AsyncRunner, NeedCredential, Plan, Runner, Send
 from govlink.core.errors import ConfigurationError, NotFoundError, ValidationError
 from govlink.core.http import (
     AsyncHttpTransport,
@@ -39,25 +49,48 @@ from govlink.core.http import (
 from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.dossiers.codec import (
     DEFAULT_INTEGRATION_PATH,
+    DEFAULT_SHARE_PATH,
+    OK_CODES,
     SERVICE_CATALOGUE_AGENCIES,
     SERVICE_CATALOGUE_FIELDS,
     SERVICE_CATALOGUE_PROCEDURE,
     SERVICE_CATALOGUE_PROCEDURES,
     SERVICE_LOOKUP,
     SERVICE_PROGRESS,
+    SERVICE_PROMOTION_STATUS,
+    SERVICE_PUBLIC_SERVICES,
+    SERVICE_QA_ANSWER_PUSH,
+    SERVICE_QA_ANSWERS,
+    SERVICE_QA_FROM_PORTAL,
+    SERVICE_QA_OF_MINISTRIES,
+    SERVICE_QA_PUSH,
+    SERVICE_SATISFACTION,
     SERVICE_SYNC,
+    SERVICE_TECH_ID,
+    SHARE_SERVICES,
     BatchResult,
     OutgoingItem,
-    PortalBusyError,
     ReplyCodes,
     SessionExpiredError,
     SyncReport,
+    build_bare_array,
     build_batch_body,
     build_body,
     encode_item,
+    error_code_of,
     parse_batch_reply,
     parse_list_reply,
     parse_reply,
+)
+from govlink.dossiers.feedback import (
+    Answer,
+    AnswerPush,
+    PromotionStatus,
+    PublicService,
+    PushResult,
+    Question,
+    QuestionPush,
+    SatisfactionStats,
 )
 from govlink.dossiers.models import (
     Agency,
@@ -69,6 +102,7 @@ from govlink.dossiers.models import (
     WireModel,
 )
 from govlink.dossiers.options import DossiersOptions
+from govlink.dossiers.session import SessionProvider
 from govlink.dossiers.status import check_transition
 from govlink.sync.models import new_idempotency_key
 
@@ -79,19 +113,6 @@ log = logging.getLogger("govlink.dossiers")
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
 M = TypeVar("M", bound=WireModel)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class _SessionNeeded:
-    """Plan step: the shell answers with a current session id (logging in if needed)."""
-
-
-@dataclass(frozen=True)
-class _Post:
-    """Plan step: the shell POSTs ``content`` to the integration URL, answers the Reply."""
-
-    content: bytes
-    safe: bool
 
 
 @dataclass(frozen=True)
@@ -140,23 +161,42 @@ class _DossierCore:
         platform = settings.platform("dossiers")
         assert platform.base_url is not None  # platform() guarantees it
         self.platform = platform
-        options = DossiersOptions.of(settings)
-        self.integration_url = platform.base_url + str(
-            platform.paths.get("integration", DEFAULT_INTEGRATION_PATH)
-        )
-        self.idempotency_field = options.idempotency_field
-        self.chunk_size = options.chunk_size
-        self.progress_chunk_size = options.progress_chunk_size
+        paths = platform.paths
+        base = platform.base_url
+        self.integration_url = base + str(paths.get("integration", DEFAULT_INTEGRATION_PATH))
+        self.share_url = base + str(paths.get("share", DEFAULT_SHARE_PATH))
+        # A provincial proxy with one URL per write and bare-array bodies ([TD]).
+        self.proxy_urls: dict[tuple[str, bool | None], str] = {}
+        for name, key in (
+            ("create", (SERVICE_SYNC, False)),
+            ("update", (SERVICE_SYNC, True)),
+            ("progress", (SERVICE_PROGRESS, None)),
+        ):
+            path = paths.get(name)
+            if path:
+                path = str(path)
+                self.proxy_urls[key] = path if "://" in path else base + path
+        typed = DossiersOptions.of(settings)
+        self.idempotency_field = typed.idempotency_field
+        self.chunk_size = typed.chunk_size
+        self.progress_chunk_size = typed.progress_chunk_size
         # Whether the portal itself drops a resent item with a known idempotency key.
         # The real portal's behaviour is not published, so by default a write is not
         # replayed by the HTTP layer after a read timeout (the outbox, which owns
         # at-least-once delivery, still resends it with the same key).
-        self.portal_deduplicates = options.portal_deduplicates
-        self.codes = ReplyCodes.from_options(options)
-        self.sessions = SessionCache(max_age=options.session_max_age)
+        self.portal_deduplicates = typed.portal_deduplicates
+        self.create_or_update = typed.create_or_update
+        self.blank_unset = typed.blank_unset_fields
+        self.share_services = typed.share_services or SHARE_SERVICES
+        self.codes = ReplyCodes.from_options(typed)
+        self.sessions = SessionProvider(platform, max_age=typed.session_max_age)
         # the gateway's header auth when the portal sits behind one (dossiers.gateway)
         self.http_auth = auth_for(settings, "dossiers")
-        self._madonvi = extra_value(platform.auth, "madonvi") or options.madonvi
+        self._madonvi = extra_value(platform.auth, "madonvi") or typed.madonvi
+        self.headers = dict(_JSON_HEADERS)
+        dstcode = extra_value(platform.auth, "dstcode")
+        if dstcode:
+            self.headers["dstcode"] = dstcode
 
     @property
     def madonvi(self) -> str:
@@ -174,7 +214,11 @@ class _DossierCore:
         portal honours (``options.portal_deduplicates``; the mock profile sets it)."""
         return bool(self.idempotency_field) and self.portal_deduplicates
 
-    # -- plans ----------------------------------------------------------------------
+    def url_for(self, service: str) -> str:
+        """Sharing services go to the share endpoint, the others to integration [OC]."""
+        return self.share_url if service in self.share_services else self.integration_url
+
+    # -- building blocks ----------------------------------------------------------------
 
     def outgoing(
         self, wire: Mapping[str, Any] | str, ma_ho_so: str, key: str | None
@@ -182,16 +226,131 @@ class _DossierCore:
         key = key if self.idempotency_field else None
         return OutgoingItem(ma_ho_so, key, encode_item(wire, key, self.idempotency_field))
 
-    def plan_dossiers(
+    def call_plan(
+        self, service: str, body: Callable[[str], bytes], parse: Callable[[Reply], T], *, safe: bool
+    ) -> Plan[T]:
+        """One session call. A reply saying the session expired hands that session
+        back as expired (the runner logs in again once, however many callers saw it)
+        and replays the call once; a second expiry is raised, never looped on."""
+        url = self.url_for(service)
+        session: str = yield NeedCredential("dossiers")
+        for replay in (False, True):
+            reply: Reply = yield Send(
+                "POST", url, safe=safe, content=body(session), headers=self.headers
+            )
+            try:
+                return parse(reply)
+            except SessionExpiredError:
+                if replay:
+                    raise
+                log.info(
+                    "DVCQG session expired during %s: logging in again and replaying once", service
+                )
+                session = yield NeedCredential("dossiers", expired=session)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    def read_plan(self, service: str, **params: Any) -> Plan[dict[str, Any]]:
+        """A read by wire parameter names; the decoded reply."""
+        return self.call_plan(
+            service,
+            lambda s: build_body(s, self.madonvi, service, **params),
+            lambda reply: self.parse(reply, service),
+            safe=True,
+        )
+
+    def parse(self, reply: Reply, service: str) -> dict[str, Any]:
+        return parse_reply(reply.status_code, reply.content, service, codes=self.codes)
+
+    # -- batches ------------------------------------------------------------------------
+
+    def batch_plan(self, batch: Batch) -> Plan[BatchResult]:
+        """One request for ``batch``: to the adapter (with session) or to the proxy."""
+        proxy = self.proxy_urls.get((batch.service, batch.is_updating))
+        if proxy is not None:
+            reply: Reply = yield Send(
+                "POST",
+                proxy,
+                safe=self.writes_are_safe,
+                content=build_bare_array(batch.items),
+                headers=self.headers,
+            )
+            return self.parse_batch(reply, batch)
+        return (
+            yield from self.call_plan(
+                batch.service,
+                lambda session: build_batch_body(
+                    session, self.madonvi, batch.service, batch.items, is_updating=batch.is_updating
+                ),
+                lambda reply: self.parse_batch(reply, batch),
+                safe=self.writes_are_safe,
+            )
+        )
+
+    def parse_batch(self, reply: Reply, batch: Batch) -> BatchResult:
+        body: Any = reply.content
+        if reply.status_code < 400 and (batch.service, batch.is_updating) in self.proxy_urls:
+            body = _proxy_reply(reply)
+        data = parse_reply(
+            reply.status_code, body, batch.service, codes=self.codes, allow_partial=True
+        )
+        if (
+            batch.is_updating is False
+            and error_code_of(data) in OK_CODES
+            and not isinstance(data.get("result"), list)
+            and self.codes.says_exists(str(data.get("message", "")))
+        ):  # [TD]: code 0 with "đã tồn tại" is "already exists" too
+            data = {**data, "error_code": next(iter(sorted(self.codes.already_exists)))}
+        return parse_batch_reply(data, batch.service, batch.items)
+
+    def send_plan(self, batch: Batch) -> Plan[BatchResult]:
+        """Send ``batch``; items of a create answered "already exists" are sent again as
+        an update, items of an update answered "no such dossier" as a create (once:
+        the second answer stands)."""
+        first = yield from self.batch_plan(batch)
+        if batch.is_updating is None or not self.create_or_update:
+            return first
+        flip = self.codes.unknown_dossier if batch.is_updating else self.codes.already_exists
+        again = [i for i, item in enumerate(first.items) if item.code in flip]
+        if not again:
+            return first
+        action = "create" if batch.is_updating else "update"
+        log.info(
+            "%s: %d item(s) answered %s; sending them again as %s",
+            batch.service,
+            len(again),
+            "unknown dossier" if batch.is_updating else "already exists",
+            action,
+        )
+        retry = Batch(batch.service, tuple(batch.items[i] for i in again), not batch.is_updating)
+        second = yield from self.batch_plan(retry)
+        items = list(first.items)
+        for position, verdict in zip(again, second.items, strict=True):
+            items[position] = replace(verdict, resent_as=action)
+        return BatchResult(batch.service, tuple(items), raw=second.raw)
+
+    def report_plan(self, batches: Sequence[Batch], raise_on_rejection: bool) -> Plan[SyncReport]:
+        results = []
+        for batch in batches:
+            results.append((yield from self.send_plan(batch)))
+        report = SyncReport(results)
+        if raise_on_rejection:
+            report.raise_for_rejections()
+        return report
+
+    def dossiers_plan(
         self,
         dossiers: Iterable[Dossier | Mapping[str, Any]],
         *,
-        is_updating: bool,
+        is_updating: bool | None,
         chunk_size: int | None,
         previous: Mapping[str, DossierStatus | int] | None,
         force: bool,
         idempotency_keys: Sequence[str] | None,
-    ) -> list[Batch]:
+        raise_on_rejection: bool,
+    ) -> Plan[SyncReport]:
+        """Validate everything, then push. With ``is_updating=None`` each dossier is
+        looked up first ([OC] does this: ``TraCuuHoSo`` then ``isUpdating``) and sent
+        as an update when found, as a create otherwise."""
         models = [_coerce(Dossier, d, f"dossier {i + 1}: ") for i, d in enumerate(dossiers)]
         keys = self._keys(idempotency_keys, len(models))
         last: dict[str, DossierStatus | int] = dict(previous or {})
@@ -200,28 +359,46 @@ class _DossierCore:
                 last.get(dossier.ma_ho_so), dossier.status, force=force, ma_ho_so=dossier.ma_ho_so
             )
             last[dossier.ma_ho_so] = dossier.status
+        blank = self.blank_unset
         items = [
-            self.outgoing(d.to_wire(), d.ma_ho_so, key) for d, key in zip(models, keys, strict=True)
+            self.outgoing(d.to_wire(blank_unset=blank), d.ma_ho_so, key)
+            for d, key in zip(models, keys, strict=True)
         ]
         size = chunk_size or self.chunk_size
-        return [Batch(SERVICE_SYNC, chunk, is_updating) for chunk in _chunks(items, size)]
+        if is_updating is None:
+            known: dict[str, bool] = {}
+            for item in items:
+                if item.ma_ho_so not in known:
+                    known[item.ma_ho_so] = yield from self.exists_plan(item.ma_ho_so)
+            batches = [
+                Batch(SERVICE_SYNC, chunk, flag)
+                for flag in (False, True)
+                for chunk in _chunks([i for i in items if known[i.ma_ho_so] is flag], size)
+            ]
+        else:
+            batches = [Batch(SERVICE_SYNC, chunk, is_updating) for chunk in _chunks(items, size)]
+        return (yield from self.report_plan(batches, raise_on_rejection))
 
-    def plan_progress(
+    def progress_plan(
         self,
         records: Iterable[ProgressRecord | Mapping[str, Any]],
         *,
         chunk_size: int | None,
         idempotency_keys: Sequence[str] | None,
-    ) -> list[Batch]:
+        raise_on_rejection: bool,
+    ) -> Plan[SyncReport]:
         models = [
             _coerce(ProgressRecord, r, f"progress record {i + 1}: ") for i, r in enumerate(records)
         ]
         keys = self._keys(idempotency_keys, len(models))
+        blank = self.blank_unset
         items = [
-            self.outgoing(r.to_wire(), r.ma_ho_so, key) for r, key in zip(models, keys, strict=True)
+            self.outgoing(r.to_wire(blank_unset=blank), r.ma_ho_so, key)
+            for r, key in zip(models, keys, strict=True)
         ]
         size = chunk_size or self.progress_chunk_size
-        return [Batch(SERVICE_PROGRESS, chunk) for chunk in _chunks(items, size)]
+        batches = [Batch(SERVICE_PROGRESS, chunk) for chunk in _chunks(items, size)]
+        return (yield from self.report_plan(batches, raise_on_rejection))
 
     @staticmethod
     def _keys(given: Sequence[str] | None, count: int) -> list[str]:
@@ -231,87 +408,115 @@ class _DossierCore:
             raise ValidationError("idempotency_keys", f"one key per item ({count})", got=len(given))
         return list(given)
 
-    # -- bodies and parsing -------------------------------------------------------------
+    # -- reads --------------------------------------------------------------------------
 
-    def call_plan(
-        self, what: str, body: Callable[[str], bytes], parse: Callable[[Reply], T], *, safe: bool
-    ) -> Generator[_SessionNeeded | _Post, Any, T]:
-        """One integration call as steps the shells perform: yield ``_SessionNeeded``
-        to get a session, ``_Post`` to get its reply. A reply saying the session expired
-        invalidates that session (only if still current, so concurrent callers cause one
-        login) and replays the call once; a second expiry is raised, never looped on."""
-        for replay in (False, True):
-            session: str = yield _SessionNeeded()
-            reply: Reply = yield _Post(body(session), safe)
-            try:
-                return parse(reply)
-            except SessionExpiredError:
-                if replay:
-                    raise
-                self.sessions.invalidate(session)
-                log.info(
-                    "DVCQG session expired during %s: logging in again and replaying once", what
-                )
-        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
-
-    def batch_body(self, session: str, batch: Batch) -> bytes:
-        return build_batch_body(
-            session, self.madonvi, batch.service, batch.items, is_updating=batch.is_updating
-        )
-
-    def parse_batch(self, reply: Reply, batch: Batch) -> BatchResult:
-        data = parse_reply(
-            reply.status_code, reply.content, batch.service, codes=self.codes, allow_partial=True
-        )
-        return parse_batch_reply(data, batch.service, batch.items)
-
-    def parse(self, reply: Reply, service: str) -> dict[str, Any]:
-        return parse_reply(reply.status_code, reply.content, service, codes=self.codes)
-
-    def parse_dossier(self, reply: Reply, ma_ho_so: str) -> Dossier:
-        data = self.parse(reply, SERVICE_LOOKUP)
+    def get_plan(self, ma_ho_so: str) -> Plan[Dossier]:
+        code = ma_ho_so.strip()
+        if not code:
+            raise ValidationError("mahoso", "a dossier code", got=ma_ho_so)
+        data = yield from self.read_plan(SERVICE_LOOKUP, mahoso=code)
         found = parse_list_reply(data)
         if not found:
             raise NotFoundError(
-                f"{SERVICE_LOOKUP}: the portal has no dossier {ma_ho_so}",
+                f"{SERVICE_LOOKUP}: the portal has no dossier {code}",
                 code="15",
                 raw=data,
                 hint="check the dossier code, or push it first (govlink dossiers push)",
             )
         return _coerce(Dossier, found[0], f"{SERVICE_LOOKUP} reply: ")
 
-    def parse_catalogue(self, reply: Reply, service: str, model: type[M]) -> list[M]:
-        data = self.parse(reply, service)
+    def exists_plan(self, ma_ho_so: str) -> Plan[bool]:
+        try:
+            yield from self.get_plan(ma_ho_so)
+        except NotFoundError:
+            return False
+        return True
+
+    def catalogue_plan(self, service: str, model: type[M], **params: Any) -> Plan[list[M]]:
+        data = yield from self.read_plan(service, **params)
         return [_coerce(model, entry, f"{service} reply: ") for entry in parse_list_reply(data)]
 
+    def procedure_plan(self, code: str) -> Plan[Procedure]:
+        found = yield from self.catalogue_plan(SERVICE_CATALOGUE_PROCEDURE, Procedure, maTTHC=code)
+        if not found:
+            raise NotFoundError(f"{SERVICE_CATALOGUE_PROCEDURE}: no procedure {code}", code="15")
+        return found[0]
 
-def _parse_login(reply: Reply) -> str:
-    """The session, or why not; a garbled 2xx reply is transient, not a refusal."""
-    body: Any = reply.content
-    if reply.status_code < 400:
-        try:
-            body = json.loads(reply.content)
-        except ValueError:
-            raise PortalBusyError(
-                f"the portal's login reply (HTTP {reply.status_code}) is not JSON",
-                status_code=reply.status_code,
-                hint="a garbled reply; retried automatically",
-            ) from None
-    session = DvcqgSession.parse_login_reply(reply.status_code, body)
-    log.info("logged in to the DVCQG adapter")
-    return session
+    def tech_id_plan(self, number: str, provider: str) -> Plan[str | None]:
+        """``TraCuuTechID`` ([OC]): the portal account (TECHNICALID) of a tax code or
+        ID number, or None when the portal knows none."""
+        text = number.strip()
+        if not text:
+            raise ValidationError("mstorcmnd", "a tax code or ID number", got=number)
+        data = yield from self.read_plan(SERVICE_TECH_ID, provider=provider, mstorcmnd=text)
+        for entry in parse_list_reply(data):
+            value = entry.get("TECHNICALID")
+            if isinstance(value, str | int) and str(value).strip():
+                return str(value).strip()
+        return None
+
+    # -- statistics, Q&A, public services, promotion notices -----------------------------
+
+    def push_plan(
+        self, service: str, items: Sequence[WireModel], **params: Any
+    ) -> Plan[PushResult]:
+        """A push answered by a top-level code only (``DongBoDanhGia``, ``DongBoHoiDap``,
+        ``DongBoKetQuaHoiDapGuiTuDVCQG``, ``DongBoTrangThaiHoSo``)."""
+        data: Any = [item.to_wire() for item in items]
+        if service == SERVICE_PROMOTION_STATUS:
+            data = data[0]  # [OC]: one object, not a list
+        reply = yield from self.call_plan(
+            service,
+            lambda s: build_body(s, self.madonvi, service, **params, data=data),
+            lambda r: self.parse(r, service),
+            safe=self.writes_are_safe,
+        )
+        return PushResult(
+            service, len(items), error_code_of(reply), str(reply.get("message") or "")
+        )
+
+    def public_services_plan(self, params: Mapping[str, Any]) -> Plan[list[PublicService]]:
+        data = yield from self.read_plan(SERVICE_PUBLIC_SERVICES, **params)
+        result = data.get("result")
+        entries = result.get("data") if isinstance(result, Mapping) else result  # [OC]
+        found = parse_list_reply({"result": entries})
+        where = f"{SERVICE_PUBLIC_SERVICES} reply: "
+        return [_coerce(PublicService, entry, where) for entry in found]
+
+    def answers_plan(self, question_id: str) -> Plan[list[Answer]]:
+        text = str(question_id).strip()
+        if not text:
+            raise ValidationError("cauhoiid", "a question id (HOIDAPID)", got=question_id)
+        wire: int | str = int(text) if text.isdigit() else text  # [OC] sends the number
+        return (yield from self.catalogue_plan(SERVICE_QA_ANSWERS, Answer, cauhoiid=wire))
+
+
+def _models(model: type[M], values: Iterable[M | Mapping[str, Any]], what: str) -> list[M]:
+    items = [_coerce(model, v, f"{what} {i + 1}: ") for i, v in enumerate(values)]
+    if not items:
+        raise ValidationError(what, "at least one item", got=0)
+    return items
+
+
+def _proxy_reply(reply: Reply) -> Any:
+    """A proxy answers JSON, or sometimes plain text ("… thành công") [TD]."""
+    try:
+        return json.loads(reply.content)
+    except ValueError:
+        text = reply.text
+        if "thành công" in text.lower():
+            return {"error_code": "0", "message": text[:200]}
+        return reply.content
 
 
 class _Shell:
-    """What both shells share without I/O: construction and the public plans."""
+    """What both shells share without I/O: the core and its public plans."""
 
     _core: _DossierCore
 
-    def _report(self, results: list[BatchResult], raise_on_rejection: bool) -> SyncReport:
-        report = SyncReport(results)
-        if raise_on_rejection:
-            report.raise_for_rejections()
-        return report
+    @property
+    def core(self) -> _DossierCore:
+        return self._core
 
 
 class DossierClient(_Shell, Closable):
@@ -331,54 +536,22 @@ class DossierClient(_Shell, Closable):
             build_client(settings, "dossiers", transport=transport, auth=self._core.http_auth),
             settings,
         )
+        self._runner = Runner(self._http, {"dossiers": self._core.sessions})
 
-    # -- plumbing ---------------------------------------------------------------------
+    def _run(self, plan: Plan[T]) -> T:
+        return self._runner.run(plan)
 
-    def _login(self) -> str:
-        request = DvcqgSession.build_login_request(self._core.platform)
-        reply = self._http.request(
-            request.method, request.url, safe=True, json=request.json, headers=request.headers
-        )
-        return _parse_login(reply)
-
-    def _call(
-        self, what: str, body: Callable[[str], bytes], parse: Callable[[Reply], T], *, safe: bool
-    ) -> T:
-        plan = self._core.call_plan(what, body, parse, safe=safe)
-        answer: Any = None
-        try:
-            while True:
-                step = plan.send(answer)
-                if isinstance(step, _SessionNeeded):
-                    answer = self._core.sessions.get(self._login)
-                else:
-                    answer = self._http.request(
-                        "POST",
-                        self._core.integration_url,
-                        safe=step.safe,
-                        content=step.content,
-                        headers=_JSON_HEADERS,
-                    )
-        except StopIteration as done:
-            result: T = done.value
-            return result
-
-    # -- batches ------------------------------------------------------------------------
+    # -- writes -------------------------------------------------------------------------
 
     def send_batch(self, batch: Batch) -> BatchResult:
         """Send one prepared batch; per-item results (no exception for refusals)."""
-        return self._call(
-            batch.service,
-            lambda session: self._core.batch_body(session, batch),
-            lambda reply: self._core.parse_batch(reply, batch),
-            safe=self._core.writes_are_safe,
-        )
+        return self._run(self._core.send_plan(batch))
 
     def sync_dossiers(
         self,
         dossiers: Iterable[Dossier | Mapping[str, Any]],
         *,
-        is_updating: bool,
+        is_updating: bool | None,
         chunk_size: int | None = None,
         previous: Mapping[str, DossierStatus | int] | None = None,
         force: bool = False,
@@ -387,21 +560,26 @@ class DossierClient(_Shell, Closable):
     ) -> SyncReport:
         """Create (``is_updating=False``) or update dossiers with ``DongBoHoSoMC``.
 
-        Everything is validated first (fields, and status transitions against
-        ``previous`` statuses and earlier items of the same dossier), so an invalid
-        item means nothing was sent. Refused items raise
+        ``is_updating=None``: look each dossier up first (``TraCuuHoSo``) and update
+        those the portal has, create the others. Either way a create answered
+        "already exists" is re-sent as an update (and the other way round;
+        ``options.create_or_update``). Everything is validated first (fields, and
+        status transitions against ``previous`` statuses and earlier items of the same
+        dossier), so an invalid item means nothing was sent. Refused items raise
         :class:`~govlink.dossiers.codec.BatchRejectedError` after all chunks were
         sent (its ``items`` names them; the others were applied).
         """
-        plan = self._core.plan_dossiers(
-            dossiers,
-            is_updating=is_updating,
-            chunk_size=chunk_size,
-            previous=previous,
-            force=force,
-            idempotency_keys=idempotency_keys,
+        return self._run(
+            self._core.dossiers_plan(
+                dossiers,
+                is_updating=is_updating,
+                chunk_size=chunk_size,
+                previous=previous,
+                force=force,
+                idempotency_keys=idempotency_keys,
+                raise_on_rejection=raise_on_rejection,
+            )
         )
-        return self._report([self.send_batch(b) for b in plan], raise_on_rejection)
 
     def push_progress(
         self,
@@ -412,56 +590,85 @@ class DossierClient(_Shell, Closable):
         raise_on_rejection: bool = True,
     ) -> SyncReport:
         """Push processing steps with ``CapNhatTienDoHoSoMC`` (10 per request by default)."""
-        plan = self._core.plan_progress(
-            records, chunk_size=chunk_size, idempotency_keys=idempotency_keys
+        return self._run(
+            self._core.progress_plan(
+                records,
+                chunk_size=chunk_size,
+                idempotency_keys=idempotency_keys,
+                raise_on_rejection=raise_on_rejection,
+            )
         )
-        return self._report([self.send_batch(b) for b in plan], raise_on_rejection)
 
     # -- reads --------------------------------------------------------------------------
 
     def get(self, ma_ho_so: str) -> Dossier:
-        """Look a dossier up (``TraCuuHoSo``); :class:`NotFoundError` when unknown."""
-        if not ma_ho_so.strip():
-            raise ValidationError("MaHoSo", "a dossier code", got=ma_ho_so)
-        return self._call(
-            SERVICE_LOOKUP,
-            lambda s: build_body(s, self._core.madonvi, SERVICE_LOOKUP, MaHoSo=ma_ho_so.strip()),
-            lambda reply: self._core.parse_dossier(reply, ma_ho_so),
-            safe=True,
-        )
+        """Look a dossier up (``TraCuuHoSo``, parameter ``mahoso``); NotFoundError when unknown."""
+        return self._run(self._core.get_plan(ma_ho_so))
 
-    def _catalogue(self, service: str, model: type[M], **fields: Any) -> list[M]:
-        return self._call(
-            service,
-            lambda s: build_body(s, self._core.madonvi, service, **fields),
-            lambda reply: self._core.parse_catalogue(reply, service, model),
-            safe=True,
-        )
+    def exists(self, ma_ho_so: str) -> bool:
+        """Whether the portal has the dossier (a ``TraCuuHoSo`` lookup)."""
+        return self._run(self._core.exists_plan(ma_ho_so))
+
+    def tech_id(self, number: str, *, provider: str = "wso2is") -> str | None:
+        """The portal account id (``TECHNICALID``) of a tax code or ID number
+        (``TraCuuTechID``, share endpoint); None when the portal has none."""
+        return self._run(self._core.tech_id_plan(number, provider))
 
     def procedures(self) -> list[Procedure]:
-        """The administrative procedures catalogue (``LayDanhSachTTHC``)."""
-        return self._catalogue(SERVICE_CATALOGUE_PROCEDURES, Procedure)
+        """The administrative procedures catalogue (``LayDanhSachTTHC``, share endpoint)."""
+        return self._run(self._core.catalogue_plan(SERVICE_CATALOGUE_PROCEDURES, Procedure))
 
     def procedure(self, code: str) -> Procedure:
-        """One procedure by its code (``LayThuTuc``)."""
-        found = self._catalogue(SERVICE_CATALOGUE_PROCEDURE, Procedure, MaTTHC=code)
-        if not found:
-            raise NotFoundError(f"{SERVICE_CATALOGUE_PROCEDURE}: no procedure {code}", code="15")
-        return found[0]
+        """One procedure by its code (``LayThuTuc``, parameter ``maTTHC``)."""
+        return self._run(self._core.procedure_plan(code))
 
     def agencies(self) -> list[Agency]:
         """The agencies catalogue (``LayDanhMucCoQuan``)."""
-        return self._catalogue(SERVICE_CATALOGUE_AGENCIES, Agency)
+        return self._run(self._core.catalogue_plan(SERVICE_CATALOGUE_AGENCIES, Agency))
 
     def fields(self) -> list[ProcedureField]:
         """The fields (lĩnh vực) catalogue (``LayDanhMucLinhVuc``)."""
-        return self._catalogue(SERVICE_CATALOGUE_FIELDS, ProcedureField)
+        return self._run(self._core.catalogue_plan(SERVICE_CATALOGUE_FIELDS, ProcedureField))
+
+    # -- statistics, questions and answers, public services -----------------------------
+
+    def push_satisfaction(
+        self, stats: Iterable[SatisfactionStats | Mapping[str, Any]]
+    ) -> PushResult:
+        """Send monthly satisfaction statistics (``DongBoDanhGia``)."""
+        items = _models(SatisfactionStats, stats, "satisfaction statistics")
+        return self._run(self._core.push_plan(SERVICE_SATISFACTION, items))
+
+    def questions(self, *, from_portal: bool = True) -> list[Question]:
+        """Questions asked on the portal (``LayDanhSachHoiDapGuiTuDVCQG``), or those of
+        the ministries (``LayDanhSachHoiDapBoCoQuan``) with ``from_portal=False``."""
+        service = SERVICE_QA_FROM_PORTAL if from_portal else SERVICE_QA_OF_MINISTRIES
+        return self._run(self._core.catalogue_plan(service, Question))
+
+    def answers(self, question_id: str) -> list[Answer]:
+        """The answers to a question (``LayNoiDungTraLoiTheoCauHoi``, ``cauhoiid``)."""
+        return self._run(self._core.answers_plan(question_id))
+
+    def push_questions(self, questions: Iterable[QuestionPush | Mapping[str, Any]]) -> PushResult:
+        """Send questions asked at the province (``DongBoHoiDap``)."""
+        items = _models(QuestionPush, questions, "question")
+        return self._run(self._core.push_plan(SERVICE_QA_PUSH, items))
+
+    def push_answers(self, answers: Iterable[AnswerPush | Mapping[str, Any]]) -> PushResult:
+        """Send the province's answers to portal questions (``DongBoKetQuaHoiDapGuiTuDVCQG``)."""
+        items = _models(AnswerPush, answers, "answer")
+        return self._run(self._core.push_plan(SERVICE_QA_ANSWER_PUSH, items))
+
+    def public_services(self, params: Mapping[str, Any] | None = None) -> list[PublicService]:
+        """The portal's public services (``LayDVC``); ``params`` are passed as given."""
+        return self._run(self._core.public_services_plan(params or {}))
+
+    def push_promotion_status(self, status: PromotionStatus | Mapping[str, Any]) -> PushResult:
+        """Report a promotion-notice dossier's status (``DongBoTrangThaiHoSo``, type 2)."""
+        item = _coerce(PromotionStatus, status, "promotion status: ")
+        return self._run(self._core.push_plan(SERVICE_PROMOTION_STATUS, [item], type="2"))
 
     # -- lifecycle ----------------------------------------------------------------------
-
-    @property
-    def core(self) -> _DossierCore:
-        return self._core
 
     def close(self) -> None:
         self._http.close()
@@ -483,50 +690,20 @@ class AsyncDossierClient(_Shell, AsyncClosable):
             ),
             settings,
         )
+        self._runner = AsyncRunner(self._http, {"dossiers": self._core.sessions})
 
-    async def _login(self) -> str:
-        request = DvcqgSession.build_login_request(self._core.platform)
-        reply = await self._http.request(
-            request.method, request.url, safe=True, json=request.json, headers=request.headers
-        )
-        return _parse_login(reply)
-
-    async def _call(
-        self, what: str, body: Callable[[str], bytes], parse: Callable[[Reply], T], *, safe: bool
-    ) -> T:
-        plan = self._core.call_plan(what, body, parse, safe=safe)
-        answer: Any = None
-        try:
-            while True:
-                step = plan.send(answer)
-                if isinstance(step, _SessionNeeded):
-                    answer = await self._core.sessions.aget(self._login)
-                else:
-                    answer = await self._http.request(
-                        "POST",
-                        self._core.integration_url,
-                        safe=step.safe,
-                        content=step.content,
-                        headers=_JSON_HEADERS,
-                    )
-        except StopIteration as done:
-            result: T = done.value
-            return result
+    async def _run(self, plan: Plan[T]) -> T:
+        return await self._runner.run(plan)
 
     async def send_batch(self, batch: Batch) -> BatchResult:
-        """Send one prepared batch; per-item results (no exception for refusals)."""
-        return await self._call(
-            batch.service,
-            lambda session: self._core.batch_body(session, batch),
-            lambda reply: self._core.parse_batch(reply, batch),
-            safe=self._core.writes_are_safe,
-        )
+        """See :meth:`DossierClient.send_batch`."""
+        return await self._run(self._core.send_plan(batch))
 
     async def sync_dossiers(
         self,
         dossiers: Iterable[Dossier | Mapping[str, Any]],
         *,
-        is_updating: bool,
+        is_updating: bool | None,
         chunk_size: int | None = None,
         previous: Mapping[str, DossierStatus | int] | None = None,
         force: bool = False,
@@ -534,15 +711,17 @@ class AsyncDossierClient(_Shell, AsyncClosable):
         raise_on_rejection: bool = True,
     ) -> SyncReport:
         """See :meth:`DossierClient.sync_dossiers`."""
-        plan = self._core.plan_dossiers(
-            dossiers,
-            is_updating=is_updating,
-            chunk_size=chunk_size,
-            previous=previous,
-            force=force,
-            idempotency_keys=idempotency_keys,
+        return await self._run(
+            self._core.dossiers_plan(
+                dossiers,
+                is_updating=is_updating,
+                chunk_size=chunk_size,
+                previous=previous,
+                force=force,
+                idempotency_keys=idempotency_keys,
+                raise_on_rejection=raise_on_rejection,
+            )
         )
-        return self._report([await self.send_batch(b) for b in plan], raise_on_rejection)
 
     async def push_progress(
         self,
@@ -553,48 +732,81 @@ class AsyncDossierClient(_Shell, AsyncClosable):
         raise_on_rejection: bool = True,
     ) -> SyncReport:
         """See :meth:`DossierClient.push_progress`."""
-        plan = self._core.plan_progress(
-            records, chunk_size=chunk_size, idempotency_keys=idempotency_keys
+        return await self._run(
+            self._core.progress_plan(
+                records,
+                chunk_size=chunk_size,
+                idempotency_keys=idempotency_keys,
+                raise_on_rejection=raise_on_rejection,
+            )
         )
-        return self._report([await self.send_batch(b) for b in plan], raise_on_rejection)
 
     async def get(self, ma_ho_so: str) -> Dossier:
         """See :meth:`DossierClient.get`."""
-        if not ma_ho_so.strip():
-            raise ValidationError("MaHoSo", "a dossier code", got=ma_ho_so)
-        return await self._call(
-            SERVICE_LOOKUP,
-            lambda s: build_body(s, self._core.madonvi, SERVICE_LOOKUP, MaHoSo=ma_ho_so.strip()),
-            lambda reply: self._core.parse_dossier(reply, ma_ho_so),
-            safe=True,
-        )
+        return await self._run(self._core.get_plan(ma_ho_so))
 
-    async def _catalogue(self, service: str, model: type[M], **fields: Any) -> list[M]:
-        return await self._call(
-            service,
-            lambda s: build_body(s, self._core.madonvi, service, **fields),
-            lambda reply: self._core.parse_catalogue(reply, service, model),
-            safe=True,
-        )
+    async def exists(self, ma_ho_so: str) -> bool:
+        """See :meth:`DossierClient.exists`."""
+        return await self._run(self._core.exists_plan(ma_ho_so))
+
+    async def tech_id(self, number: str, *, provider: str = "wso2is") -> str | None:
+        """See :meth:`DossierClient.tech_id`."""
+        return await self._run(self._core.tech_id_plan(number, provider))
 
     async def procedures(self) -> list[Procedure]:
-        return await self._catalogue(SERVICE_CATALOGUE_PROCEDURES, Procedure)
+        """See :meth:`DossierClient.procedures`."""
+        return await self._run(self._core.catalogue_plan(SERVICE_CATALOGUE_PROCEDURES, Procedure))
 
     async def procedure(self, code: str) -> Procedure:
-        found = await self._catalogue(SERVICE_CATALOGUE_PROCEDURE, Procedure, MaTTHC=code)
-        if not found:
-            raise NotFoundError(f"{SERVICE_CATALOGUE_PROCEDURE}: no procedure {code}", code="15")
-        return found[0]
+        """See :meth:`DossierClient.procedure`."""
+        return await self._run(self._core.procedure_plan(code))
 
     async def agencies(self) -> list[Agency]:
-        return await self._catalogue(SERVICE_CATALOGUE_AGENCIES, Agency)
+        """See :meth:`DossierClient.agencies`."""
+        return await self._run(self._core.catalogue_plan(SERVICE_CATALOGUE_AGENCIES, Agency))
 
     async def fields(self) -> list[ProcedureField]:
-        return await self._catalogue(SERVICE_CATALOGUE_FIELDS, ProcedureField)
+        """See :meth:`DossierClient.fields`."""
+        return await self._run(self._core.catalogue_plan(SERVICE_CATALOGUE_FIELDS, ProcedureField))
 
-    @property
-    def core(self) -> _DossierCore:
-        return self._core
+    async def push_satisfaction(
+        self, stats: Iterable[SatisfactionStats | Mapping[str, Any]]
+    ) -> PushResult:
+        """See :meth:`DossierClient.push_satisfaction`."""
+        items = _models(SatisfactionStats, stats, "satisfaction statistics")
+        return await self._run(self._core.push_plan(SERVICE_SATISFACTION, items))
+
+    async def questions(self, *, from_portal: bool = True) -> list[Question]:
+        """See :meth:`DossierClient.questions`."""
+        service = SERVICE_QA_FROM_PORTAL if from_portal else SERVICE_QA_OF_MINISTRIES
+        return await self._run(self._core.catalogue_plan(service, Question))
+
+    async def answers(self, question_id: str) -> list[Answer]:
+        """See :meth:`DossierClient.answers`."""
+        return await self._run(self._core.answers_plan(question_id))
+
+    async def push_questions(
+        self, questions: Iterable[QuestionPush | Mapping[str, Any]]
+    ) -> PushResult:
+        """See :meth:`DossierClient.push_questions`."""
+        items = _models(QuestionPush, questions, "question")
+        return await self._run(self._core.push_plan(SERVICE_QA_PUSH, items))
+
+    async def push_answers(self, answers: Iterable[AnswerPush | Mapping[str, Any]]) -> PushResult:
+        """See :meth:`DossierClient.push_answers`."""
+        items = _models(AnswerPush, answers, "answer")
+        return await self._run(self._core.push_plan(SERVICE_QA_ANSWER_PUSH, items))
+
+    async def public_services(self, params: Mapping[str, Any] | None = None) -> list[PublicService]:
+        """See :meth:`DossierClient.public_services`."""
+        return await self._run(self._core.public_services_plan(params or {}))
+
+    async def push_promotion_status(
+        self, status: PromotionStatus | Mapping[str, Any]
+    ) -> PushResult:
+        """See :meth:`DossierClient.push_promotion_status`."""
+        item = _coerce(PromotionStatus, status, "promotion status: ")
+        return await self._run(self._core.push_plan(SERVICE_PROMOTION_STATUS, [item], type="2"))
 
     async def aclose(self) -> None:
         await self._http.aclose()

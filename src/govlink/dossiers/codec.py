@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from govlink.core.driver import EvidenceMixin
 from govlink.core.errors import (
     AuthenticationError,
     NotFoundError,
@@ -41,6 +42,7 @@ from govlink.dossiers.options import DossiersOptions
 __all__ = [
     "BATCH_PARTLY_REJECTED",
     "DEFAULT_INTEGRATION_PATH",
+    "DEFAULT_SHARE_PATH",
     "NOT_FOUND_CODES",
     "OK_CODES",
     "SERVICE_CATALOGUE_AGENCIES",
@@ -49,7 +51,17 @@ __all__ = [
     "SERVICE_CATALOGUE_PROCEDURES",
     "SERVICE_LOOKUP",
     "SERVICE_PROGRESS",
+    "SERVICE_PROMOTION_STATUS",
+    "SERVICE_PUBLIC_SERVICES",
+    "SERVICE_QA_ANSWERS",
+    "SERVICE_QA_ANSWER_PUSH",
+    "SERVICE_QA_FROM_PORTAL",
+    "SERVICE_QA_OF_MINISTRIES",
+    "SERVICE_QA_PUSH",
+    "SERVICE_SATISFACTION",
     "SERVICE_SYNC",
+    "SERVICE_TECH_ID",
+    "SHARE_SERVICES",
     "BatchRejectedError",
     "BatchResult",
     "ItemResult",
@@ -58,6 +70,7 @@ __all__ = [
     "ReplyCodes",
     "SessionExpiredError",
     "SyncReport",
+    "build_bare_array",
     "build_batch_body",
     "build_body",
     "encode_item",
@@ -74,8 +87,29 @@ SERVICE_CATALOGUE_PROCEDURES = "LayDanhSachTTHC"
 SERVICE_CATALOGUE_PROCEDURE = "LayThuTuc"
 SERVICE_CATALOGUE_AGENCIES = "LayDanhMucCoQuan"
 SERVICE_CATALOGUE_FIELDS = "LayDanhMucLinhVuc"
+SERVICE_TECH_ID = "TraCuuTechID"
+SERVICE_PUBLIC_SERVICES = "LayDVC"
+SERVICE_PROMOTION_STATUS = "DongBoTrangThaiHoSo"
+SERVICE_SATISFACTION = "DongBoDanhGia"
+SERVICE_QA_FROM_PORTAL = "LayDanhSachHoiDapGuiTuDVCQG"
+SERVICE_QA_OF_MINISTRIES = "LayDanhSachHoiDapBoCoQuan"
+SERVICE_QA_ANSWERS = "LayNoiDungTraLoiTheoCauHoi"
+SERVICE_QA_PUSH = "DongBoHoiDap"
+SERVICE_QA_ANSWER_PUSH = "DongBoKetQuaHoiDapGuiTuDVCQG"
+
+SHARE_SERVICES = frozenset(
+    {
+        SERVICE_CATALOGUE_PROCEDURES,
+        SERVICE_TECH_ID,
+        SERVICE_CATALOGUE_AGENCIES,
+        SERVICE_CATALOGUE_FIELDS,
+    }
+)
+"""Services [OC] sends to ``adapter + share_endpoint`` (``getSharingDictCollection``);
+every other service goes to ``adapter + integration_endpoint``."""
 
 DEFAULT_INTEGRATION_PATH = "/integration"
+DEFAULT_SHARE_PATH = "/share"
 OK_CODES = frozenset({"0", "00"})
 BATCH_PARTLY_REJECTED = "10"
 NOT_FOUND_CODES = frozenset({"15"})
@@ -98,16 +132,37 @@ class ReplyCodes:
     session_expired: frozenset[str] = frozenset({"02"})
     transient: frozenset[str] = frozenset({"99"})
     not_found: frozenset[str] = NOT_FOUND_CODES
+    already_exists: frozenset[str] = frozenset({"3", "-3"})
+    """A create refused because the dossier exists ([TD]): re-sent as an update."""
+    unknown_dossier: frozenset[str] = frozenset({"15"})
+    """An update refused because the portal has no such dossier: re-sent as a create."""
+    already_exists_phrases: tuple[str, ...] = ("đã tồn tại",)
+    """Reply messages that mean "already exists" even under code 0 ([TD])."""
+
+    @property
+    def item_level(self) -> frozenset[str]:
+        """Top-level codes that are a verdict on the items, not on the request."""
+        return self.already_exists | self.unknown_dossier
 
     @classmethod
     def from_options(cls, options: DossiersOptions | Mapping[str, Any]) -> ReplyCodes:
         """The codes ``settings.dossiers.options`` set (typed, or a raw table)."""
         typed = options if isinstance(options, DossiersOptions) else DossiersOptions.parse(options)
+        phrases = typed.already_exists_phrases
         return cls(
             session_expired=typed.session_expired_codes or cls.session_expired,
             transient=typed.transient_codes or cls.transient,
             not_found=typed.not_found_codes or cls.not_found,
+            already_exists=typed.already_exists_codes or cls.already_exists,
+            unknown_dossier=typed.unknown_dossier_codes or cls.unknown_dossier,
+            already_exists_phrases=(
+                cls.already_exists_phrases if phrases is None else tuple(p.lower() for p in phrases)
+            ),
         )
+
+    def says_exists(self, message: str) -> bool:
+        text = message.lower()
+        return any(phrase and phrase in text for phrase in self.already_exists_phrases)
 
 
 # ------------------------------------------------------------------------ requests
@@ -153,10 +208,18 @@ def encode_item(wire: Mapping[str, Any] | str, idempotency_key: str | None, fiel
 
 
 def build_body(session: str, madonvi: str, service: str, **fields: Any) -> bytes:
-    """The JSON body of a non-batch call (lookups, catalogue reads)."""
+    """The JSON body of a non-batch call (lookups, catalogue reads).
+
+    ``fields`` are the wire parameters by their wire names (``mahoso``, ``maTTHC``).
+    """
     payload: dict[str, Any] = {"session": session, "madonvi": madonvi, "service": service}
     payload.update({k: v for k, v in fields.items() if v is not None})
     return _dumps(payload).encode("utf-8")
+
+
+def build_bare_array(items: Sequence[OutgoingItem]) -> bytes:
+    """A proxy's body: the items as a bare JSON array ([TD])."""
+    return ("[" + ",".join([item.json_text for item in items]) + "]").encode("utf-8")
 
 
 def build_batch_body(
@@ -242,6 +305,8 @@ def parse_reply(
         )
     if allow_partial and code == BATCH_PARTLY_REJECTED and isinstance(data.get("result"), list):
         return dict(data)
+    if allow_partial and code in codes.item_level:
+        return dict(data)  # "already exists" / "no such dossier": per item, see the plan
     message = f"{service}: the portal refused the call (error_code {code or 'missing'}): "
     message += _message_of(data)
     if code in codes.not_found:
@@ -259,13 +324,19 @@ def parse_reply(
 
 @dataclass(frozen=True, slots=True)
 class ItemResult:
-    """The portal's answer for one item of a batch."""
+    """The portal's answer for one item of a batch.
+
+    ``resent_as`` is ``"update"`` when a create was answered "already exists" and
+    sent again as an update (``"create"`` the other way round); ``code`` and
+    ``message`` are then the second answer's.
+    """
 
     ma_ho_so: str
     idempotency_key: str | None
     code: str
     message: str
     duplicate: bool = False
+    resent_as: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -273,12 +344,17 @@ class ItemResult:
 
 
 @dataclass(frozen=True)
-class BatchResult:
+class BatchResult(EvidenceMixin):
     """Per-item outcome of one batch request."""
 
     service: str
     items: tuple[ItemResult, ...]
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def resent(self) -> tuple[ItemResult, ...]:
+        """Items sent a second time as the other kind (create ↔ update)."""
+        return tuple(item for item in self.items if item.resent_as)
 
     @property
     def accepted(self) -> tuple[ItemResult, ...]:
@@ -411,7 +487,7 @@ def parse_list_reply(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 @dataclass
-class SyncReport:
+class SyncReport(EvidenceMixin):
     """What a multi-chunk push did: one :class:`BatchResult` per request sent."""
 
     results: list[BatchResult] = field(default_factory=list)
@@ -432,6 +508,11 @@ class SyncReport:
     @property
     def requests(self) -> int:
         return len(self.results)
+
+    @property
+    def resent(self) -> list[ItemResult]:
+        """Items re-sent as the other kind (a create the portal already had, …)."""
+        return [item for batch in self.results for item in batch.resent]
 
     def raise_for_rejections(self) -> None:
         """Raise :class:`BatchRejectedError` naming every refused dossier, if any."""

@@ -15,6 +15,7 @@ Reprs mask personal data (names, ID numbers, phones, e-mails).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Self
 
@@ -24,27 +25,35 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    model_validator,
 )
 
 from govlink.core.clock import format_compact, parse_compact
 from govlink.core.codes import OpenIntEnum
+from govlink.core.driver import EvidenceModel
 from govlink.core.redact import masked_repr_args
 
 __all__ = [
     "Agency",
+    "AgencyRef",
     "ApplicantType",
     "AttachedDocument",
+    "Channel",
     "ConnectedDatabase",
     "Dossier",
     "DossierStatus",
     "Fee",
+    "FieldRef",
     "OtherAttachment",
     "OwnerIdentifier",
     "Procedure",
+    "ProcedureFee",
     "ProcedureField",
+    "ProcessingTime",
     "ProgressRecord",
     "ResultDocument",
     "Supplement",
+    "UpperWireModel",
 ]
 
 
@@ -99,6 +108,11 @@ class ApplicantType(OpenIntEnum):
 
     CITIZEN = 1
     ORGANISATION = 2
+    """An enterprise ([OC] sends 2 for "business")."""
+    STATE_AGENCY = 3
+    """A state body ([TD])."""
+    OTHER_ORGANISATION = 4
+    """Any other organisation ([TD])."""
 
 
 # ----------------------------------------------------------------------- wire types
@@ -175,6 +189,10 @@ def _ser_flag(value: bool) -> str:
     return "1" if value else "0"
 
 
+def _ser_bool_text(value: bool) -> str:
+    return "True" if value else "False"
+
+
 _DATE_OUT = PlainSerializer(_ser_when, return_type=str, when_used="json-unless-none")
 _CODE_OUT = PlainSerializer(_ser_code, return_type=str, when_used="json-unless-none")
 _FLAG_OUT = PlainSerializer(_ser_flag, return_type=str, when_used="json-unless-none")
@@ -185,6 +203,12 @@ OptWireDateTime = Annotated[datetime | None, BeforeValidator(_parse_when), _DATE
 """The same, optional: an empty string on the wire means "not set"."""
 OptWireFlag = Annotated[bool | None, BeforeValidator(_parse_flag), _FLAG_OUT]
 """A boolean sent as ``"0"``/``"1"``."""
+OptWireBoolText = Annotated[
+    bool | None,
+    BeforeValidator(_parse_flag),
+    PlainSerializer(_ser_bool_text, return_type=str, when_used="json-unless-none"),
+]
+"""A boolean sent as ``"True"``/``"False"`` (``IsDeleted`` in [OC]); 0/1 read too."""
 OptWireInt = Annotated[int | None, BeforeValidator(_parse_int), _CODE_OUT]
 """A whole number (amount, code) sent as a digit string."""
 WireStatus = Annotated[DossierStatus, BeforeValidator(_required_status), _CODE_OUT]
@@ -200,6 +224,17 @@ class WireModel(BaseModel):
         str_strip_whitespace=True,
         validate_assignment=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        """``""`` (and ``[]``) on the wire mean "not set": the public clients send
+        every field, empty when unknown [OC]."""
+        if isinstance(data, dict):
+            values = data.values()
+            if "" in values or [] in values:
+                return {k: v for k, v in data.items() if v != "" and v != []}
+        return data
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready dict the portal expects (wire names, no empty fields)."""
@@ -222,7 +257,7 @@ class AttachedDocument(WireModel):
 
     file_id: str | None = Field(default=None, alias="TepDinhKemId")
     file_name: str | None = Field(default=None, alias="TenTepDinhKem")
-    is_deleted: OptWireFlag = Field(default=None, alias="IsDeleted")
+    is_deleted: OptWireBoolText = Field(default=None, alias="IsDeleted")
     component_code: str | None = Field(default=None, alias="MaThanhPhanHoSo")
     download_url: str | None = Field(default=None, alias="DuongDanTaiTepTin")
     digitised: OptWireFlag = Field(default=None, alias="DuocSoHoa")
@@ -306,8 +341,12 @@ class ConnectedDatabase(WireModel):
 # ------------------------------------------------------------------------- dossier
 
 
-class Dossier(WireModel):
-    """A dossier (hồ sơ) as synchronised with ``DongBoHoSoMC``."""
+class Dossier(WireModel, EvidenceModel):
+    """A dossier (hồ sơ) as synchronised with ``DongBoHoSoMC``.
+
+    When it comes from :meth:`~govlink.dossiers.DossierClient.get`, ``evidence`` holds
+    the lookup's correlation id, timing and masked exchanges.
+    """
 
     ma_ho_so: str = Field(alias="MaHoSo", min_length=1, max_length=100)
     procedure_code: str = Field(alias="MaTTHC", min_length=1)
@@ -374,10 +413,47 @@ class Dossier(WireModel):
         check_transition(self.status, target, force=force, ma_ho_so=self.ma_ho_so)
         return self.model_copy(update={"status": target, **changes})
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, *, blank_unset: bool = False) -> dict[str, Any]:
+        """The wire dict; with ``blank_unset`` the fields the public clients always
+        send are present, ``""`` (or ``[]`` for lists) when not set ([OC])."""
         data = super().to_wire()
         data.pop("QuaTrinhXuLy", None)  # lookup-only
+        if blank_unset:
+            for name in _ALWAYS_SENT:
+                data.setdefault(name, "")
+            for name in _ALWAYS_SENT_LISTS:
+                data.setdefault(name, [])
         return data
+
+
+_ALWAYS_SENT = (
+    "TenTTHC",
+    "MaLinhVuc",
+    "TenLinhVuc",
+    "ChuHoSo",
+    "LoaiDoiTuong",
+    "MaDoiTuong",
+    "ThongTinKhac",
+    "Email",
+    "Fax",
+    "SoDienThoai",
+    "TrichYeuHoSo",
+    "NgayHenTra",
+    "NgayTra",
+    "ThongTinTra",
+    "HinhThuc",
+    "NgayKetThucXuLy",
+    "DonViXuLy",
+    "GhiChu",
+)
+"""Scalar fields [OC] puts in every ``DongBoHoSoMC`` item, ``""`` when unknown."""
+_ALWAYS_SENT_LISTS = (
+    "TaiLieuNop",
+    "DanhSachLePhi",
+    "DanhSachTepDinhKemKhac",
+    "DanhSachHoSoBoSung",
+    "DanhSachGiayToKetQua",
+)
 
 
 class ProgressRecord(WireModel):
@@ -393,34 +469,189 @@ class ProgressRecord(WireModel):
     started_at: OptWireDateTime = Field(default=None, alias="NgayBatDau")
     due_by_regulation_at: OptWireDateTime = Field(default=None, alias="NgayKetThucTheoQuyDinh")
 
+    def to_wire(self, *, blank_unset: bool = False) -> dict[str, Any]:
+        """The wire dict; with ``blank_unset`` every field [OC] sends is present."""
+        data = super().to_wire()
+        if blank_unset:
+            for name in _ALWAYS_SENT_PROGRESS:
+                data.setdefault(name, "")
+        return data
+
+
+_ALWAYS_SENT_PROGRESS = (
+    "ChucDanh",
+    "PhongBanXuLy",
+    "NoiDungXuLy",
+    "NgayBatDau",
+    "NgayKetThucTheoQuyDinh",
+)
+
 
 # ---------------------------------------------------------------------- catalogues
 
 
-class Procedure(WireModel):
-    """An administrative procedure (``LayDanhSachTTHC`` / ``LayThuTuc`` item)."""
+class UpperWireModel(WireModel):
+    """A portal object whose keys are upper-case on the wire (``MATTHC``, ``TENDONVI``).
 
-    code: str = Field(alias="MaTTHC")
-    name: str | None = Field(default=None, alias="TenTTHC")
-    field_code: str | None = Field(default=None, alias="MaLinhVuc")
-    field_name: str | None = Field(default=None, alias="TenLinhVuc")
-    agency_code: str | None = Field(default=None, alias="MaCoQuan")
-    fee: OptWireInt = Field(default=None, alias="MucLePhi")
+    The catalogue, sharing and Q&A services answer with upper-case keys
+    (PLATFORMS.md §2). Keys are matched to the aliases case-insensitively, so
+    ``MaTTHC`` and ``MATTHC`` read alike; keys the model does not know are kept.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _match_case(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        names = _upper_aliases(cls)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            canonical = names.get(key.upper(), key) if isinstance(key, str) else key
+            if canonical in out and canonical != key:
+                continue  # the exact spelling wins over a case variant
+            out[canonical] = value
+        return out
 
 
-class Agency(WireModel):
+def _upper_aliases(cls: type[BaseModel]) -> dict[str, str]:
+    cached = _ALIASES.get(cls)
+    if cached is None:
+        cached = {}
+        for name, info in cls.model_fields.items():
+            alias = info.alias or name
+            cached[alias.upper()] = alias
+        _ALIASES[cls] = cached
+    return cached
+
+
+_ALIASES: dict[type[BaseModel], dict[str, str]] = {}
+
+
+def _parse_number(value: Any) -> Any:
+    """A number the portal may send as ``150000``, ``"150000"`` or ``150000.0``."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"expected a number, got {value!r}") from None
+        value = number
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+OptNumber = Annotated[int | float | None, BeforeValidator(_parse_number)]
+"""An amount or count read leniently (digits as text or as a number)."""
+
+
+class FieldRef(UpperWireModel):
+    """A field named by a procedure (``LINHVUCTHUCHIEN`` item)."""
+
+    code: str | None = Field(default=None, alias="MALINHVUC")
+    name: str | None = Field(default=None, alias="TENLINHVUC")
+
+
+class AgencyRef(UpperWireModel):
+    """An agency named by a procedure or a question (``COQUANTHUCHIEN`` item)."""
+
+    code: str | None = Field(default=None, alias="MADONVI")
+    name: str | None = Field(default=None, alias="TENDONVI")
+
+
+class ProcedureFee(UpperWireModel):
+    """A fee of a procedure (``PHILEPHI`` item of a ``THOIGIAN`` entry)."""
+
+    code: str | None = Field(default=None, alias="MAPHILEPHI")
+    amount: OptNumber = Field(default=None, alias="SOTIEN")
+    unit: str | None = Field(default=None, alias="DONVI")
+    description: str | None = Field(default=None, alias="MOTA")
+
+
+class ProcessingTime(UpperWireModel):
+    """How long a procedure takes on one channel (``THOIGIAN`` item)."""
+
+    duration: OptNumber = Field(default=None, alias="THOIGIANGIAIQUYET")
+    unit: str | None = Field(default=None, alias="DONVITINH")
+    description: str | None = Field(default=None, alias="MOTA")
+    fees: list[ProcedureFee] | None = Field(default=None, alias="PHILEPHI")
+
+
+class Channel(UpperWireModel):
+    """A way to carry out a procedure (``CACHTHUCTHUCHIEN`` item).
+
+    ``KENH``: 1 in person, 2 online, 3 by public post (as observed).
+    """
+
+    channel: OptWireInt = Field(default=None, alias="KENH")
+    times: list[ProcessingTime] | None = Field(default=None, alias="THOIGIAN")
+
+
+class Procedure(UpperWireModel):
+    """An administrative procedure (``LayDanhSachTTHC`` / ``LayThuTuc`` item).
+
+    The list service gives code and name; ``LayThuTuc`` gives the whole record.
+    Nested lists that govlink does not interpret (steps, applicants, results, legal
+    bases, dossier components) are kept as the portal sent them.
+    """
+
+    code: str = Field(alias="MATTHC", min_length=1)
+    name: str | None = Field(default=None, alias="TENTTHC")
+    fields: list[FieldRef] | None = Field(default=None, alias="LINHVUCTHUCHIEN")
+    publishing_agency_code: str | None = Field(default=None, alias="MACOQUANCONGBO")
+    agencies: list[AgencyRef] | None = Field(default=None, alias="COQUANTHUCHIEN")
+    channels: list[Channel] | None = Field(default=None, alias="CACHTHUCTHUCHIEN")
+    status: OptWireInt = Field(default=None, alias="TRANGTHAI")
+    requirements: str | None = Field(default=None, alias="YEUCAU")
+    steps: list[Any] | None = Field(default=None, alias="TRINHTUTHUCHIEN")
+    applicants: list[Any] | None = Field(default=None, alias="DOITUONGTHUCHIEN")
+    results: list[Any] | None = Field(default=None, alias="KETQUATHUCHIEN")
+    legal_bases: list[Any] | None = Field(default=None, alias="CANCUPHAPLY")
+    components: list[Any] | None = Field(default=None, alias="THANHPHANHOSO")
+
+    @property
+    def field_code(self) -> str | None:
+        """The first field's code (what a dossier's ``MaLinhVuc`` carries)."""
+        return self.fields[0].code if self.fields else None
+
+    @property
+    def field_name(self) -> str | None:
+        return self.fields[0].name if self.fields else None
+
+    @property
+    def fees(self) -> list[ProcedureFee]:
+        """Every fee listed under any channel and processing time."""
+        return [
+            fee
+            for channel in self.channels or []
+            for time in channel.times or []
+            for fee in time.fees or []
+        ]
+
+    @property
+    def fee(self) -> int | float | None:
+        """The first listed fee amount (VND), or None when the portal lists none."""
+        amounts = [fee.amount for fee in self.fees if fee.amount is not None]
+        return amounts[0] if amounts else None
+
+
+class Agency(UpperWireModel):
     """An agency of the catalogue (``LayDanhMucCoQuan`` item)."""
 
-    code: str = Field(alias="MaCoQuan")
-    name: str | None = Field(default=None, alias="TenCoQuan")
-    parent_code: str | None = Field(default=None, alias="MaCoQuanCha")
+    code: str = Field(alias="MADONVI", min_length=1)
+    name: str | None = Field(default=None, alias="TENDONVI")
+    level: OptWireInt = Field(default=None, alias="CAPDONVI")
 
 
-class ProcedureField(WireModel):
+class ProcedureField(UpperWireModel):
     """A field of procedures (lĩnh vực, ``LayDanhMucLinhVuc`` item)."""
 
-    code: str = Field(alias="MaLinhVuc")
-    name: str | None = Field(default=None, alias="TenLinhVuc")
+    code: str = Field(alias="MALINHVUC", min_length=1)
+    name: str | None = Field(default=None, alias="TENLINHVUC")
+    sector_code: str | None = Field(default=None, alias="MANGANH")
+    """``MANGANH``: the sector (ministry) the field belongs to."""
 
 
 Dossier.model_rebuild()

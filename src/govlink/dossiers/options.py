@@ -40,6 +40,21 @@ class DossiersOptions(OptionsModel):
     madonvi: Annotated[OptionText | None, BlankIsNone] = Field(
         None, description="the unit code (prefer auth.extra.madonvi)"
     )
+    create_or_update: bool = Field(
+        True,
+        description="true or false (re-send a create the portal has as an update, and back)",
+    )
+    blank_unset_fields: bool = Field(
+        True, description='true or false (send "" for unset fields, like the public clients)'
+    )
+    share_services: Codes | None = Field(
+        None, description="service names sent to paths.share: a list or comma-separated"
+    )
+    already_exists_codes: Codes | None = Field(None, description=_CODES)
+    unknown_dossier_codes: Codes | None = Field(None, description=_CODES)
+    already_exists_phrases: Codes | None = Field(
+        None, description="reply messages meaning 'already exists', comma-separated"
+    )
 
 
 def _dvcqg_session(ctx: AuthContext) -> None:

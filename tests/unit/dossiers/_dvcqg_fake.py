@@ -5,11 +5,40 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from govlink.core.clock import VN_TZ
+from govlink.core.config import GovLinkSettings, mock_profile
+from govlink.dossiers import Dossier
+
 BASE = "http://portal.test/dvcqg"
+
+
+def dossier(n: int, status: int = 2) -> Dossier:
+    """Dossier ``HS-n`` of procedure 1.001193 received on 2 March 2026."""
+    return Dossier(
+        ma_ho_so=f"HS-{n}",
+        procedure_code="1.001193",
+        status=status,
+        received_at=datetime(2026, 3, 2, 8, tzinfo=VN_TZ),
+    )
+
+
+def portal_settings(
+    base: str, paths: dict[str, str] | None = None, **options: Any
+) -> GovLinkSettings:
+    """The mock profile pointed at ``base``, with these options (no HTTP retries)."""
+    profile = mock_profile()
+    profile["dossiers"]["base_url"] = base
+    profile["dossiers"]["options"] = options
+    if paths:
+        profile["dossiers"]["paths"] = paths
+    return GovLinkSettings.load(
+        profile="mock", profile_file=None, **profile, http={"max_retries": 0}
+    )
 
 
 @dataclass
@@ -23,6 +52,8 @@ class FakePortal:
     calls: list[dict[str, Any]] = field(default_factory=list)
     logins: list[dict[str, Any]] = field(default_factory=list)
     login_headers: list[httpx.Headers] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    call_headers: list[httpx.Headers] = field(default_factory=list)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
@@ -36,6 +67,8 @@ class FakePortal:
                 200, json={"session": f"s{self.sessions_issued}", "error_code": 0}
             )
         self.calls.append(body)
+        self.urls.append(str(request.url))
+        self.call_headers.append(request.headers)
         if self.expire_next:
             self.expire_next -= 1
             return httpx.Response(200, json={"error_code": "02", "message": "session expired"})

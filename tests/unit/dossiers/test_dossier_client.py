@@ -6,7 +6,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-from _dvcqg_fake import FakePortal
+from _dvcqg_fake import FakePortal, dossier
 
 from govlink.core.clock import VN_TZ
 from govlink.core.config import GovLinkSettings
@@ -14,21 +14,11 @@ from govlink.core.errors import AuthenticationError, NotFoundError, ValidationEr
 from govlink.dossiers import (
     AsyncDossierClient,
     BatchRejectedError,
-    Dossier,
     DossierClient,
     DossierStatus,
     IllegalTransitionError,
     ProgressRecord,
 )
-
-
-def dossier(n: int, status: int = 2) -> Dossier:
-    return Dossier(
-        ma_ho_so=f"HS-{n}",
-        procedure_code="1.001193",
-        status=status,
-        received_at=datetime(2026, 3, 2, 8, tzinfo=VN_TZ),
-    )
 
 
 def client(settings: GovLinkSettings, portal: FakePortal) -> DossierClient:
@@ -149,7 +139,7 @@ def test_lookup_and_catalogues(settings: GovLinkSettings, portal: FakePortal) ->
     def answer(body: dict[str, object]) -> dict[str, object] | None:
         service = body["service"]
         if service == "TraCuuHoSo":
-            if body["MaHoSo"] == "HS-1":
+            if body.get("mahoso") == "HS-1":
                 found = {
                     **dossier(1, 9).to_wire(),
                     "QuaTrinhXuLy": [
@@ -164,19 +154,30 @@ def test_lookup_and_catalogues(settings: GovLinkSettings, portal: FakePortal) ->
                 return {"error_code": "00", "result": [found]}
             return {"error_code": "15", "message": "Không tìm thấy hồ sơ"}
         if service == "LayDanhSachTTHC":
+            return {"error_code": 0, "result": [{"MATTHC": "1.001193", "TENTTHC": "Khai sinh"}]}
+        if service == "LayThuTuc" and body.get("maTTHC") == "1.001193":
+            fee = {"MAPHILEPHI": "LP1", "SOTIEN": 8000.0, "DONVI": "Đồng"}
             return {
-                "error_code": "00",
-                "result": [{"MaTTHC": "1.001193", "TenTTHC": "Khai sinh", "MucLePhi": "0"}],
+                "error_code": 0,
+                "result": [
+                    {
+                        "MATTHC": "1.001193",
+                        "TENTTHC": "Khai sinh",
+                        "LINHVUCTHUCHIEN": [{"MALINHVUC": "G09-TP03", "TENLINHVUC": "Hộ tịch"}],
+                        "CACHTHUCTHUCHIEN": [{"KENH": 2, "THOIGIAN": [{"PHILEPHI": [fee]}]}],
+                        "NEWKEY": "kept",
+                    }
+                ],
             }
         if service == "LayDanhMucCoQuan":
             return {
-                "error_code": "00",
-                "result": [{"MaCoQuan": "000.00.00.H47", "MaCoQuanCha": None}],
+                "error_code": "0",
+                "result": [{"MADONVI": "000.00.00.H47", "TENDONVI": "UBND", "CAPDONVI": "1"}],
             }
         if service == "LayDanhMucLinhVuc":
             return {
                 "error_code": "00",
-                "result": [{"MaLinhVuc": "G09-TP03", "TenLinhVuc": "Hộ tịch"}],
+                "result": [{"MALINHVUC": "G09-TP03", "TENLINHVUC": "Hộ tịch", "MANGANH": "BTP"}],
             }
         return None
 
@@ -189,10 +190,18 @@ def test_lookup_and_catalogues(settings: GovLinkSettings, portal: FakePortal) ->
         with pytest.raises(NotFoundError, match="Không tìm thấy"):
             c.get("HS-404")
         assert [p.code for p in c.procedures()] == ["1.001193"]
-        assert c.procedures()[0].fee == 0
-        assert c.agencies()[0].code == "000.00.00.H47"
-        assert c.fields()[0].name == "Hộ tịch"
+        one = c.procedure("1.001193")
+        assert (one.fee, one.field_code, one.field_name) == (8000, "G09-TP03", "Hộ tịch")
+        assert one.model_extra == {"NEWKEY": "kept"}
+        assert (c.agencies()[0].code, c.agencies()[0].level) == ("000.00.00.H47", 1)
+        assert (c.fields()[0].name, c.fields()[0].sector_code) == ("Hộ tịch", "BTP")
     assert [call["service"] for call in portal.calls][:2] == ["TraCuuHoSo", "TraCuuHoSo"]
+    # the sharing services go to the share endpoint, the others to integration [OC]
+    routes = {call["service"]: url for call, url in zip(portal.calls, portal.urls, strict=True)}
+    assert routes["LayDanhSachTTHC"].endswith("/share")
+    assert routes["LayDanhMucCoQuan"].endswith("/share")
+    assert routes["TraCuuHoSo"].endswith("/integration")
+    assert routes["LayThuTuc"].endswith("/integration")
 
 
 async def test_async_client_shares_the_behaviour(

@@ -6,8 +6,11 @@
 * :mod:`._tokens` — gateway token styles (WSO2 client credentials, header-JSON token,
   Hà Giang ``lgspaccesstoken``);
 * :mod:`._headers` — per-request header styles (hashed Basic, X-Road, bearer, Ho Chi
-  Minh City JSON credentials);
-* :mod:`._session` — the DVCQG session login and the single-flight session cache.
+  Minh City JSON credentials).
+
+Platform logins live in their platform: the DVCQG session is
+:mod:`govlink.dossiers.session`, registered as the ``dvcqg_session`` style by
+:mod:`govlink.dossiers.options`.
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ from govlink.core.auth._registry import (
     resolve_auth,
     validate_auth,
 )
-from govlink.core.auth._session import DVCQG_AUTH_PATH, DvcqgSession, LoginRequest, SessionCache
 from govlink.core.auth._tokens import (
     ClientCredentialsAuth,
     GatewayHeaderJsonAuth,
@@ -49,19 +51,15 @@ from govlink.core.auth._tokens import (
 
 __all__ = [
     "AUTH_STYLES",
-    "DVCQG_AUTH_PATH",
     "PLATFORM_HANDLED_STYLES",
     "AuthContext",
     "AuthStyle",
     "ClientCredentialsAuth",
-    "DvcqgSession",
     "GatewayHeaderJsonAuth",
     "HashedBasicAuth",
     "HeaderJsonCredentialsAuth",
     "LgspUserTokenAuth",
-    "LoginRequest",
     "ResolvedAuth",
-    "SessionCache",
     "StaticBearerAuth",
     "Token",
     "TokenAuth",
