@@ -1,4 +1,5 @@
-"""Payment callbacks in an ASGI app (Starlette): verify, settle once, answer signed.
+"""Payment callbacks in an ASGI app (Starlette): verify, settle once, answer; and the
+portal's pull of a dossier's payments (``POST /payment/status``, by ``MaHoSo``).
 
 Run against the mock (``govlink mock up`` in another terminal)::
 
@@ -27,9 +28,11 @@ from starlette.routing import Route
 from govlink.core.config import GovLinkSettings
 from govlink.payments import (
     CallbackVerifier,
+    DossierPayment,
     ExpectedPayment,
     PaymentClient,
     PaymentNotification,
+    PaymentState,
     ProcessedCallbackStore,
     SqliteCallbackStore,
 )
@@ -42,6 +45,7 @@ class PaymentBook:
     created: dict[str, int] = field(default_factory=dict)
     paid: dict[str, str] = field(default_factory=dict)  # reference -> MaGiaoDich
     failed: set[str] = field(default_factory=set)
+    dossiers: dict[str, str] = field(default_factory=dict)  # reference -> MaHoSo
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def lookup(self, reference: str) -> ExpectedPayment | None:
@@ -57,6 +61,28 @@ class PaymentBook:
             else:
                 self.failed.add(notification.reference)
 
+    def payments_of(self, dossier_code: str) -> list[DossierPayment]:
+        """What the portal's pull by MaHoSo is answered with."""
+        with self.lock:
+            rows = []
+            for reference, dossier in self.dossiers.items():
+                if dossier != dossier_code or reference not in self.created:
+                    continue
+                state = PaymentState.PENDING
+                if reference in self.paid:
+                    state = PaymentState.PAID
+                elif reference in self.failed:
+                    state = PaymentState.FAILED
+                rows.append(
+                    DossierPayment(
+                        reference,
+                        self.created[reference],
+                        state,
+                        transaction_id=self.paid.get(reference, ""),
+                    )
+                )
+            return rows
+
 
 def create_app(
     settings: GovLinkSettings | None = None,
@@ -70,6 +96,7 @@ def create_app(
         store = SqliteCallbackStore(os.environ.get("PAYMENT_CALLBACKS_DB", "payment-callbacks.db"))
     with PaymentClient(settings) as client:
         verifier: CallbackVerifier = client.callback_verifier(book.lookup, store)
+        pull = client.pull_handler(book.payments_of)
 
     async def callback(request: Request) -> Response:
         try:
@@ -78,6 +105,13 @@ def create_app(
             payload = None  # the verifier answers "malformed", signed
         outcome = await verifier.averify(payload, process=book.settle)
         return JSONResponse(outcome.reply)
+
+    async def status(request: Request) -> Response:
+        try:
+            payload: Any = await request.json()
+        except ValueError:
+            payload = None  # answered "malformed", signed
+        return JSONResponse(await pull.ahandle(payload))
 
     async def returned(request: Request) -> Response:
         # The browser comes back here; the callback is what changes state, so this
@@ -98,6 +132,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/payment/callback", callback, methods=["POST"]),
+            Route("/payment/status", status, methods=["POST"]),
             Route("/payment/return", returned, methods=["GET"]),
         ]
     )

@@ -1,4 +1,5 @@
-"""Payment callbacks in a WSGI app (Flask): verify, settle once, answer signed.
+"""Payment callbacks in a WSGI app (Flask): verify, settle once, answer; and the
+portal's pull of a dossier's payments (``POST /payment/status``, by ``MaHoSo``).
 
 Run against the mock (``govlink mock up`` in another terminal)::
 
@@ -19,9 +20,11 @@ from flask.typing import ResponseReturnValue
 
 from govlink.core.config import GovLinkSettings
 from govlink.payments import (
+    DossierPayment,
     ExpectedPayment,
     PaymentClient,
     PaymentNotification,
+    PaymentState,
     ProcessedCallbackStore,
     SqliteCallbackStore,
 )
@@ -33,6 +36,7 @@ class PaymentBook:
 
     created: dict[str, int] = field(default_factory=dict)
     paid: dict[str, str] = field(default_factory=dict)
+    dossiers: dict[str, str] = field(default_factory=dict)  # reference -> MaHoSo
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def lookup(self, reference: str) -> ExpectedPayment | None:
@@ -44,6 +48,20 @@ class PaymentBook:
         if notification.paid:
             with self.lock:
                 self.paid[notification.reference] = notification.transaction_id
+
+    def payments_of(self, dossier_code: str) -> list[DossierPayment]:
+        """What the portal's pull by MaHoSo is answered with."""
+        with self.lock:
+            return [
+                DossierPayment(
+                    reference,
+                    self.created[reference],
+                    PaymentState.PAID if reference in self.paid else PaymentState.PENDING,
+                    transaction_id=self.paid.get(reference, ""),
+                )
+                for reference, dossier in self.dossiers.items()
+                if dossier == dossier_code and reference in self.created
+            ]
 
 
 def create_app(
@@ -58,6 +76,7 @@ def create_app(
         store = SqliteCallbackStore(os.environ.get("PAYMENT_CALLBACKS_DB", "payment-callbacks.db"))
     with PaymentClient(settings) as client:
         verifier = client.callback_verifier(book.lookup, store)
+        pull = client.pull_handler(book.payments_of)
 
     app = Flask(__name__)
 
@@ -66,6 +85,10 @@ def create_app(
         payload: Any = request.get_json(silent=True)
         outcome = verifier.verify(payload, process=book.settle)
         return jsonify(outcome.reply)
+
+    @app.post("/payment/status")
+    def status() -> ResponseReturnValue:
+        return jsonify(pull.handle(request.get_json(silent=True)))
 
     app.extensions["payment_book"] = book
     return app

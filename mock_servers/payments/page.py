@@ -25,7 +25,9 @@ main{max-width:560px;margin:40px auto;background:#fff;border-radius:10px;padding
 box-shadow:0 2px 12px rgba(0,0,0,.08)}
 h1{font-size:1.3rem;margin:0 0 4px}p.sub{margin:0 0 20px;color:#5b6578}
 dl{display:grid;grid-template-columns:11rem 1fr;gap:6px 12px;margin:0 0 20px}
-dt{color:#5b6578}dd{margin:0;font-weight:600;word-break:break-all}
+dt{color:#5b6578}dd{margin:0;font-weight:600;overflow-wrap:break-word;word-break:normal;
+hyphens:manual}
+dd .code{overflow-wrap:anywhere}
 .amount{font-size:1.5rem;color:#b3261e}
 label{display:block;margin:0 0 16px}select{width:100%;padding:8px;margin-top:4px}
 .buttons{display:flex;gap:10px;flex-wrap:wrap}
@@ -47,7 +49,7 @@ def _rows(tx: Mapping[str, Any]) -> str:
         ),
         (
             "Mã tham chiếu / Reference",
-            f'<span id="reference">{escape(str(tx["reference"]))}</span>',
+            f'<span class="code" id="reference">{escape(str(tx["reference"]))}</span>',
         ),
         ("Đối tác / Partner", escape(str(tx["partner"]))),
         ("Nội dung / Description", escape(str(tx.get("description") or ""))),

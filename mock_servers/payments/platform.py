@@ -34,8 +34,8 @@ COUNTERS = "payments.counters"
 
 # Where a vendor may put its callback / return URL in INIT (govlink's extension;
 # the public message list has no such field, see docs/platforms/payments.md).
-CALLBACK_FIELDS = ("UrlCallback", "CallbackUrl", "UrlNhanKetQua")
-RETURN_FIELDS = ("UrlReturn", "ReturnUrl", "UrlTraVe")
+CALLBACK_FIELDS = ("UrlCallback", "CallbackUrl", "UrlNhanKetQua", "callback_url")
+RETURN_FIELDS = ("UrlReturn", "ReturnUrl", "UrlTraVe", "return_url")
 
 IPN_TYPE = "CONFIRM"
 DEFAULT_PARTNERS = {"GOVLINKDEMO": "demo-payment-secret"}
@@ -48,12 +48,18 @@ OUTCOME_CODES = {
     "failed": ("01", "Giao dịch thất bại"),
     "cancelled": ("02", "Người nộp huỷ giao dịch"),
 }
-# TrangThaiGD in the QUERY reply.
-STATUS_CODES = {"paid": "00", "pending": "01", "failed": "02", "cancelled": "03"}
+# TrangThaiGD in the QUERY reply: 1 paid, 3 pending, 4 failed (the public table; a
+# cancelled payment is a failed one there).
+STATUS_CODES = {"paid": "1", "pending": "3", "failed": "4", "cancelled": "4"}
 
 
-def _init_error(code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error_code": code, "message": message})
+# KeyPay (legacy profile) ``status``: 0 paid, 1 pending, 2 failed (assumed codes).
+KEYPAY_STATUS = {"paid": "0", "pending": "1", "failed": "2", "cancelled": "2"}
+KEYPAY_VERSION = "3.0"
+
+
+def _keypay_error(code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "msg": message})
 
 
 def _lookup_error(code: str, message: str, body: Mapping[str, Any]) -> JSONResponse:
@@ -124,6 +130,8 @@ class PaymentsPlatform(MockPlatform):
         "retry_delay",
         "max_attempts",
         "callback_url",
+        "init_reply",
+        "strict_lookup_time",
     )
 
     def __init__(self, ctx: MockContext) -> None:
@@ -141,6 +149,7 @@ class PaymentsPlatform(MockPlatform):
                 Route("/pay/{token}", self.page, methods=["GET"], name="pay_page"),
                 Route("/pay/{token}", self.choose, methods=["POST"]),
                 Route("/done/{token}", self.done, methods=["GET"], name="done_page"),
+                Route("/pull", self.pull, methods=["POST"]),
             ]
         )
 
@@ -157,7 +166,9 @@ class PaymentsPlatform(MockPlatform):
                 f"unknown switch {unknown[0]!r} for payments "
                 f"(known: {', '.join(self.switch_names)})"
             )
-        for flag in ("forged", "duplicate"):
+        if "init_reply" in switches and switches["init_reply"] not in ("direct", "gateway"):
+            raise ValueError("switch 'init_reply' must be 'direct' or 'gateway'")
+        for flag in ("forged", "duplicate", "strict_lookup_time"):
             if flag in switches and not isinstance(switches[flag], bool):
                 raise ValueError(f"switch {flag!r} must be true or false")
         for number in ("late", "retry_delay"):
@@ -278,31 +289,33 @@ class PaymentsPlatform(MockPlatform):
                 status_code=400,
             )
         kind = body.get("LoaiBanTin")
+        if kind is None and "command" in body:
+            return self._keypay(request, body)
         if kind == "INIT":
             return self._init(request, body)
         if kind in ("QUERY", "GET_BILL"):
             return self._lookup(body)
-        return _init_error("1", f"LoaiBanTin không hợp lệ: {kind!r} (INIT, QUERY, GET_BILL)")
+        return self._init_error("1", f"LoaiBanTin không hợp lệ: {kind!r} (INIT, QUERY, GET_BILL)")
 
     def _init(self, request: Request, body: dict[str, Any]) -> Response:
         for name in ("PhienBan", "MaDoiTac", "MaThamChieu", "SoTien", "ThoiGianGD", "MaXacThuc"):
             if body.get(name) in (None, ""):
-                return _init_error("1", f"Thiếu trường {name} / missing field {name}")
+                return self._init_error("1", f"Thiếu trường {name} / missing field {name}")
         secret = self._secret(body["MaDoiTac"])
         if secret is None:
-            return _init_error("3", f"Mã đối tác không tồn tại: {body['MaDoiTac']}")
+            return self._init_error("3", f"Mã đối tác không tồn tại: {body['MaDoiTac']}")
         if not signing.matches(signing.INIT_ORDER, body, secret):
-            return _init_error("2", "Sai mã xác thực (MaXacThuc) / checksum mismatch")
+            return self._init_error("2", "Sai mã xác thực (MaXacThuc) / checksum mismatch")
         amount = _amount(body.get("SoTien"))
         if amount is None or amount <= 0:
-            return _init_error("5", f"Số tiền không hợp lệ: {body.get('SoTien')!r}")
+            return self._init_error("5", f"Số tiền không hợp lệ: {body.get('SoTien')!r}")
         if not isinstance(body["ThoiGianGD"], str) or not _COMPACT.fullmatch(body["ThoiGianGD"]):
-            return _init_error("1", "ThoiGianGD phải có dạng yyyyMMddHHmmss")
+            return self._init_error("1", "ThoiGianGD phải có dạng yyyyMMddHHmmss")
         if body.get("MaTienTe", "VND") not in ("VND", "", None):
-            return _init_error("5", f"Loại tiền không hỗ trợ: {body.get('MaTienTe')}")
+            return self._init_error("5", f"Loại tiền không hỗ trợ: {body.get('MaTienTe')}")
         receipt = body.get("ThongTinBienLai") or {}
         if not isinstance(receipt, dict):
-            return _init_error("1", "ThongTinBienLai phải là một đối tượng")
+            return self._init_error("1", "ThongTinBienLai phải là một đối tượng")
         for label in ("PhiLePhi", "DSKhoanNop"):
             lines = receipt.get(label) or []
             if lines:
@@ -311,7 +324,7 @@ class PaymentsPlatform(MockPlatform):
                     for line in lines
                 ]
                 if any(a is None for a in amounts) or sum(a or 0 for a in amounts) != amount:
-                    return _init_error(
+                    return self._init_error(
                         "5", f"Tổng {label} không bằng SoTien ({amount}) / lines do not add up"
                     )
         partner = str(body["MaDoiTac"])
@@ -321,37 +334,68 @@ class PaymentsPlatform(MockPlatform):
         if existing is not None:
             if existing["amount"] == amount and existing["status"] == "pending":
                 return self._init_reply(request, existing)
-            return _init_error("4", f"Mã tham chiếu đã được sử dụng: {reference}")
-        client = self._partners().get(partner, {})
-        tx: dict[str, Any] = {
-            "seq": self._next_seq(),
-            "partner": partner,
-            "reference": reference,
-            "amount": amount,
-            "currency": "VND",
+            return self._init_error("4", f"Mã tham chiếu đã được sử dụng: {reference}")
+        tx = {
+            **self._new_tx(partner, reference, amount, body),
             "description": str(body.get("ThongTinGiaoDich") or ""),
-            "created_at": self._now_compact(),
             "init_time": body["ThoiGianGD"],
             "ip": str(body.get("Ip") or ""),
             "receipt": receipt,
-            "callback_url": _first(body, CALLBACK_FIELDS) or client.get("callback_url"),
-            "return_url": _first(body, RETURN_FIELDS),
-            "status": "pending",
-            "token": secrets.token_urlsafe(18),
-            "transaction_id": None,
             "bank_code": str(body.get("MaNganHang") or ""),
-            "paid_at": None,
-            "callbacks": [],
-            "callback_state": "none",
         }
         self._save(tx)
         self.ctx.store.put(PAGES, tx["token"], key)
         return self._init_reply(request, tx)
 
+    def _gateway_shape(self) -> bool:
+        return self.ctx.switches(self.name).get("init_reply") == "gateway"
+
+    def _init_error(self, code: str, message: str) -> JSONResponse:
+        """INIT refused: ``{MaLoi, MoTaLoi}`` directly, or the gateway's envelope."""
+        if self._gateway_shape():
+            return JSONResponse({"error_code": code, "message": message})
+        return JSONResponse({"LoaiBanTin": "INIT", "MaLoi": code.zfill(2), "MoTaLoi": message})
+
+    def _new_tx(
+        self, partner: str, reference: str, amount: int, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        client = self._partners().get(partner, {})
+        return {
+            "seq": self._next_seq(),
+            "partner": partner,
+            "reference": reference,
+            "amount": amount,
+            "currency": "VND",
+            "description": "",
+            "created_at": self._now_compact(),
+            "receipt": {},
+            "callback_url": _first(body, CALLBACK_FIELDS) or client.get("callback_url"),
+            "return_url": _first(body, RETURN_FIELDS),
+            "status": "pending",
+            "token": secrets.token_urlsafe(18),
+            "transaction_id": None,
+            "bank_code": "",
+            "paid_at": None,
+            "callbacks": [],
+            "callback_state": "none",
+        }
+
     def _init_reply(self, request: Request, tx: Mapping[str, Any]) -> JSONResponse:
+        """The platform answers ``{MaLoi "00", UrlThanhToan}``; a Bearer-token gateway
+        in front of it wraps that as ``{error_code "0", message: "<JSON text>"}``."""
         url = _own_url(request, "pay", tx["token"])
-        inner = {"UrlThanhToan": url, "MaThamChieu": tx["reference"], "SoTien": tx["amount"]}
-        return JSONResponse({"error_code": "0", "message": json.dumps(inner, ensure_ascii=False)})
+        inner = {
+            "LoaiBanTin": "INIT",
+            "MaLoi": "00",
+            "MoTaLoi": "Thành công",
+            "MaThamChieu": tx["reference"],
+            "UrlThanhToan": url,
+        }
+        if self._gateway_shape():
+            return JSONResponse(
+                {"error_code": "0", "message": json.dumps(inner, ensure_ascii=False)}
+            )
+        return JSONResponse(inner)
 
     def _lookup(self, body: dict[str, Any]) -> Response:
         secret = self._secret(body.get("MaDoiTac"))
@@ -360,8 +404,15 @@ class PaymentsPlatform(MockPlatform):
         if not signing.matches(signing.LOOKUP_ORDER, body, secret):
             return _lookup_error("01", "Sai mã xác thực (MaXacThuc)", body)
         tx = self._load(self._key(str(body["MaDoiTac"]), str(body.get("MaThamChieu", ""))))
-        if tx is None:
+        if tx is None or tx.get("profile") == "keypay":
             return _lookup_error("02", "Không tìm thấy giao dịch", body)
+        # Public clients send the payment's own ThoiGianGD; record whether this one did.
+        original = body.get("ThoiGianGD") == tx["init_time"]
+        tx["lookups_with_original_time"] = int(tx.get("lookups_with_original_time", 0)) + original
+        tx["lookups_with_other_time"] = int(tx.get("lookups_with_other_time", 0)) + (not original)
+        self._save(tx)
+        if not original and self.ctx.switches(self.name).get("strict_lookup_time"):
+            return _lookup_error("02", "Không tìm thấy giao dịch (ThoiGianGD khác)", body)
         if body["LoaiBanTin"] == "GET_BILL":
             if tx["status"] != "paid":
                 return _lookup_error("04", "Giao dịch chưa thanh toán, chưa có biên lai", body)
@@ -389,6 +440,114 @@ class PaymentsPlatform(MockPlatform):
         }
         reply["MaXacThuc"] = signing.digest(signing.QUERY_REPLY_ORDER, reply, secret)
         return JSONResponse(reply)
+
+    # ------------------------------------------------------------------ portal pull
+
+    async def pull(self, request: Request) -> Response:
+        """Play the portal pulling a dossier's payments from a vendor (by ``MaHoSo``).
+
+        Body: ``{"url": vendor endpoint, "MaDoiTac", "MaHoSo"}``. The mock signs the
+        pull with the partner's secret, posts it, checks the reply's ``MaXacThuc``
+        and answers with what it saw.
+        """
+        try:
+            order = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            order = None
+        if not isinstance(order, dict) or not str(order.get("url", "")).startswith("http"):
+            return JSONResponse({"error": "body must be {url, MaDoiTac, MaHoSo}"}, 400)
+        secret = self._secret(order.get("MaDoiTac"))
+        if secret is None:
+            return JSONResponse({"error": f"unknown partner {order.get('MaDoiTac')!r}"}, 400)
+        message: dict[str, Any] = {
+            "LoaiBanTin": "QUERY_HOSO",
+            "MaDoiTac": order["MaDoiTac"],
+            "MaHoSo": str(order.get("MaHoSo") or ""),
+            "ThoiGianGD": self._now_compact(),
+        }
+        key = secret + "-forged" if order.get("forged") else secret
+        message["MaXacThuc"] = signing.digest(signing.PULL_ORDER, message, key)
+        result: dict[str, Any] = {"request": message, "status_code": None, "reply": None}
+        try:
+            async with httpx.AsyncClient(
+                transport=self.callback_transport, timeout=self.callback_timeout
+            ) as client:
+                response = await client.post(str(order["url"]), json=message)
+            result["status_code"] = response.status_code
+            reply = response.json() if response.content else None
+            result["reply"] = reply
+            result["reply_checksum_ok"] = isinstance(reply, dict) and reply.get(
+                "MaXacThuc"
+            ) == signing.pull_reply_digest(reply, secret)
+        except (httpx.HTTPError, ValueError) as exc:
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        return JSONResponse(result)
+
+    # ------------------------------------------------------------------ KeyPay (legacy)
+
+    def _keys(self, partner: Any) -> tuple[str, str] | None:
+        """KeyPay's key 1 (requests) and key 2 (callbacks): the partner's secret, and
+        its ``password`` when the seed gives one (else the same secret)."""
+        secret = self._secret(partner)
+        if secret is None:
+            return None
+        second = self._partners().get(str(partner), {}).get("password")
+        return secret, second if isinstance(second, str) and second else secret
+
+    def _keypay(self, request: Request, body: dict[str, Any]) -> Response:
+        keys = self._keys(body.get("client_id"))
+        if keys is None:
+            return _keypay_error("3", f"client_id không tồn tại: {body.get('client_id')!r}")
+        command = body.get("command")
+        order = signing.KEYPAY_ORDER if command == "PAY" else signing.KEYPAY_DETAIL_ORDER
+        wanted = signing.hmac_digest(order, body, keys[0])
+        given = body.get("check_sum")
+        if (
+            wanted is None
+            or not isinstance(given, str)
+            or not secrets.compare_digest(wanted, given.lower())
+        ):
+            return _keypay_error("1", "Sai check_sum")
+        partner, reference = str(body["client_id"]), str(body.get("transaction_id") or "")
+        key = self._key(partner, reference)
+        tx = self._load(key)
+        if command != "PAY":
+            if tx is None or tx.get("profile") != "keypay":
+                return _keypay_error("2", "Không tìm thấy giao dịch")
+            data = {
+                "transaction_id": reference,
+                "transaction_code": tx.get("transaction_id") or "",
+                "trans_amount": str(tx["amount"]),
+                "status": KEYPAY_STATUS[tx["status"]],
+            }
+            return JSONResponse({"error": "0", "msg": "Thành công", "data": data})
+        amount = _amount(body.get("trans_amount"))
+        if (
+            amount is None
+            or amount <= 0
+            or not reference
+            or _amount(body.get("addition_fee")) is None
+        ):
+            return _keypay_error("4", "trans_amount / addition_fee / transaction_id không hợp lệ")
+        if tx is not None:
+            if tx["amount"] != amount or tx["status"] != "pending":
+                return _keypay_error("5", f"transaction_id đã được sử dụng: {reference}")
+        else:
+            tx = {
+                **self._new_tx(partner, reference, amount, body),
+                "profile": "keypay",
+                "addition_fee": str(body.get("addition_fee")),
+                "command": "PAY",
+                "version": str(body.get("version") or KEYPAY_VERSION),
+                "init_time": self._now_compact(),
+                "description": str(body.get("description") or ""),
+            }
+            self._save(tx)
+            self.ctx.store.put(PAGES, tx["token"], key)
+        url = _own_url(request, "pay", tx["token"])
+        return JSONResponse(
+            {"error": "0", "msg": "Thành công", "payment_url": url, "data": {"payment_url": url}}
+        )
 
     # ------------------------------------------------------------------ the payment page
 
@@ -443,7 +602,30 @@ class PaymentsPlatform(MockPlatform):
 
     # ------------------------------------------------------------------ IPN delivery
 
+    def _keypay_ipn(self, tx: Mapping[str, Any], key: str, amount: int | None) -> dict[str, Any]:
+        """KeyPay's callback: ``check_sum`` over the values the vendor sent when it
+        created the payment, keyed by the second key (as the public client checks)."""
+        stored = {
+            "addition_fee": tx.get("addition_fee", "0"),
+            "client_id": tx["partner"],
+            "command": tx.get("command", "PAY"),
+            "trans_amount": str(tx["amount"]),
+            "transaction_id": tx["reference"],
+            "version": tx.get("version", KEYPAY_VERSION),
+        }
+        return {
+            "error": "0",
+            "transaction_id": tx["reference"],
+            "transaction_code": tx.get("transaction_id") or "",
+            "trans_amount": str(tx["amount"] if amount is None else amount),
+            "status": KEYPAY_STATUS[str(tx["status"])],
+            "check_sum": signing.hmac_digest(signing.KEYPAY_ORDER, stored, key),
+        }
+
     def _ipn(self, tx: Mapping[str, Any], secret: str, amount: int | None = None) -> dict[str, Any]:
+        if tx.get("profile") == "keypay":
+            keys = self._keys(tx["partner"])
+            return self._keypay_ipn(tx, keys[1] if keys else secret, amount)
         code, text = OUTCOME_CODES.get(str(tx["status"]), ("99", "Không xác định"))
         message: dict[str, Any] = {
             "LoaiBanTin": IPN_TYPE,
@@ -469,7 +651,11 @@ class PaymentsPlatform(MockPlatform):
             amount = max(amount, 0)
         body = self._ipn(tx, secret, amount)
         if switches.get("forged"):
-            body["MaXacThuc"] = signing.digest(signing.IPN_ORDER, body, secret + "-forged")
+            if tx.get("profile") == "keypay":
+                forged = self._keypay_ipn(tx, secret + "-forged", amount)
+                body["check_sum"] = forged["check_sum"]
+            else:
+                body["MaXacThuc"] = signing.digest(signing.IPN_ORDER, body, secret + "-forged")
         return body
 
     async def _notify(self, tx: dict[str, Any]) -> None:
@@ -569,8 +755,16 @@ class PaymentsPlatform(MockPlatform):
             "error": None,
         }
         secret = self._secret(partner) or ""
-        record["forged"] = not signing.matches(signing.IPN_ORDER, body, secret)
-        record["SoTien"] = body["SoTien"]
+        keypay = "check_sum" in body
+        if keypay:
+            stored = self._load(self._key(partner, reference))
+            record["forged"] = stored is None or body.get("check_sum") != self._ipn(
+                stored, secret
+            ).get("check_sum")
+            record["SoTien"] = body.get("trans_amount")
+        else:
+            record["forged"] = not signing.matches(signing.IPN_ORDER, body, secret)
+            record["SoTien"] = body["SoTien"]
         final = False
         try:
             async with httpx.AsyncClient(
@@ -579,9 +773,18 @@ class PaymentsPlatform(MockPlatform):
                 response = await client.post(url, json=body)
             record["status_code"] = response.status_code
             reply = response.json() if response.content else None
-            if isinstance(reply, dict):
+            if keypay and isinstance(reply, dict) and "return_code" in reply:
+                # KeyPay's vendor answers {return_code, return_msg}
+                reply = {"MaLoi": str(reply["return_code"]), "MoTaLoi": reply.get("return_msg")}
+                record["MaLoi"] = reply["MaLoi"]
+            elif isinstance(reply, dict):
                 record["MaLoi"] = reply.get("MaLoi")
-                record["reply_checksum_ok"] = signing.matches(signing.REPLY_ORDER, reply, secret)
+                # Public vendors echo the IPN's own MaXacThuc; others hash their reply.
+                echoed = reply.get("MaXacThuc") == body.get("MaXacThuc")
+                record["reply_checksum_ok"] = echoed or signing.matches(
+                    signing.REPLY_ORDER, reply, secret
+                )
+                record["reply_checksum"] = "echo" if echoed else "own"
             final = (
                 200 <= response.status_code < 300
                 and isinstance(reply, dict)

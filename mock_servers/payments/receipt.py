@@ -49,6 +49,19 @@ def fold_text(text: str) -> str:
     )
 
 
+# LoaiPhiLePhi codes (public clients send "Phi" and "LePhi") and what a receipt prints.
+FEE_KINDS = {"phi": "Phí", "lephi": "Lệ phí"}
+
+
+def fee_name(line: Mapping[str, Any]) -> str:
+    """A fee line's printed name: TenPhiLePhi, else the kind's name, never a bare code."""
+    name = str(line.get("TenPhiLePhi") or "").strip()
+    if name:
+        return name
+    kind = str(line.get("LoaiPhiLePhi") or "").strip()
+    return FEE_KINDS.get(kind.lower(), kind)
+
+
 def format_vnd(amount: int) -> str:
     """``150000`` → ``150.000 VND`` (Vietnamese thousands separator)."""
     return f"{amount:,}".replace(",", ".") + " VND"
@@ -135,7 +148,7 @@ def render_receipt(tx: Mapping[str, Any], issued_at: datetime) -> bytes:
         pdf.set_font(family, "", 10)
         for line in fees:
             if isinstance(line, Mapping):
-                label = f"{line.get('LoaiPhiLePhi', '')} {line.get('TenPhiLePhi', '')}".strip()
+                label = fee_name(line)
                 pdf.cell(130, 7, text(label or "-"))
                 pdf.cell(
                     0, 7, format_vnd(int(line.get("SoTien", 0))), new_x="LMARGIN", new_y="NEXT"

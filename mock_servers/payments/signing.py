@@ -15,12 +15,28 @@ from typing import Any
 __all__ = [
     "INIT_ORDER",
     "IPN_ORDER",
+    "KEYPAY_DETAIL_ORDER",
+    "KEYPAY_ORDER",
     "LOOKUP_ORDER",
+    "PULL_ORDER",
     "QUERY_REPLY_ORDER",
     "REPLY_ORDER",
     "digest",
+    "hmac_digest",
     "matches",
+    "pull_reply_digest",
 ]
+
+# KeyPay (the older intermediary gateway): HMAC-SHA256 over these, pipe-joined.
+KEYPAY_ORDER: tuple[str, ...] = (
+    "addition_fee",
+    "client_id",
+    "command",
+    "trans_amount",
+    "transaction_id",
+    "version",
+)
+KEYPAY_DETAIL_ORDER: tuple[str, ...] = ("client_id", "command", "transaction_id")
 
 INIT_ORDER: tuple[str, ...] = (
     "LoaiBanTin",
@@ -85,3 +101,34 @@ def matches(order: Sequence[str], message: Mapping[str, Any], secret: str) -> bo
     if not isinstance(given, str) or wanted is None:
         return False
     return hmac.compare_digest(wanted.encode(), given.strip().lower().encode())
+
+
+def hmac_digest(order: Sequence[str], message: Mapping[str, Any], key: str) -> str | None:
+    """KeyPay's ``check_sum``: lowercase hex HMAC-SHA256 of the pipe-joined values."""
+    parts = [_part(message.get(name)) for name in order]
+    if any(part is None for part in parts):
+        return None
+    data = "|".join(part for part in parts if part is not None)
+    return hmac.new(key.encode("utf-8"), data.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# The portal's pull of a dossier's payments from the vendor (govlink's assumed shape).
+PULL_ORDER: tuple[str, ...] = ("LoaiBanTin", "MaDoiTac", "MaHoSo", "ThoiGianGD")
+_PULL_HEAD = ("MaLoi", "MaDoiTac", "MaHoSo", "ThoiGianGD")
+_PULL_ITEM = ("MaThamChieu", "SoTien", "TrangThaiGD", "MaGiaoDich")
+
+
+def pull_reply_digest(reply: Mapping[str, Any], secret: str) -> str | None:
+    """``MaXacThuc`` of a vendor's pull reply: head fields, each payment's four, secret."""
+    flat: dict[str, Any] = {name: reply.get(name) for name in _PULL_HEAD}
+    order = list(_PULL_HEAD)
+    items = reply.get("DanhSachThanhToan") or []
+    if not isinstance(items, list):
+        return None
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            return None
+        for name in _PULL_ITEM:
+            flat[f"{index}.{name}"] = item.get(name)
+            order.append(f"{index}.{name}")
+    return digest(order, flat, secret)

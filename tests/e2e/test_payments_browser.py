@@ -94,6 +94,12 @@ def test_pay_in_the_browser_and_download_the_receipt(
             page.goto(created.url)
             assert page.locator("#amount").inner_text() == "200.000 VND"
             assert page.locator("#reference").inner_text() == created.reference
+            # long Vietnamese text wraps between words, never inside one
+            page.set_viewport_size({"width": 360, "height": 800})
+            wrap = page.evaluate(
+                "() => [...document.querySelectorAll('dd')].map(e => getComputedStyle(e).wordBreak)"
+            )
+            assert set(wrap) == {"normal"}
             page.select_option("#bank", "CTG")
             page.click("#pay")
             page.wait_for_url(f"{base}/payment/return**", timeout=15000)

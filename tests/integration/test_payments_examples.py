@@ -61,3 +61,44 @@ def test_example_endpoint_verifies_and_settles_once(govlink_mock, name, asgi):
         assert book.paid[created.reference] != "FAKE"
     finally:
         served.stop()
+
+
+@pytest.mark.parametrize(
+    ("name", "asgi"), [("payments_asgi_callback", True), ("payments_wsgi_callback", False)]
+)
+def test_the_portal_pulls_a_dossiers_payments_from_the_example(govlink_mock, name, asgi):
+    example = load_example(name)
+    book = example.PaymentBook()
+    app = example.create_app(govlink_mock.settings(), book=book, store=MemoryCallbackStore())
+    served = ServedApp(app, asgi=asgi)
+    try:
+        with PaymentClient(govlink_mock.settings()) as client:
+            created = client.create_payment(
+                30000, callback_url=f"{served.base_url}/payment/callback"
+            )
+            book.created[created.reference] = 30000
+            book.dossiers[created.reference] = "G22.0001"
+            choose(created.url)
+        wait_until(lambda: created.reference in book.paid, what="the callback to settle")
+        mock_url = govlink_mock.settings().payments.base_url.rstrip("/")
+
+        def pull(dossier: str, **extra: object) -> dict:
+            order = {"url": f"{served.base_url}/payment/status", "MaDoiTac": "GOVLINKDEMO"}
+            answer = httpx.post(f"{mock_url}/pull", json={**order, "MaHoSo": dossier, **extra})
+            assert answer.status_code == 200
+            return answer.json()
+
+        seen = pull("G22.0001")
+        assert seen["reply_checksum_ok"] is True
+        assert seen["reply"]["MaLoi"] == "00"
+        (payment,) = seen["reply"]["DanhSachThanhToan"]
+        assert payment["MaThamChieu"] == created.reference
+        assert payment["TrangThaiGD"] == "1"
+        assert payment["SoTien"] == "30000"
+        assert payment["MaGiaoDich"] == book.paid[created.reference]
+        assert pull("G99.9999")["reply"]["MaLoi"] == "02"
+        forged = pull("G22.0001", forged=True)["reply"]
+        assert forged["MaLoi"] == "01"
+        assert forged["DanhSachThanhToan"] == []
+    finally:
+        served.stop()

@@ -120,7 +120,8 @@ async def test_full_flow_async(govlink_mock, payments, vendor):
         assert "30.000 VND" in pdf_text(receipt.read_bytes())
 
 
-@pytest.mark.parametrize(("action", "state"), [("fail", "failed"), ("cancel", "cancelled")])
+# The public TrangThaiGD table has no "cancelled": a cancelled payment reads as failed.
+@pytest.mark.parametrize(("action", "state"), [("fail", "failed"), ("cancel", "failed")])
 def test_failed_and_cancelled_payments(payments, vendor, action, state):
     created = create(payments, vendor, 30000)
     assert choose(created.url, action).status_code == 303
@@ -166,7 +167,7 @@ def test_same_reference_twice_returns_the_same_page_or_is_refused(payments, vend
     assert again.url == first.url
     with pytest.raises(PlatformError) as info:
         payments.create_payment(40000, reference="GLSAMEREF1")
-    assert info.value.code == "4"
+    assert info.value.code == "04"  # MaLoi of the direct INIT reply
 
 
 def test_switch_forged_callback_is_rejected(govlink_mock, payments, vendor):
@@ -249,3 +250,31 @@ def test_bad_switch_values_are_refused(govlink_mock):
         govlink_mock.switch("payments", late="soon")
     with pytest.raises(MockAdminError, match="unknown switch"):
         govlink_mock.switch("payments", teleport=True)
+
+
+def test_receipt_fee_lines_show_names_not_codes(payments, vendor, tmp_path: Path):
+    receipt = ReceiptInfo(
+        payer_name="TRẦN THỊ BÌNH",
+        fees=[
+            {"LoaiPhiLePhi": "Phi", "TenPhiLePhi": "Phí thẩm định", "SoTien": 100000},
+            {"LoaiPhiLePhi": "LePhi", "SoTien": 50000},  # no name: the kind's name is printed
+        ],
+    )
+    created = create(payments, vendor, 150000, receipt=receipt)
+    choose(created.url, "pay")
+    vendor.wait_for(1)
+    text = pdf_text(
+        payments.get_receipt(created.reference, at=created.transaction_time).read_bytes()
+    )
+    assert shown("Phí thẩm định") in text
+    assert shown("Lệ phí") in text
+    assert "LePhi" not in text
+    assert "100.000 VND" in text
+
+
+def test_the_payment_page_does_not_break_vietnamese_words(payments, vendor):
+    created = create(payments, vendor, 30000)
+    page = httpx.get(created.url).text
+    assert "break-all" not in page  # words wrap between words, never inside one
+    assert "overflow-wrap:break-word" in page
+    assert 'class="code" id="reference"' in page  # only codes may wrap anywhere

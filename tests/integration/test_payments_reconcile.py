@@ -114,6 +114,8 @@ def test_cli_reconcile_json_and_table(cli_env, books, tmp_path: Path, capsys):
     assert "paid there pending here" in out
     assert books[0].reference in out
     assert "4 difference(s)" in out
+    assert "150.000" in out  # amounts in the Vietnamese format, like the page and receipt
+    assert "150,000" not in out
 
     code = cli_env(
         ["payments", "reconcile", "--ledger", str(ledger), "--since", "2026-02-01", "--json"]
@@ -152,6 +154,13 @@ def test_cli_status_and_receipt(cli_env, payments, tmp_path: Path, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["state"] == "paid"
     assert shown["SoTien"] == 30000
+
+    assert (
+        cli_env(["payments", "status", created.reference, "--time", created.transaction_time]) == 0
+    )
+    assert "30.000" in capsys.readouterr().out
+    assert cli_env(["payments", "status", created.reference, "--time", "yesterday"]) == 2
+    assert "--time" in capsys.readouterr().err
 
     target = tmp_path / "receipt.pdf"
     assert cli_env(["payments", "receipt", created.reference, "-o", str(target)]) == 0

@@ -61,6 +61,33 @@ SinceOption = Annotated[
 ]
 
 
+TimeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--time",
+        help="The payment's own ThoiGianGD (yyyyMMddHHmmss, from INIT), which the platform "
+        "expects back; the current time if omitted.",
+        show_default=False,
+    ),
+]
+
+
+def _payment_time(text: str | None) -> str | None:
+    """``--time`` checked: 14 digits, Vietnam time, as INIT carried it."""
+    if text is None:
+        return None
+    from govlink.core.clock import parse_compact
+
+    try:
+        parse_compact(text.strip())
+    except ValueError:
+        raise UserError(
+            f"--time {text!r} is not yyyyMMddHHmmss",
+            hint="pass the payment's ThoiGianGD as sent in INIT, e.g. 20260105083000",
+        ) from None
+    return text.strip()
+
+
 def parse_since(text: str | None) -> datetime | None:
     """``--since`` as an aware datetime (naive → Vietnam time)."""
     if text is None:
@@ -139,6 +166,8 @@ def read_ledger(path: Path) -> list[LocalPayment]:
 def _render_report(report: ReconcileReport) -> None:
     from rich.table import Table
 
+    from govlink.payments import format_vnd
+
     out = console()
     if report.differences:
         table = Table(title="Differences between your ledger and the payment platform")
@@ -152,8 +181,8 @@ def _render_report(report: ReconcileReport) -> None:
                 d.kind.value.replace("_", " "),
                 d.local_state.value,
                 d.remote_state.value,
-                f"{d.local_amount:,}",
-                "" if d.remote_amount is None else f"{d.remote_amount:,}",
+                format_vnd(d.local_amount),
+                "" if d.remote_amount is None else format_vnd(d.remote_amount),
                 d.transaction_id or "",
             )
         out.print(table)
@@ -202,6 +231,7 @@ def reconcile(
 @app.command()
 def status(
     reference: Annotated[str, typer.Argument(help="The payment's MaThamChieu.")],
+    time: TimeOption = None,
     profile: ProfileOption = None,
     profile_file: ProfileFileOption = None,
     json_output: JsonOption = False,
@@ -209,18 +239,18 @@ def status(
     """The platform's view of one payment (QUERY)."""
     from rich.table import Table
 
-    from govlink.payments import PaymentClient
+    from govlink.payments import PaymentClient, format_vnd
 
     settings = load_settings(profile, profile_file)
     with PaymentClient(settings) as client:
-        result = client.query_payment(reference)
+        result = client.query_payment(reference, at=_payment_time(time))
     if json_output:
         emit_json({"state": result.state.value, **result.to_wire()})
         return
     table = Table(show_header=False, title=f"Payment {reference}")
     rows = [
         ("State", result.state.value),
-        ("Amount (VND)", "" if result.amount is None else f"{result.amount:,}"),
+        ("Amount (VND)", "" if result.amount is None else format_vnd(result.amount)),
         ("Currency", result.currency),
         ("Transaction id", result.transaction_id or ""),
         ("Bank", result.bank_code),
@@ -245,6 +275,7 @@ def receipt(
             show_default=False,
         ),
     ] = None,
+    time: TimeOption = None,
     profile: ProfileOption = None,
     profile_file: ProfileFileOption = None,
     json_output: JsonOption = False,
@@ -255,7 +286,7 @@ def receipt(
     target = output or Path(f"bienlai-{reference}.pdf")
     settings = load_settings(profile, profile_file)
     with PaymentClient(settings) as client:
-        saved = client.get_receipt(reference, target)
+        saved = client.get_receipt(reference, target, at=_payment_time(time))
     if json_output:
         emit_json({"reference": reference, "path": str(saved.path), "size": saved.size})
     else:

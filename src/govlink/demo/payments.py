@@ -123,7 +123,7 @@ def _first_text_line(receipt: EReceipt) -> str | None:
 def run(demo: _Demo) -> None:
     import httpx
 
-    from govlink.payments import ExpectedPayment, PaymentClient, ReceiptInfo
+    from govlink.payments import ExpectedPayment, PaymentClient, ReceiptInfo, format_vnd
 
     out = demo.console
     dossier = demo.state.get("dossier")
@@ -176,10 +176,10 @@ def run(demo: _Demo) -> None:
                 f"transaction {transaction}, replied MaLoi {outcome.reply.get('MaLoi')}"
             )
 
-            status = client.query_payment(created.reference)
-            shown = "?" if status.amount is None else f"{status.amount:,}"
+            status = client.query_payment(created.reference, at=created.transaction_time)
+            shown = "?" if status.amount is None else format_vnd(status.amount)
             out.print(f"• QUERY says: {status.state.value}, {shown} VND")
-            receipt = client.get_receipt(created.reference)
+            receipt = client.get_receipt(created.reference, at=created.transaction_time)
             line = _first_text_line(receipt)
             shown = f' — "{line}"' if line else ""
             out.print(f"• e-receipt PDF: {receipt.size:,} bytes{shown}")

@@ -49,7 +49,9 @@ from govlink.payments.models import (
     ReconcileProblem,
     ReconcileReport,
     TransactionStatus,
+    format_vnd,
 )
+from govlink.payments.pull import DossierPayment, PaymentPullHandler
 
 __all__ = [
     "MESSAGE_VERSION",
@@ -61,6 +63,7 @@ __all__ = [
     "CallbackVerifier",
     "ChecksumProfile",
     "DifferenceKind",
+    "DossierPayment",
     "EReceipt",
     "ExpectedPayment",
     "FeeLine",
@@ -72,6 +75,7 @@ __all__ = [
     "PaymentCreated",
     "PaymentItem",
     "PaymentNotification",
+    "PaymentPullHandler",
     "PaymentState",
     "PaymentStatus",
     "ProcessedCallbackStore",
@@ -82,6 +86,7 @@ __all__ = [
     "SqliteCallbackStore",
     "TransactionStatus",
     "compare",
+    "format_vnd",
     "legacy_check_sum",
     "sign",
     "verify_callback",

@@ -20,7 +20,8 @@ Two profiles exist on the wire, and a deployment uses exactly one of them
     ``check_sum`` = lowercase hex HMAC-SHA256 keyed by the partner's *request* key over
     the values of a fixed set of fields in alphabetical order of their names, joined
     by ``|`` (``addition_fee|client_id|command|trans_amount|transaction_id|version``).
-    Callbacks use the same rule with a *second* key and their own field set.
+    Callbacks carry a ``check_sum`` over the same six fields, keyed by the *second*
+    key; the detail query signs ``client_id|command|transaction_id`` with the first.
 
 Value rules shared by both: ``None`` becomes the empty string, integers their decimal
 form, strings are used as they are (no trimming, no case change). Anything else — a
@@ -41,6 +42,7 @@ __all__ = [
     "INIT_FIELDS",
     "IPN_FIELDS",
     "LEGACY_CALLBACK_FIELDS",
+    "LEGACY_DETAIL_FIELDS",
     "LEGACY_REQUEST_FIELDS",
     "QUERY_FIELDS",
     "QUERY_REPLY_FIELDS",
@@ -49,6 +51,7 @@ __all__ = [
     "MessageKind",
     "checksum_input",
     "checksums_equal",
+    "digest_values",
     "legacy_check_sum",
     "legacy_input",
     "ma_xac_thuc",
@@ -128,13 +131,11 @@ LEGACY_REQUEST_FIELDS: tuple[str, ...] = (
     "transaction_id",
     "version",
 )
-LEGACY_CALLBACK_FIELDS: tuple[str, ...] = (
-    "client_id",
-    "status",
-    "trans_amount",
-    "transaction_code",
-    "transaction_id",
-)
+LEGACY_CALLBACK_FIELDS: tuple[str, ...] = LEGACY_REQUEST_FIELDS
+"""The callback's ``check_sum`` covers the same six fields, keyed by the *second* key,
+over the values the vendor stored when it created the payment (public KeyPay client)."""
+LEGACY_DETAIL_FIELDS: tuple[str, ...] = ("client_id", "command", "transaction_id")
+"""The detail query (``command=DETAIL``) is signed over these, keyed by the first key."""
 
 
 def _text(name: str, value: Any) -> str:
@@ -159,7 +160,14 @@ def checksum_input(fields: Iterable[str], message: Mapping[str, Any]) -> str:
 
 def ma_xac_thuc(fields: Iterable[str], message: Mapping[str, Any], secret: str) -> str:
     """Lowercase hex SHA-256 of ``field1|field2|…|secret``."""
-    data = checksum_input(fields, message) + "|" + secret
+    names = list(fields)
+    return digest_values([message.get(name) for name in names], secret, names=names)
+
+
+def digest_values(values: Iterable[Any], secret: str, *, names: list[str] | None = None) -> str:
+    """Lowercase hex SHA-256 of ``value1|value2|…|secret`` (the value rules above)."""
+    parts = [_text(names[i] if names else f"value {i}", v) for i, v in enumerate(values)]
+    data = "|".join([*parts, secret])
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 

@@ -1,22 +1,21 @@
-"""Payment clients: thin sync and async shells over :mod:`govlink.payments.codec`.
+"""Payment clients: each call written once as a plan, run by the core driver.
 
-:class:`_PaymentCore` reads the settings once and turns every call into "send this
-JSON to that path" plus "parse the reply with that function"; :class:`PaymentClient`
-and :class:`AsyncPaymentClient` only send and ``await``. Reconciliation's comparison
-rules live in :func:`compare`, also shared.
+:class:`PaymentPlans` reads the settings once and turns every call into a sans-I/O
+plan (:mod:`govlink.core.driver`): build the message, ``Send`` it (or ``Stream`` the
+receipt into a file), parse the reply. :class:`PaymentClient` runs the plans with the
+blocking :class:`~govlink.core.driver.Runner`, :class:`AsyncPaymentClient` with the
+:class:`~govlink.core.driver.AsyncRunner`; both attach the call's evidence
+(correlation id, timing, masked exchanges) to every result and error.
 
 Settings used (``settings.payments``):
 
 * ``base_url``; ``paths`` ``init``, ``query``, ``get_bill`` (default ``/api`` each: the
   platform takes one JSON endpoint that dispatches on ``LoaiBanTin``; deployments that
-  publish one URL per message set them separately) and ``pay`` for the legacy profile;
+  publish one URL per message set them separately) and ``pay`` / ``detail`` for the
+  legacy profile;
 * the partner code ``MaDoiTac`` and secret: ``options.partner_code`` / ``options.secret``
   if set, else ``auth.client_id`` / ``auth.client_secret``;
-* ``options``: ``profile`` (``dvcqg`` | ``legacy``), ``callback_url``, ``return_url``,
-  ``callback_url_field`` (default ``UrlCallback``), ``return_url_field`` (default
-  ``UrlReturn``), ``channel_code``, ``device_code``, ``bank_code``, ``ip``,
-  ``verify_replies`` (default true), ``callback_key`` (legacy profile's second key,
-  else ``auth.password``), ``callback_tolerance_seconds`` (default 86400).
+* ``options`` (:class:`~govlink.payments.options.PaymentsOptions`).
 """
 
 from __future__ import annotations
@@ -24,11 +23,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
-import tempfile
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,30 +33,29 @@ import httpx
 from pydantic import SecretStr
 
 from govlink.core.auth import auth_for
-from govlink.core.clock import Clock, SystemClock
+from govlink.core.clock import Clock, SystemClock, format_compact
 from govlink.core.config import GovLinkSettings, resolve_reference
-from govlink.core.errors import (
-    ConfigurationError,
-    GovLinkError,
-    NotFoundError,
-    ValidationError,
-)
+from govlink.core.driver import AsyncRunner, Plan, Runner, Send, Stream
+from govlink.core.errors import ConfigurationError, GovLinkError, NotFoundError, ValidationError
 from govlink.core.http import (
     AsyncHttpTransport,
+    FileSink,
     HttpTransport,
-    Reply,
     build_async_client,
     build_client,
-    new_correlation_id,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
 from govlink.payments import codec
-from govlink.payments.callbacks import CallbackVerifier, Lookup, ProcessedCallbackStore
+from govlink.payments.callbacks import (
+    CallbackVerifier,
+    Lookup,
+    ProcessedCallbackStore,
+    discard_awaitable,
+)
 from govlink.payments.checksum import ChecksumProfile, MessageKind
 from govlink.payments.models import (
     DifferenceKind,
     EReceipt,
-    InitRequest,
     LocalPayment,
     PaymentCreated,
     PaymentState,
@@ -71,15 +66,16 @@ from govlink.payments.models import (
     ReconcileReport,
 )
 from govlink.payments.options import PaymentsOptions
+from govlink.payments.pull import PaymentPullHandler, PullLookup
 
-__all__ = ["AsyncPaymentClient", "PaymentClient", "compare"]
+__all__ = ["AsyncPaymentClient", "PaymentClient", "PaymentPlans", "compare"]
 
 log = logging.getLogger("govlink.payments")
 
 DEFAULT_PATH = "/api"
 Settle = Callable[[ReconcileDifference], "Awaitable[None] | None"]
 Progress = Callable[[LocalPayment, "ReconcileDifference | None"], None]
-_CHUNK = 64 * 1024
+OriginalTime = datetime | str | None
 
 
 def compare(local: LocalPayment, remote: PaymentStatus | None) -> ReconcileDifference | None:
@@ -103,12 +99,11 @@ def compare(local: LocalPayment, remote: PaymentStatus | None) -> ReconcileDiffe
             remote=remote,
         )
 
+    amounts_differ = remote_amount is not None and remote_amount != local.amount
     if there is PaymentState.PAID:
         if here is not PaymentState.PAID:
             return diff(DifferenceKind.PAID_THERE_PENDING_HERE)
-        if remote_amount is not None and remote_amount != local.amount:
-            return diff(DifferenceKind.AMOUNT_MISMATCH)
-        return None
+        return diff(DifferenceKind.AMOUNT_MISMATCH) if amounts_differ else None
     if here is PaymentState.PAID:
         return diff(DifferenceKind.PAID_HERE_NOT_THERE)
     if here is PaymentState.PENDING:
@@ -116,18 +111,34 @@ def compare(local: LocalPayment, remote: PaymentStatus | None) -> ReconcileDiffe
             return diff(DifferenceKind.UNKNOWN_THERE)
         if there in (PaymentState.FAILED, PaymentState.CANCELLED):
             return diff(DifferenceKind.CLOSED_THERE_OPEN_HERE)
+        if there is PaymentState.PENDING and amounts_differ:
+            return diff(DifferenceKind.AMOUNT_MISMATCH)
     return None
 
 
-@dataclass(frozen=True)
-class _Call:
-    path: str
-    body: dict[str, Any]
-    safe: bool
+def _ledger_difference(
+    rows: list[LocalPayment], remote: PaymentStatus | None
+) -> ReconcileDifference | None:
+    """A reference on more than one ledger row: booked paid twice, or duplicated."""
+    if len(rows) < 2:
+        return None
+    paid = [row for row in rows if row.status is PaymentState.PAID]
+    first = paid[0] if paid else rows[0]
+    return ReconcileDifference(
+        reference=first.reference,
+        kind=DifferenceKind.PAID_TWICE_HERE if len(paid) > 1 else DifferenceKind.DUPLICATE_ROWS,
+        local_state=first.status,
+        remote_state=remote.state if remote is not None else PaymentState.UNKNOWN,
+        local_amount=first.amount,
+        remote_amount=remote.amount if remote is not None else None,
+        transaction_id=remote.transaction_id if remote is not None else None,
+        remote=remote,
+        ledger_rows=len(rows),
+    )
 
 
-class _PaymentCore:
-    """Everything both clients share: settings, message building, reply parsing."""
+class PaymentPlans:
+    """Everything both clients share: settings, and one plan per operation."""
 
     def __init__(self, settings: GovLinkSettings, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -164,7 +175,7 @@ class _PaymentCore:
 
     # ---------------------------------------------------------------- INIT
 
-    def init_call(
+    def create(
         self,
         amount: int,
         *,
@@ -174,7 +185,8 @@ class _PaymentCore:
         callback_url: str | None,
         return_url: str | None,
         ip: str | None,
-    ) -> tuple[_Call, str, InitRequest | None]:
+    ) -> Plan[PaymentCreated]:
+        """INIT (or the legacy PAY): never retried once it may have arrived."""
         now = self.clock.now()
         reference = reference or codec.new_reference("GL", now)
         callback_url = callback_url or self.options.callback_url
@@ -189,7 +201,9 @@ class _PaymentCore:
                 return_url=return_url,
                 callback_url=callback_url,
             )
-            return _Call(self.platform.paths.get("pay", DEFAULT_PATH), body, False), reference, None
+            reply = yield Send("POST", self.path("pay"), safe=False, json=body)
+            url = codec.parse_legacy_pay_reply(reply.status_code, reply.content)
+            return PaymentCreated(url=url, reference=reference, request=body)
         extensions = {}
         if callback_url:
             extensions[self.options.callback_url_field] = str(callback_url)
@@ -209,42 +223,44 @@ class _PaymentCore:
             bank_code=self.options.bank_code,
             extensions=extensions,
         )
-        return _Call(self.path("init"), request.to_wire(), False), reference, request
-
-    def init_result(
-        self, reply: Reply, reference: str, request: InitRequest | None, body: dict[str, Any]
-    ) -> PaymentCreated:
-        if request is None:
-            url = codec.parse_legacy_pay_reply(reply.status_code, reply.content)
-        else:
-            url = codec.parse_init_reply(reply.status_code, reply.content)
-        log.info("payment %s created [correlation id %s]", reference, reply.evidence.correlation_id)
-        return PaymentCreated(
-            url=url, reference=reference, request=request if request is not None else body
-        )
+        reply = yield Send("POST", self.path("init"), safe=False, json=request.to_wire())
+        url = codec.parse_init_reply(reply.status_code, reply.content)
+        log.info("payment %s created [correlation id %s]", reference, reply.correlation_id)
+        return PaymentCreated(url=url, reference=reference, request=request)
 
     # ---------------------------------------------------------------- QUERY / GET_BILL
 
-    def _dvcqg_only(self, what: str) -> None:
-        if self.profile is not ChecksumProfile.DVCQG:
-            raise ConfigurationError(
-                f"{what} is not available with the legacy payments profile",
-                setting="GOVLINK_PAYMENTS__OPTIONS__PROFILE",
-                expected="dvcqg (the DVCQG PaymentPlatform) to query payments and receipts",
+    def _lookup(self, kind: MessageKind, reference: str, at: OriginalTime) -> dict[str, Any]:
+        if at is None:
+            log.debug(
+                "%s %s without the payment's ThoiGianGD: sending the current time", kind, reference
             )
-
-    def query_call(self, reference: str, at: datetime | None) -> _Call:
-        self._dvcqg_only("QUERY")
-        body = codec.build_lookup(
-            MessageKind.QUERY,
+        return codec.build_lookup(
+            kind,
             partner_code=self.partner_code,
             secret=self._secret,
             reference=reference,
-            when=at or self.clock.now(),
+            when=at if at is not None else self.clock.now(),
         )
-        return _Call(self.path("query"), body, True)
 
-    def query_result(self, reply: Reply, reference: str) -> PaymentStatus:
+    def query(self, reference: str, at: OriginalTime = None) -> Plan[PaymentStatus]:
+        """QUERY (the legacy profile's detail query); safe, so retried."""
+        if self.profile is ChecksumProfile.LEGACY:
+            body = codec.build_legacy_detail(
+                client_id=self.partner_code,
+                key=self._secret,
+                transaction_id=reference,
+                command=self.options.legacy_detail_command,
+            )
+            reply = yield Send("POST", self.path("detail"), safe=True, json=body)
+            return codec.parse_legacy_detail_reply(
+                reply.status_code,
+                reply.content,
+                reference=reference,
+                partner_code=self.partner_code,
+            )
+        body = self._lookup(MessageKind.QUERY, reference, at)
+        reply = yield Send("POST", self.path("query"), safe=True, json=body)
         return codec.parse_query_reply(
             reply.status_code,
             reply.content,
@@ -253,16 +269,43 @@ class _PaymentCore:
             verify_checksum=self.options.verify_replies,
         )
 
-    def bill_call(self, reference: str, at: datetime | None) -> _Call:
+    def _dvcqg_only(self, what: str) -> None:
+        if self.profile is not ChecksumProfile.DVCQG:
+            raise ConfigurationError(
+                f"{what} is not available with the legacy payments profile",
+                setting="GOVLINK_PAYMENTS__OPTIONS__PROFILE",
+                expected="dvcqg (the DVCQG PaymentPlatform) to download e-receipts",
+            )
+
+    def receipt(
+        self, reference: str, to_path: str | Path | None, at: OriginalTime = None
+    ) -> Plan[EReceipt]:
+        """GET_BILL: the PDF in memory, or streamed through the transport to a file."""
         self._dvcqg_only("GET_BILL")
-        body = codec.build_lookup(
-            MessageKind.GET_BILL,
-            partner_code=self.partner_code,
-            secret=self._secret,
-            reference=reference,
-            when=at or self.clock.now(),
+        request = Send(
+            "POST",
+            self.path("get_bill"),
+            safe=True,
+            json=self._lookup(MessageKind.GET_BILL, reference, at),
         )
-        return _Call(self.path("get_bill"), body, True)
+        if to_path is None:
+            reply = yield request
+            content = codec.parse_bill_reply(
+                reply.status_code, reply.headers.get("content-type", ""), reply.content, reference
+            )
+            return EReceipt(reference=reference, size=len(content), content=content)
+
+        def check(status_code: int, headers: httpx.Headers, head: bytes) -> None:
+            codec.check_bill_head(status_code, headers.get("content-type", ""), head, reference)
+
+        target = Path(to_path)
+        streamed = yield Stream(request, FileSink(target, check=check))
+        return EReceipt(
+            reference=reference,
+            size=streamed.size,
+            content_type=streamed.headers.get("content-type", "application/pdf"),
+            path=target,
+        )
 
     # ---------------------------------------------------------------- callbacks
 
@@ -289,6 +332,13 @@ class _PaymentCore:
             profile=self.profile,
             tolerance=tolerance,
             clock=self.clock,
+            message_type=self.options.callback_message_type,
+            reply_checksum=self.options.reply_checksum,
+        )
+
+    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
+        return PaymentPullHandler(
+            self._secret, lookup, partner_code=self.partner_code, clock=self.clock
         )
 
     # ---------------------------------------------------------------- reconcile
@@ -298,8 +348,11 @@ class _PaymentCore:
         payments: Iterable[LocalPayment | dict[str, Any]],
         since: datetime | None,
         report: ReconcileReport,
-    ) -> list[LocalPayment]:
-        chosen = []
+    ) -> list[list[LocalPayment]]:
+        """The ledger rows to check, grouped by reference (first-seen order)."""
+        if since is not None and since.tzinfo is None:
+            raise ValidationError("since", "an aware datetime (with a time zone)", got=str(since))
+        groups: dict[str, list[LocalPayment]] = {}
         for item in payments:
             payment = item if isinstance(item, LocalPayment) else LocalPayment.model_validate(item)
             if since is not None and payment.created_at is not None:
@@ -313,98 +366,45 @@ class _PaymentCore:
                 if created < since:
                     report.skipped += 1
                     continue
-            chosen.append(payment)
-        return chosen
+            groups.setdefault(payment.reference, []).append(payment)
+        return list(groups.values())
+
+    def check(self, rows: list[LocalPayment]) -> Plan[PaymentStatus | GovLinkError | None]:
+        """QUERY one reference for reconcile: unknown is None, a failure is returned."""
+        first = rows[0]
+        at = format_compact(first.created_at) if first.created_at is not None else None
+        try:
+            return (yield from self.query(first.reference, at))
+        except NotFoundError:
+            return None
+        except GovLinkError as exc:
+            return exc
 
     @staticmethod
     def record(
         report: ReconcileReport,
-        payment: LocalPayment,
+        rows: list[LocalPayment],
         outcome: PaymentStatus | GovLinkError | None,
     ) -> ReconcileDifference | None:
-        report.checked += 1
+        """Book one reference's outcome; the difference to settle (at most one)."""
+        report.checked += len(rows)
+        reference = rows[0].reference
         if isinstance(outcome, GovLinkError):
-            report.errors.append(ReconcileProblem(payment.reference, str(outcome)))
+            report.errors.append(ReconcileProblem(reference, str(outcome)))
             return None
+        ledger = _ledger_difference(rows, outcome)
         if outcome is not None and outcome.state is PaymentState.UNKNOWN:
             code = outcome.status.value if outcome.status is not None else "missing"
             report.errors.append(
-                ReconcileProblem(
-                    payment.reference, f"the platform reports an unknown TrangThaiGD ({code})"
-                )
+                ReconcileProblem(reference, f"the platform reports an unknown TrangThaiGD ({code})")
             )
-            return None
-        difference = compare(payment, outcome)
-        if difference is not None:
-            report.differences.append(difference)
-        return difference
-
-
-def _since_check(since: datetime | None) -> None:
-    if since is not None and since.tzinfo is None:
-        raise ValidationError("since", "an aware datetime (with a time zone)", got=str(since))
-
-
-class _ReceiptWriter:
-    """Streams a GET_BILL reply to a temporary file, renamed into place when complete.
-
-    The first KiB is checked before anything is kept, so an error reply (JSON) is
-    raised as the platform's error instead of being saved as ``receipt.pdf``.
-    """
-
-    _HEAD = 1024
-
-    def __init__(self, target: Path, reference: str) -> None:
-        self.target = target
-        self.reference = reference
-        self.correlation_id = new_correlation_id()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        self._tmp = Path(tmp)
-        self._out = os.fdopen(fd, "wb")
-        self._head = b""
-        self._checked = False
-        self.size = 0
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"X-Correlation-ID": self.correlation_id}
-
-    def _check(self, response: httpx.Response) -> None:
-        codec.check_bill_head(
-            response.status_code,
-            response.headers.get("content-type", ""),
-            self._head,
-            self.reference,
-        )
-        self._checked = True
-
-    def feed(self, response: httpx.Response, chunk: bytes) -> None:
-        if not self._checked:
-            self._head += chunk
-            if len(self._head) >= self._HEAD:
-                self._check(response)
-        self._out.write(chunk)
-        self.size += len(chunk)
-
-    def finish(self, response: httpx.Response) -> EReceipt:
-        if not self._checked:
-            self._check(response)
-        self._out.close()
-        self._tmp.replace(self.target)
-        return EReceipt(reference=self.reference, size=self.size, path=self.target)
-
-    def abort(self, exc: BaseException) -> BaseException:
-        """Remove the partial file; the error to raise instead of ``exc``."""
-        self._out.close()
-        self._tmp.unlink(missing_ok=True)
-        if isinstance(exc, httpx.HTTPError):
-            return GovLinkError(
-                f"GET_BILL {self.reference}: download failed ({type(exc).__name__}: {exc})",
-                hint=f"try again; nothing was written to {self.target}",
-                correlation_id=self.correlation_id,
-            )
-        return exc
+            difference = None
+        else:
+            paid = [row for row in rows if row.status is PaymentState.PAID]
+            difference = compare(paid[0] if paid else rows[0], outcome)
+        found = [d for d in (difference, ledger) if d is not None]
+        report.differences.extend(found)
+        return found[0] if found else None
 
 
 def _settled(report: ReconcileReport, reference: str, error: Exception | None) -> None:
@@ -430,18 +430,16 @@ class PaymentClient(Closable):
         clock: Clock | None = None,
     ) -> None:
         settings = settings or GovLinkSettings.load()
-        self._core = _PaymentCore(settings, clock)
+        self._plans = PaymentPlans(settings, clock)
         client = build_client(
             settings, "payments", transport=transport, auth=auth_for(settings, "payments")
         )
         self._http = HttpTransport(client, settings)
+        self._runner = Runner(self._http)
 
     @property
     def partner_code(self) -> str:
-        return self._core.partner_code
-
-    def _send(self, call: _Call) -> Reply:
-        return self._http.request("POST", call.path, safe=call.safe, json=call.body)
+        return self._plans.partner_code
 
     def create_payment(
         self,
@@ -454,60 +452,48 @@ class PaymentClient(Closable):
         return_url: str | None = None,
         ip: str | None = None,
     ) -> PaymentCreated:
-        """Create a payment (``INIT``); redirect the payer to ``.url``, keep ``.reference``.
+        """Create a payment (``INIT``); redirect the payer to ``.url``, keep ``.reference``
+        and ``.transaction_time`` (QUERY and GET_BILL send it back).
 
         ``amount`` is whole VND (int). Inputs are checked before anything is sent
         (:class:`~govlink.ValidationError`). INIT is not retried after a timeout:
         query the reference instead of creating it twice.
         """
-        call, ref, request = self._core.init_call(
-            amount,
-            reference=reference,
-            description=description,
-            receipt=receipt,
-            callback_url=callback_url,
-            return_url=return_url,
-            ip=ip,
+        return self._runner.run(
+            self._plans.create(
+                amount,
+                reference=reference,
+                description=description,
+                receipt=receipt,
+                callback_url=callback_url,
+                return_url=return_url,
+                ip=ip,
+            )
         )
-        return self._core.init_result(self._send(call), ref, request, call.body)
 
-    def query_payment(self, reference: str, *, at: datetime | None = None) -> PaymentStatus:
-        """The platform's view of one payment (``QUERY``); ``NotFoundError`` if unknown."""
-        return self._core.query_result(self._send(self._core.query_call(reference, at)), reference)
+    def query_payment(self, reference: str, *, at: OriginalTime = None) -> PaymentStatus:
+        """The platform's view of one payment (``QUERY``); ``NotFoundError`` if unknown.
+
+        ``at``: the payment's own ``ThoiGianGD`` (``PaymentCreated.transaction_time``,
+        or its datetime), which the platform expects back; the current time if omitted.
+        """
+        return self._runner.run(self._plans.query(reference, at))
 
     def get_receipt(
         self,
         reference: str,
         to_path: str | Path | None = None,
         *,
-        at: datetime | None = None,
+        at: OriginalTime = None,
     ) -> EReceipt:
         """The e-receipt PDF (``GET_BILL``): in memory, or streamed to ``to_path``.
 
         A file is written to a temporary name next to ``to_path`` and renamed when the
         whole PDF has arrived, so a half-downloaded receipt never has the final name.
-        A streamed download is not retried (the in-memory one is, like every query).
+        Both ways go through the transport: retried like every query, size-capped,
+        masked in the evidence.
         """
-        call = self._core.bill_call(reference, at)
-        if to_path is None:
-            reply = self._send(call)
-            content = codec.parse_bill_reply(
-                reply.status_code,
-                reply.response.headers.get("content-type", ""),
-                reply.content,
-                reference,
-            )
-            return EReceipt(reference=reference, size=len(content), content=content)
-        writer = _ReceiptWriter(Path(to_path), reference)
-        try:
-            with self._http.client.stream(
-                "POST", call.path, json=call.body, headers=writer.headers
-            ) as response:
-                for chunk in response.iter_bytes(_CHUNK):
-                    writer.feed(response, chunk)
-                return writer.finish(response)
-        except BaseException as exc:
-            raise writer.abort(exc) from exc
+        return self._runner.run(self._plans.receipt(reference, to_path, at))
 
     def reconcile(
         self,
@@ -517,34 +503,30 @@ class PaymentClient(Closable):
         settle: Settle | None = None,
         on_progress: Progress | None = None,
     ) -> ReconcileReport:
-        """Query each local payment and report where the platform disagrees.
+        """Query each referenced payment once and report where the platform disagrees.
 
         ``since`` skips payments created before it (those without ``created_at`` are
-        always checked). ``settle(difference)`` is called for every difference — the
-        vendor's hook to mark a payment paid, flag a refund, … — and a raising hook is
-        reported in ``errors`` without stopping the run.
+        always checked). Duplicate ledger rows and a reference booked paid twice are
+        reported too. ``settle(difference)`` is called once per reference that differs
+        — the vendor's hook to mark a payment paid, flag a refund, … — and a raising
+        hook is reported in ``errors`` without stopping the run.
         """
-        _since_check(since)
         report = ReconcileReport()
-        for payment in self._core.select(payments, since, report):
-            outcome: PaymentStatus | GovLinkError | None
-            try:
-                outcome = self.query_payment(payment.reference)
-            except NotFoundError:
-                outcome = None
-            except GovLinkError as exc:
-                outcome = exc
-            difference = self._core.record(report, payment, outcome)
+        for rows in self._plans.select(payments, since, report):
+            outcome = self._runner.run(self._plans.check(rows))
+            difference = PaymentPlans.record(report, rows, outcome)
             if difference is not None and settle is not None:
                 error: Exception | None = None
                 try:
-                    if inspect.isawaitable(settle(difference)):
+                    if inspect.isawaitable(result := settle(difference)):
+                        discard_awaitable(result)
                         raise TypeError("the settle hook is async: use AsyncPaymentClient")
                 except Exception as exc:
                     error = exc
-                _settled(report, payment.reference, error)
+                _settled(report, difference.reference, error)
             if on_progress is not None:
-                on_progress(payment, difference)
+                for row in rows:
+                    on_progress(row, difference)
         return report
 
     def callback_verifier(
@@ -555,14 +537,19 @@ class PaymentClient(Closable):
         tolerance: timedelta | str | None = "default",
     ) -> CallbackVerifier:
         """A :class:`CallbackVerifier` with this deployment's partner code, secret and profile."""
-        return self._core.callback_verifier(lookup, store, tolerance)
+        return self._plans.callback_verifier(lookup, store, tolerance)
+
+    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
+        """A :class:`~govlink.payments.pull.PaymentPullHandler` answering the portal's
+        pull of a dossier's payments (by ``MaHoSo``) with this deployment's secret."""
+        return self._plans.pull_handler(lookup)
 
     def close(self) -> None:
         self._http.close()
 
 
 class AsyncPaymentClient(AsyncClosable):
-    """Asynchronous twin of :class:`PaymentClient` (same rules, same results)."""
+    """Asynchronous twin of :class:`PaymentClient` (same plans, same results)."""
 
     def __init__(
         self,
@@ -572,18 +559,16 @@ class AsyncPaymentClient(AsyncClosable):
         clock: Clock | None = None,
     ) -> None:
         settings = settings or GovLinkSettings.load()
-        self._core = _PaymentCore(settings, clock)
+        self._plans = PaymentPlans(settings, clock)
         client = build_async_client(
             settings, "payments", transport=transport, auth=auth_for(settings, "payments")
         )
         self._http = AsyncHttpTransport(client, settings)
+        self._runner = AsyncRunner(self._http)
 
     @property
     def partner_code(self) -> str:
-        return self._core.partner_code
-
-    async def _send(self, call: _Call) -> Reply:
-        return await self._http.request("POST", call.path, safe=call.safe, json=call.body)
+        return self._plans.partner_code
 
     async def create_payment(
         self,
@@ -597,50 +582,31 @@ class AsyncPaymentClient(AsyncClosable):
         ip: str | None = None,
     ) -> PaymentCreated:
         """See :meth:`PaymentClient.create_payment`."""
-        call, ref, request = self._core.init_call(
-            amount,
-            reference=reference,
-            description=description,
-            receipt=receipt,
-            callback_url=callback_url,
-            return_url=return_url,
-            ip=ip,
+        return await self._runner.run(
+            self._plans.create(
+                amount,
+                reference=reference,
+                description=description,
+                receipt=receipt,
+                callback_url=callback_url,
+                return_url=return_url,
+                ip=ip,
+            )
         )
-        return self._core.init_result(await self._send(call), ref, request, call.body)
 
-    async def query_payment(self, reference: str, *, at: datetime | None = None) -> PaymentStatus:
+    async def query_payment(self, reference: str, *, at: OriginalTime = None) -> PaymentStatus:
         """See :meth:`PaymentClient.query_payment`."""
-        reply = await self._send(self._core.query_call(reference, at))
-        return self._core.query_result(reply, reference)
+        return await self._runner.run(self._plans.query(reference, at))
 
     async def get_receipt(
         self,
         reference: str,
         to_path: str | Path | None = None,
         *,
-        at: datetime | None = None,
+        at: OriginalTime = None,
     ) -> EReceipt:
         """See :meth:`PaymentClient.get_receipt`."""
-        call = self._core.bill_call(reference, at)
-        if to_path is None:
-            reply = await self._send(call)
-            content = codec.parse_bill_reply(
-                reply.status_code,
-                reply.response.headers.get("content-type", ""),
-                reply.content,
-                reference,
-            )
-            return EReceipt(reference=reference, size=len(content), content=content)
-        writer = _ReceiptWriter(Path(to_path), reference)
-        try:
-            async with self._http.client.stream(
-                "POST", call.path, json=call.body, headers=writer.headers
-            ) as response:
-                async for chunk in response.aiter_bytes(_CHUNK):
-                    writer.feed(response, chunk)
-                return writer.finish(response)
-        except BaseException as exc:
-            raise writer.abort(exc) from exc
+        return await self._runner.run(self._plans.receipt(reference, to_path, at))
 
     async def reconcile(
         self,
@@ -655,35 +621,29 @@ class AsyncPaymentClient(AsyncClosable):
 
         The report lists differences in the order of ``payments``.
         """
-        _since_check(since)
         report = ReconcileReport()
-        chosen = iter(self._core.select(payments, since, report))
-        window: deque[tuple[LocalPayment, asyncio.Task[PaymentStatus | GovLinkError | None]]]
-        window = deque()
+        chosen = iter(self._plans.select(payments, since, report))
+        Outcome = PaymentStatus | GovLinkError | None
+        window: deque[tuple[list[LocalPayment], asyncio.Task[Outcome]]] = deque()
 
-        async def fetch(payment: LocalPayment) -> PaymentStatus | GovLinkError | None:
-            try:
-                return await self.query_payment(payment.reference)
-            except NotFoundError:
-                return None
-            except GovLinkError as exc:
-                return exc
+        async def fetch(rows: list[LocalPayment]) -> Outcome:
+            return await self._runner.run(self._plans.check(rows))
 
         def fill() -> None:
             # at most ``concurrency`` queries in flight, results taken in ledger order
             while len(window) < max(1, concurrency):
-                payment = next(chosen, None)
-                if payment is None:
+                rows = next(chosen, None)
+                if rows is None:
                     return
-                window.append((payment, asyncio.ensure_future(fetch(payment))))
+                window.append((rows, asyncio.ensure_future(fetch(rows))))
 
         fill()
         try:
             while window:
-                payment, task = window.popleft()
+                rows, task = window.popleft()
                 outcome = await task
                 fill()
-                difference = self._core.record(report, payment, outcome)
+                difference = PaymentPlans.record(report, rows, outcome)
                 if difference is not None and settle is not None:
                     error: Exception | None = None
                     try:
@@ -692,11 +652,12 @@ class AsyncPaymentClient(AsyncClosable):
                             await result
                     except Exception as exc:
                         error = exc
-                    _settled(report, payment.reference, error)
+                    _settled(report, difference.reference, error)
                 if on_progress is not None:
-                    on_progress(payment, difference)
+                    for row in rows:
+                        on_progress(row, difference)
         finally:
-            for _payment, pending in window:
+            for _rows, pending in window:
                 pending.cancel()
         return report
 
@@ -708,7 +669,12 @@ class AsyncPaymentClient(AsyncClosable):
         tolerance: timedelta | str | None = "default",
     ) -> CallbackVerifier:
         """See :meth:`PaymentClient.callback_verifier` (use ``averify`` in async code)."""
-        return self._core.callback_verifier(lookup, store, tolerance)
+        return self._plans.callback_verifier(lookup, store, tolerance)
+
+    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
+        """A :class:`~govlink.payments.pull.PaymentPullHandler` answering the portal's
+        pull of a dossier's payments (by ``MaHoSo``) with this deployment's secret."""
+        return self._plans.pull_handler(lookup)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -28,15 +28,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_serializer,
     field_validator,
     model_validator,
 )
 
 from govlink.core.clock import parse_compact
 from govlink.core.codes import OpenStrEnum
+from govlink.core.driver import EvidenceMixin, EvidenceModel
 from govlink.core.redact import masked_repr_args
 
 __all__ = [
+    "LEGACY_VERSION",
     "MESSAGE_VERSION",
     "Amount",
     "CallbackReply",
@@ -56,10 +59,13 @@ __all__ = [
     "ReconcileProblem",
     "ReconcileReport",
     "TransactionStatus",
+    "format_vnd",
     "whole_vnd",
 ]
 
 MESSAGE_VERSION = "1.0.6"
+LEGACY_VERSION = "3.0"
+"""``version`` of the KeyPay (legacy profile) messages."""
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -81,17 +87,26 @@ def whole_vnd(value: Any) -> int:
     return amount
 
 
+def format_vnd(amount: int, *, unit: bool = False) -> str:
+    """``150000`` → ``150.000`` (Vietnamese thousands separator; ``unit``: ``150.000 VND``)."""
+    text = f"{amount:,}".replace(",", ".")
+    return f"{text} VND" if unit else text
+
+
 Amount = Annotated[int, BeforeValidator(whole_vnd)]
 """Whole VND: an ``int`` ≥ 0 (digit strings accepted on input, floats refused)."""
 
 
 class TransactionStatus(OpenStrEnum):
-    """``TrangThaiGD`` in a QUERY reply (assumed codes, see the docs page)."""
+    """``TrangThaiGD`` in a QUERY reply: ``1`` paid, ``3`` pending, ``4`` failed.
 
-    PAID = "00"
-    PENDING = "01"
-    FAILED = "02"
-    CANCELLED = "03"
+    These are the codes a public production client acts on (PLATFORMS.md §3);
+    any other code parses, is kept, and maps to :attr:`PaymentState.UNKNOWN`.
+    """
+
+    PAID = "1"
+    PENDING = "3"
+    FAILED = "4"
 
 
 class PaymentState(StrEnum):
@@ -108,7 +123,6 @@ _STATE_OF_STATUS = {
     TransactionStatus.PAID: PaymentState.PAID,
     TransactionStatus.PENDING: PaymentState.PENDING,
     TransactionStatus.FAILED: PaymentState.FAILED,
-    TransactionStatus.CANCELLED: PaymentState.CANCELLED,
 }
 
 
@@ -123,6 +137,17 @@ class _Model(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """The wire form: aliases, unset optional fields left out."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class _Inbound(_Model):
+    """A message that arrives from outside: read by its wire names only.
+
+    With ``populate_by_name`` a body carrying both ``MaThamChieu`` (hashed) and
+    ``reference`` (not hashed) could steer which value the application sees; a
+    message from the platform is therefore never read by Python names.
+    """
+
+    model_config = ConfigDict(populate_by_name=False, extra="allow", coerce_numbers_to_str=True)
 
 
 class FeeLine(_Model):
@@ -161,6 +186,16 @@ class ReceiptInfo(_Model):
     payer_name: str | None = Field(None, alias="HoTenNguoiNop")
     payer_id_number: str | None = Field(None, alias="SoCMNDNguoiNop")
     payer_address: str | None = Field(None, alias="DiaChiNguoiNop")
+    payer_district: str | None = Field(None, alias="HuyenNguoiNop")
+    payer_province: str | None = Field(None, alias="TinhNguoiNop")
+    penalty_type_code: str | None = Field(None, alias="MaLoaiHinhThuPhat")
+    treasury: str | None = Field(None, alias="KhoBac")
+    decision_date: str | None = Field(None, alias="NgayQD")
+    decision_number: str | None = Field(None, alias="SoQD")
+    violation_time: str | None = Field(None, alias="ThoiGianViPham")
+    violation_place: str | None = Field(None, alias="DiaDiemViPham")
+    violator_name: str | None = Field(None, alias="TenNguoiViPham")
+    state_budget_account: str | None = Field(None, alias="TaiKhoanThuNSNN")
     fees: list[FeeLine] = Field(default_factory=list, alias="PhiLePhi")
     items: list[PaymentItem] = Field(default_factory=list, alias="DSKhoanNop")
 
@@ -196,6 +231,11 @@ class InitRequest(_Model):
         parse_compact(value)  # raises ValueError naming the expected format
         return value
 
+    @field_serializer("amount")
+    def _amount_text(self, amount: int) -> str:
+        # Both public clients send SoTien as a digit string; the hash is the same.
+        return str(amount)
+
     @field_validator("reference", "partner_code")
     @classmethod
     def _not_blank(cls, value: str) -> str:
@@ -226,7 +266,7 @@ class InitRequest(_Model):
         return parse_compact(self.transaction_time)
 
 
-class PaymentNotification(_Model):
+class PaymentNotification(_Inbound):
     """The platform's IPN callback: the payment's outcome, signed with ``MaXacThuc``."""
 
     message_type: str = Field("", alias="LoaiBanTin")
@@ -265,8 +305,8 @@ class CallbackReply(_Model):
     checksum: str = Field("", alias="MaXacThuc")
 
 
-class PaymentStatus(_Model):
-    """The platform's reply to ``QUERY``."""
+class PaymentStatus(_Inbound, EvidenceModel):
+    """The platform's reply to ``QUERY`` (``.evidence``: the call that fetched it)."""
 
     message_type: str = Field("", alias="LoaiBanTin")
     error_code: str = Field(alias="MaLoi")
@@ -294,17 +334,28 @@ class PaymentStatus(_Model):
 
 
 @dataclass(frozen=True)
-class PaymentCreated:
-    """What ``create_payment`` gives back: where to send the payer, and what was sent."""
+class PaymentCreated(EvidenceMixin):
+    """What ``create_payment`` gives back: where to send the payer, and what was sent.
+
+    ``.evidence`` holds the correlation id, timing and masked exchange of the call.
+    """
 
     url: str
     reference: str
     request: InitRequest | dict[str, Any]
     """The signed INIT message (the raw body for the legacy profile)."""
 
+    @property
+    def transaction_time(self) -> str | None:
+        """INIT's ``ThoiGianGD``: pass it as ``at=`` to ``query_payment`` and
+        ``get_receipt`` (the platform expects the payment's own time back)."""
+        if isinstance(self.request, InitRequest):
+            return self.request.transaction_time
+        return None
+
 
 @dataclass(frozen=True)
-class EReceipt:
+class EReceipt(EvidenceMixin):
     """An e-receipt PDF from ``GET_BILL``: in memory (``content``) or on disk (``path``)."""
 
     reference: str
@@ -327,11 +378,16 @@ class ExpectedPayment:
     reference: str
     amount: int
     currency: str = "VND"
+    addition_fee: int = 0
+    """Legacy profile only: the ``addition_fee`` sent when the payment was created
+    (its callback checksum covers the values the vendor stored)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
-            raise TypeError(f"ExpectedPayment.amount must be whole VND as int, got {self.amount!r}")
-        whole_vnd(self.amount)
+        for name in ("amount", "addition_fee"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"ExpectedPayment.{name} must be whole VND as int, got {value!r}")
+            whole_vnd(value)
 
 
 class LocalPayment(_Model):
@@ -360,6 +416,10 @@ class DifferenceKind(StrEnum):
     """The platform says failed/cancelled while the ledger still waits."""
     UNKNOWN_THERE = "unknown_there"
     """The platform has no such reference."""
+    DUPLICATE_ROWS = "duplicate_rows"
+    """The ledger has more than one row for the reference."""
+    PAID_TWICE_HERE = "paid_twice_here"
+    """The ledger books the reference paid on more than one row."""
 
 
 @dataclass(frozen=True)
@@ -374,10 +434,16 @@ class ReconcileDifference:
     remote_amount: int | None = None
     transaction_id: str | None = None
     remote: PaymentStatus | None = field(default=None, repr=False, compare=False)
+    ledger_rows: int = 1
+    """How many ledger rows carry this reference."""
 
     def describe(self) -> str:
         if self.kind is DifferenceKind.AMOUNT_MISMATCH:
             return f"amount {self.local_amount} here, {self.remote_amount} on the platform"
+        if self.kind is DifferenceKind.PAID_TWICE_HERE:
+            return f"booked paid on {self.ledger_rows} ledger rows"
+        if self.kind is DifferenceKind.DUPLICATE_ROWS:
+            return f"{self.ledger_rows} ledger rows for one reference"
         return f"{self.local_state.value} here, {self.remote_state.value} on the platform"
 
     def to_dict(self) -> dict[str, Any]:
@@ -389,6 +455,7 @@ class ReconcileDifference:
             "local_amount": self.local_amount,
             "remote_amount": self.remote_amount,
             "transaction_id": self.transaction_id,
+            "ledger_rows": self.ledger_rows,
             "description": self.describe(),
         }
 

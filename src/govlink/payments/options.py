@@ -47,6 +47,16 @@ class PaymentsOptions(OptionsModel):
     callback_tolerance_seconds: Annotated[float | None, BlankIsNone] = Field(
         86400.0, ge=0, description="a number of seconds >= 0 (0 or empty: no time check)"
     )
+    callback_message_type: OptionText = Field(
+        "CONFIRM", description="the LoaiBanTin of the platform's callbacks"
+    )
+    reply_checksum: Annotated[Literal["echo", "own"], Lower] = Field(
+        "echo",
+        description="echo (answer a callback with its own MaXacThuc) or own (hash the reply)",
+    )
+    legacy_detail_command: OptionText = Field(
+        "DETAIL", description="the legacy profile's command for the detail query"
+    )
 
 
 accept_auth_styles("payments")

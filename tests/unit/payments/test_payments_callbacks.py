@@ -56,10 +56,13 @@ def verifier() -> CallbackVerifier:
     )
 
 
-def assert_signed_reply(reply: dict[str, object], code: str) -> None:
+def assert_signed_reply(reply: dict[str, object], code: str, echoed: object = None) -> None:
+    """The reply names the code and the partner and echoes the callback's MaXacThuc."""
     assert reply["MaLoi"] == code
     assert reply["MaDoiTac"] == PARTNER
-    assert checksum.verify(MessageKind.REPLY, reply, SECRET)
+    assert isinstance(reply["MaXacThuc"], str)
+    if echoed is not None:
+        assert reply["MaXacThuc"] == echoed
 
 
 def test_genuine_callback_is_accepted_and_processed_once(verifier):
@@ -69,7 +72,8 @@ def test_genuine_callback_is_accepted_and_processed_once(verifier):
     assert outcome.paid
     assert outcome.first_time
     assert outcome.reason == "ok"
-    assert_signed_reply(outcome.reply, "00")
+    assert_signed_reply(outcome.reply, "00", echoed=callback()["MaXacThuc"])
+    assert outcome.reply["ThoiGianGD"] == callback()["ThoiGianGD"]
     assert [n.transaction_id for n in processed] == ["PP0001"]
 
 
@@ -266,7 +270,7 @@ def test_sqlite_store_remembers_across_restarts(tmp_path: Path):
     assert again.duplicate
     assert again.reply == first.reply
     assert processed == ["PP0001"]
-    assert len(reopened) == 1
+    assert len(reopened) == 2  # the transaction, and the reference it paid
     reopened.close()
 
 
@@ -288,34 +292,46 @@ async def test_averify_takes_async_hooks():
 
 
 def test_legacy_profile_callback():
+    """KeyPay: check_sum over the values the vendor stored, keyed by the second key."""
     key = "legacy-key-2"
+
+    def stored_sum(amount: int = 30000, reference: str = "REF2") -> str:
+        stored = {
+            "addition_fee": 0,
+            "client_id": PARTNER,
+            "command": "PAY",
+            "trans_amount": amount,
+            "transaction_id": reference,
+            "version": "3.0",
+        }
+        return checksum.legacy_check_sum(stored, key, checksum.LEGACY_CALLBACK_FIELDS)
 
     def legacy(**changes: object) -> dict[str, object]:
         message: dict[str, object] = {
-            "client_id": PARTNER,
             "transaction_id": "REF2",
             "transaction_code": "KP0001",
-            "trans_amount": 30000,
             "status": 0,
+            "check_sum": stored_sum(),
         }
         message.update(changes)
-        message["check_sum"] = checksum.legacy_check_sum(
-            message, key, checksum.LEGACY_CALLBACK_FIELDS
-        )
         return message
 
     verifier = CallbackVerifier(key, lookup, partner_code=PARTNER, profile="legacy")
     outcome = verifier.verify(legacy())
     assert outcome.accepted
     assert outcome.paid
-    assert outcome.reply == {"error": "0", "msg": "Thành công"}
+    assert outcome.notification is not None
+    assert outcome.notification.amount == 30000
+    assert outcome.reply == {"return_code": "00", "return_msg": "Thành công"}
     assert verifier.verify(legacy()).duplicate
-    assert not verifier.verify(legacy(status=1, transaction_code="KP0002")).paid
-    forged = legacy(transaction_code="KP0003")
-    forged["check_sum"] = "0" * 64
-    assert verifier.verify(forged).reason == "bad_checksum"
-    assert verifier.verify(legacy(trans_amount=30001, transaction_code="KP4")).reason == (
-        "amount_mismatch"
-    )
-    float_amount = {**legacy(transaction_code="KP5"), "trans_amount": 1.5}
-    assert verifier.verify(float_amount).reason == "malformed"
+    # uncovered fields (transaction_code, currency_code) neither make it new nor decide
+    assert verifier.verify(legacy(transaction_code="KP0002", currency_code="USD")).duplicate
+    forged = legacy(transaction_id="REF1", check_sum="0" * 64)
+    refused = verifier.verify(forged)
+    assert refused.reason == "bad_checksum"
+    assert refused.reply == {"return_code": "01", "return_msg": "Thất bại"}
+    # a checksum made for another amount is not this payment's
+    assert verifier.verify(
+        legacy(transaction_id="REF1", check_sum=stored_sum(30000, "REF1"))
+    ).reason == ("bad_checksum")
+    assert verifier.verify(legacy(transaction_id="A|B")).reason == "malformed"

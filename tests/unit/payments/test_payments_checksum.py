@@ -170,17 +170,19 @@ def test_legacy_request_vector():
 
 
 def test_legacy_callback_vector():
-    message = {
+    # KeyPay checks the callback against the values the vendor stored, with key 2
+    stored = {
+        "addition_fee": 0,
         "client_id": "GOVLINKDEMO",
-        "transaction_id": REF,
-        "transaction_code": "KP000042",
+        "command": "PAY",
         "trans_amount": 150000,
-        "status": 0,
+        "transaction_id": REF,
+        "version": "3.0",
     }
-    joined = "GOVLINKDEMO|0|150000|KP000042|GL20260105083000ABCDE"
-    published = "6ed6be8a25bc83d787e0f457053b3219c5f19eb1dc31c3ea7a4a9e1ffb20a2ae"
+    joined = "0|GOVLINKDEMO|PAY|150000|GL20260105083000ABCDE|3.0"
+    published = "452ea3867a5c20f664a7f3b1dadc49437ce0603170da8fb30d2d3caad2369d26"
     assert hmac.new(b"legacy-key-2", joined.encode(), hashlib.sha256).hexdigest() == published
     assert (
-        checksum.legacy_check_sum(message, "legacy-key-2", checksum.LEGACY_CALLBACK_FIELDS)
+        checksum.legacy_check_sum(stored, "legacy-key-2", checksum.LEGACY_CALLBACK_FIELDS)
         == published
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +42,7 @@ def init_ok(body: dict[str, Any]) -> httpx.Response:
     return httpx.Response(200, json={"error_code": "0", "message": json.dumps(inner)})
 
 
-def query_reply(status: str = "00", amount: int = 150000, **changes: Any):
+def query_reply(status: str = "1", amount: int = 150000, **changes: Any):
     def reply(body: dict[str, Any]) -> httpx.Response:
         message: dict[str, Any] = {
             "LoaiBanTin": "QUERY",
@@ -50,7 +52,7 @@ def query_reply(status: str = "00", amount: int = 150000, **changes: Any):
             "MaThamChieu": body["MaThamChieu"],
             "SoTien": amount,
             "MaTienTe": "VND",
-            "MaGiaoDich": "PP1" if status == "00" else "",
+            "MaGiaoDich": "PP1" if status == "1" else "",
             "MaNganHang": "VCB",
             "ThoiGianGD": "20260105083000",
             "ThongTinGiaoDich": "Le phi",
@@ -89,8 +91,8 @@ def test_create_payment_sends_a_signed_init_and_returns_the_url():
     assert platform.requests[0].url == "http://127.0.0.1:9/payment/api"
     assert body["LoaiBanTin"] == "INIT"
     assert body["PhienBan"] == "1.0.6"
-    assert body["SoTien"] == 150000
-    assert isinstance(body["SoTien"], int)
+    assert body["SoTien"] == "150000"
+    assert isinstance(body["SoTien"], str)  # both public clients send a digit string
     assert body["ThoiGianGD"] == "20260105083000"  # Vietnam time
     assert body["UrlCallback"] == "https://vendor.example/cb"
     assert body["UrlReturn"] == "https://vendor.example/return"
@@ -165,7 +167,7 @@ def test_missing_secret_is_a_configuration_error():
 
 
 def test_query_payment_reads_a_signed_reply():
-    platform = FakePlatform(query_reply("00"))
+    platform = FakePlatform(query_reply("1"))
     with client_for(platform) as client:
         status = client.query_payment("REF1")
     assert status.state is PaymentState.PAID
@@ -178,7 +180,7 @@ def test_query_payment_reads_a_signed_reply():
 
 def test_query_reply_with_a_bad_checksum_is_refused():
     def tampered(body: dict[str, Any]) -> httpx.Response:
-        reply = query_reply("00")(body).json()
+        reply = query_reply("1")(body).json()
         reply["SoTien"] = 1
         return httpx.Response(200, json=reply)
 
@@ -225,22 +227,36 @@ def test_receipt_error_reply_leaves_no_file(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_legacy_profile_signs_with_hmac_and_has_no_query():
+def test_legacy_profile_signs_with_hmac_and_queries_the_detail():
     sent: list[dict[str, Any]] = []
 
     def legacy(body: dict[str, Any]) -> httpx.Response:
         sent.append(body)
+        if body["command"] == "DETAIL":
+            data = {"transaction_id": "REF1", "trans_amount": "150000", "status": "0"}
+            return httpx.Response(200, json={"error": "0", "data": data})
         return httpx.Response(200, json={"error": "0", "payment_url": "http://127.0.0.1:9/p/1"})
 
     with client_for(FakePlatform(legacy), profile="legacy") as client:
         created = client.create_payment(150000, reference="REF1")
+        status = client.query_payment("REF1")
         with pytest.raises(ConfigurationError, match="legacy"):
-            client.query_payment("REF1")
+            client.get_receipt("REF1")
     assert created.url == "http://127.0.0.1:9/p/1"
+    assert status.paid
+    assert status.amount == 150000
     body = sent[0]
     assert body["command"] == "PAY"
     assert body["version"] == "3.0"
+    assert body["trans_amount"] == "150000"
     assert body["check_sum"] == checksum.legacy_check_sum(body, SECRET)
+    detail = sent[1]
+    assert detail["check_sum"] == checksum.legacy_check_sum(
+        detail, SECRET, checksum.LEGACY_DETAIL_FIELDS
+    )
+    # HMAC(key 1, client_id|command|transaction_id), as the public client signs it
+    joined = f"{PARTNER}|DETAIL|REF1".encode()
+    assert detail["check_sum"] == hmac.new(SECRET.encode(), joined, hashlib.sha256).hexdigest()
 
 
 def ledger() -> list[LocalPayment]:
@@ -262,7 +278,7 @@ def reconcile_platform(body: dict[str, Any]) -> httpx.Response:
         return httpx.Response(200, json={"MaLoi": "02", "MoTaLoi": "Không tìm thấy"})
     if ref == "BROKEN":
         return httpx.Response(200, json={"MaLoi": "99", "MoTaLoi": "Lỗi"})
-    status = {"PAID-HERE": "01", "FAILED-THERE": "02"}.get(ref, "00")
+    status = {"PAID-HERE": "3", "FAILED-THERE": "4"}.get(ref, "1")
     return query_reply(status)(body)
 
 
@@ -369,3 +385,36 @@ def test_facade_exposes_the_payment_client(settings):
     with GovLink(settings) as gl:
         assert isinstance(gl.payments, PaymentClient)
         assert gl.payments.partner_code == PARTNER
+
+
+def test_reconcile_reports_ledger_duplicates_and_settles_once_per_reference():
+    platform = FakePlatform(
+        lambda body: query_reply(
+            "3" if body["MaThamChieu"] == "PENDING" else "1",
+            amount=200000 if body["MaThamChieu"] == "PENDING" else 150000,
+        )(body)
+    )
+    ledger = [
+        LocalPayment(reference="TWICE", amount=150000, status="paid"),
+        LocalPayment(reference="TWICE", amount=150000, status="paid"),
+        LocalPayment(reference="DUP", amount=150000, status="paid"),
+        LocalPayment(reference="DUP", amount=150000, status="pending"),
+        LocalPayment(reference="PENDING", amount=150000, status="pending"),
+        LocalPayment(reference="FINE", amount=150000, status="paid"),
+    ]
+    settled: list[str] = []
+    with client_for(platform) as client:
+        report = client.reconcile(ledger, settle=lambda d: settled.append(d.reference))
+    kinds = {(d.reference, d.kind) for d in report.differences}
+    assert kinds == {
+        ("TWICE", DifferenceKind.PAID_TWICE_HERE),
+        ("DUP", DifferenceKind.DUPLICATE_ROWS),
+        ("PENDING", DifferenceKind.AMOUNT_MISMATCH),  # both pending, amounts differ
+    }
+    queried = [json.loads(request.content)["MaThamChieu"] for request in platform.requests]
+    assert queried == ["TWICE", "DUP", "PENDING", "FINE"]  # one query per reference
+    assert settled == ["TWICE", "DUP", "PENDING"]  # once per reference
+    assert report.checked == 6
+    twice = next(d for d in report.differences if d.reference == "TWICE")
+    assert twice.ledger_rows == 2
+    assert "2 ledger rows" in twice.describe()

@@ -21,7 +21,7 @@ WIRE_INIT = {
     "PhienBan": "1.0.6",
     "MaDoiTac": "GOVLINKDEMO",
     "MaThamChieu": "REF1",
-    "SoTien": 150000,
+    "SoTien": "150000",
     "LoaiHinhThanhToan": "PAY",
     "MaKenhThanhToan": "1",
     "MaThietBi": "1",
@@ -54,7 +54,8 @@ def test_init_round_trips_with_aliases_and_keeps_unknown_keys():
     assert request.receipt is not None
     assert request.receipt.payer_name == "NGUYỄN VĂN AN"
     assert [fee.amount for fee in request.receipt.fees] == [100000, 50000]
-    assert request.to_wire() == WIRE_INIT  # extension and unknown receipt keys survive
+    assert request.to_wire() == WIRE_INIT  # extension and receipt keys survive
+    assert request.receipt.treasury == "1111"  # KhoBac is typed
 
 
 def test_attribute_names_build_the_same_wire_message():
@@ -67,7 +68,7 @@ def test_attribute_names_build_the_same_wire_message():
     )
     wire = request.to_wire()
     assert wire["MaDoiTac"] == "GOVLINKDEMO"
-    assert wire["SoTien"] == 150000
+    assert wire["SoTien"] == "150000"  # a digit string on the wire, as public clients send
     assert wire["ThongTinBienLai"] == {"MaTTHC": "1.000894", "PhiLePhi": [], "DSKhoanNop": []}
 
 
@@ -136,9 +137,16 @@ def test_transaction_status_is_an_open_code_table():
     assert status.status.value == "07"
     assert not status.status.known
     assert status.state is PaymentState.UNKNOWN
-    paid = PaymentStatus.model_validate({"MaLoi": "00", "TrangThaiGD": "00"})
+    paid = PaymentStatus.model_validate({"MaLoi": "00", "TrangThaiGD": "1"})
     assert paid.status is TransactionStatus.PAID
     assert paid.paid
+    # the public table: 1 paid, 3 pending, 4 failed (PLATFORMS.md §3)
+    assert PaymentStatus.model_validate({"MaLoi": "00", "TrangThaiGD": "3"}).state is (
+        PaymentState.PENDING
+    )
+    assert PaymentStatus.model_validate({"MaLoi": "00", "TrangThaiGD": "4"}).state is (
+        PaymentState.FAILED
+    )
 
 
 def test_expected_payment_refuses_floats():
