@@ -25,6 +25,11 @@ __all__ = [
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "http://dancuquocgia.bca"
+EXT_NS = "http://dancuquocgia.bca/mo-rong"
+"""Where elements the WSDL does not name go in WSDL-shaped replies (its ``xsd:any
+namespace="##other"``); in the national service's own shape they share ``NS``."""
+TD_COLLECTION_NS = "http://www.mic.gov.vn/dancu/1.0"
+"""The namespace of ``CongdanCollection`` in replies seen from the national service."""
 MAX_BODY = 256 * 1024
 
 _local = threading.local()
@@ -97,41 +102,60 @@ def _envelope() -> tuple[etree._Element, etree._Element]:
     return envelope, body
 
 
-def _add(parent: etree._Element, name: str, value: Any) -> None:
-    """Append ``value`` under ``parent`` as element(s) ``name`` in the service namespace.
+def _add(
+    parent: etree._Element,
+    name: str,
+    value: Any,
+    ns: str = NS,
+    extension: Mapping[str, str] | None = None,
+) -> None:
+    """Append ``value`` under ``parent`` as element(s) ``name`` in namespace ``ns`` (or
+    ``extension[name]`` for the names it lists).
 
-    A mapping becomes a nested element (its items in order), a list repeats the
-    element, None is skipped (every optional element may be absent), and an element
-    made by :func:`build_element` is copied in as it is (``name`` unused).
+    A mapping or a list of pairs becomes a nested element (its items in order), a
+    list repeats the element, None and empty mappings are skipped (every optional
+    element may be absent), and an element made by :func:`build_element` is copied in
+    as it is (``name`` unused).
     """
     if value is None:
         return
+    if isinstance(value, list) and value and all(_is_pair(v) for v in value):
+        value = dict(value)
     if isinstance(value, list | tuple):
         for item in value:
-            _add(parent, name, item)
+            _add(parent, name, item, ns, extension)
         return
     if isinstance(value, etree._Element):
         parent.append(copy.deepcopy(value))
         return
-    child = etree.SubElement(parent, f"{{{NS}}}{name}")
+    if isinstance(value, Mapping) and all(v is None for v in value.values()):
+        return
+    where = (extension or {}).get(name, ns)
+    child = etree.SubElement(parent, f"{{{where}}}{name}")
     if isinstance(value, Mapping):
         for key, item in value.items():
-            _add(child, key, item)
+            _add(child, key, item, ns, extension)
     elif isinstance(value, bool):
         child.text = "true" if value else "false"
     else:
         child.text = str(value)
 
 
-def build_element(name: str, value: Any) -> etree._Element:
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)
+
+
+def build_element(
+    name: str, value: Any, ns: str = NS, extension: Mapping[str, str] | None = None
+) -> etree._Element:
     """Element ``name`` holding ``value`` (as :func:`_add` writes it), to reuse in replies.
 
     The population database answers the same record many times; building its
     ``CongDan`` once and copying it in (a C-level copy) is a fifth of the work and
     gives the same bytes.
     """
-    holder = etree.Element(f"{{{NS}}}_", nsmap={None: NS})  # type: ignore[dict-item]
-    _add(holder, name, value)
+    holder = etree.Element(f"{{{ns}}}_", nsmap={None: ns})  # type: ignore[dict-item]
+    _add(holder, name, value, ns, extension)
     return holder[0]
 
 
@@ -139,10 +163,15 @@ def _serialize(envelope: etree._Element) -> bytes:
     return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
 
 
-def build_response(element: str, fields: Iterable[tuple[str, Any]]) -> bytes:
-    """``<soap:Envelope><soap:Body><tns:element>…`` with ``fields`` in order."""
+def build_response(element: str | None, fields: Iterable[tuple[str, Any]]) -> bytes:
+    """``<soap:Envelope><soap:Body><tns:element>…`` with ``fields`` in order; with
+    ``element`` None the fields go straight into the Body (the national service's
+    own shape for ``CongdanCollection``)."""
     envelope, body = _envelope()
-    response = etree.SubElement(body, f"{{{NS}}}{element}", nsmap={None: NS})  # type: ignore[dict-item]
+    if element is None:
+        response = body
+    else:
+        response = etree.SubElement(body, f"{{{NS}}}{element}", nsmap={None: NS})  # type: ignore[dict-item]
     for name, value in fields:
         _add(response, name, value)
     return _serialize(envelope)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -17,13 +19,26 @@ from starlette.routing import Route
 from mock_servers.context import MockContext
 from mock_servers.dancu.auth import DEFAULT_TOLERANCE, check_credentials
 from mock_servers.dancu.envelope import (
+    EXT_NS,
+    MAX_BODY,
+    NS,
+    TD_COLLECTION_NS,
     Malformed,
     build_element,
     build_fault,
     build_response,
     parse_request,
 )
-from mock_servers.dancu.records import CitizenIndex, birth_matches, congdan_fields, same_name
+from mock_servers.dancu.records import (
+    ORDERS,
+    UNKNOWN_ELEMENTS,
+    CitizenIndex,
+    birth_matches,
+    congdan_fields,
+    household_fields,
+    marital_fields,
+    same_name,
+)
 from mock_servers.dancu.wsdl import read_schema, wsdl_for
 from mock_servers.platform import MockPlatform
 
@@ -41,8 +56,23 @@ FAULTS: dict[str, tuple[str, int, str]] = {
     "SAI_DINH_DANG": ("Client", 500, "Thông tin không đúng định dạng"),
     "KHONG_TIM_THAY": ("Client", 500, "Không tìm thấy thông tin công dân"),
     "XAC_THUC_THAT_BAI": ("Client", 401, "Xác thực không thành công"),
+    "QUA_KICH_THUOC": ("Client", 413, "Yêu cầu vượt quá kích thước cho phép"),
     "LOI_HE_THONG": ("Server", 500, "Lỗi hệ thống, vui lòng thử lại sau"),
 }
+
+OPERATIONS = (
+    "TraCuuThongTinCongDan",
+    "XacThucThongTinCongDan",
+    "XacMinhThongTinNhanThan",
+    "CungCapThongTinHoGiaDinh",
+    "XacMinhTinhTrangHonNhan",
+    "GetRequestStatus",
+)
+SHAPES = ("wsdl", "td")
+"""``wsdl``: replies as the published WSDL says (a ``…Response`` wrapper; elements it
+does not name in an extension namespace). ``td``: as the national service answers
+the Thanh Hoá integration (no wrapper; ``CongdanCollection`` in
+``http://www.mic.gov.vn/dancu/1.0``; unknown elements in the same namespace)."""
 
 _ID = re.compile(r"^[0-9]{12}$")
 _CMND = re.compile(r"^(?:[0-9]{9}|[0-9]{12})$")
@@ -58,11 +88,32 @@ class _Fault(Exception):
         self.request_id = request_id
 
 
-def _fault_response(fault: _Fault) -> Response:
+def _fault_body(fault: _Fault) -> tuple[bytes, int]:
     faultcode, status, faultstring = FAULTS[fault.code]
     body = build_fault(faultcode, faultstring, fault.code, fault.description, fault.request_id)
+    return body, status
+
+
+def _fault_response(fault: _Fault) -> Response:
+    body, status = _fault_body(fault)
     headers = {"www-authenticate": 'Basic realm="dancuquocgia"'} if status == 401 else None
     return Response(body, status_code=status, media_type=XML, headers=headers)
+
+
+async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, refused as soon as it passes ``limit`` bytes (a declared
+    ``Content-Length`` over the limit is refused before reading anything)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _Fault("QUA_KICH_THUOC", f"request of {declared} bytes, over {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _Fault("QUA_KICH_THUOC", f"request over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _fold(text: str) -> str:
@@ -77,23 +128,40 @@ def _text(fields: dict[str, Any], name: str) -> str | None:
 
 
 class DanCuPlatform(MockPlatform):
-    """SOAP 1.1 mock of ``TraCuuThongTinCongDan`` / ``XacThucThongTinCongDan``."""
+    """SOAP 1.1 mock of the six operations, and the provincial gateway's JSON variant."""
 
     name = "citizens"
     prefix = "/dancu"
     title = "Population database (CSDL quốc gia về dân cư, SOAP)"
-    switch_names = ("force_fault", "timestamp_tolerance", "require_auth")
+    switch_names = (
+        "force_fault",
+        "timestamp_tolerance",
+        "require_auth",
+        "reply_shape",
+        "record_order",
+    )
 
     def __init__(self, ctx: MockContext) -> None:
         super().__init__(ctx)
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._index: CitizenIndex | None = None
-        # CongDan elements by id() of their seed record, for the current index only
-        self._congdan: dict[int, etree._Element] = {}
+        # CongDan elements by (id() of their seed record, shape, order), current index only
+        self._congdan: dict[tuple[int, str, tuple[str, ...]], etree._Element] = {}
+        # MaYeuCau -> (operation, outcome, time): what GetRequestStatus answers
+        self._requests: dict[str, tuple[str, str, str]] = {}
+        self._handlers: dict[str, Callable[[dict[str, Any], str], list[tuple[str, Any]]]] = {
+            "TraCuuThongTinCongDan": self._lookup,
+            "XacThucThongTinCongDan": self._verify,
+            "XacMinhThongTinNhanThan": self._lookup,
+            "CungCapThongTinHoGiaDinh": self._household,
+            "XacMinhTinhTrangHonNhan": self._marital_status,
+            "GetRequestStatus": self._request_status,
+        }
         self._app = Starlette(
             routes=[
                 Route(SERVICE_PATH, self.service, methods=["GET", "POST"]),
+                Route("/gateway/{operation:str}", self.gateway, methods=["POST"]),
                 Route("/{name:str}.xsd", self.schema, methods=["GET"]),
                 Route("/", self.root, methods=["GET"]),
             ]
@@ -111,6 +179,7 @@ class DanCuPlatform(MockPlatform):
             self._counts.clear()
             self._index = None
             self._congdan = {}
+            self._requests = {}
 
     def apply_switches(self, switches: dict[str, Any]) -> None:
         unknown = sorted(set(switches) - set(self.switch_names))
@@ -127,6 +196,18 @@ class DanCuPlatform(MockPlatform):
             raise ValueError("switch 'timestamp_tolerance' must be a number of seconds >= 0")
         if "require_auth" in switches and not isinstance(switches["require_auth"], bool):
             raise ValueError("switch 'require_auth' must be true or false")
+        if "reply_shape" in switches and switches["reply_shape"] not in SHAPES:
+            raise ValueError(f"switch 'reply_shape' must be one of {', '.join(SHAPES)}")
+        order = switches.get("record_order")
+        if "record_order" in switches and not (
+            order is None
+            or (isinstance(order, str) and order in ORDERS)
+            or (isinstance(order, list) and all(isinstance(n, str) for n in order))
+        ):
+            raise ValueError(
+                f"switch 'record_order' must be one of {', '.join(ORDERS)}, "
+                "a list of element names, or null"
+            )
         self.ctx.switches(self.name).update(switches)
 
     def summary(self) -> dict[str, Any]:
@@ -151,12 +232,29 @@ class DanCuPlatform(MockPlatform):
             self._congdan = {}
         return index
 
+    def _shape(self) -> str:
+        return str(self.ctx.switches(self.name).get("reply_shape") or "wsdl")
+
+    def _order(self) -> tuple[str, ...]:
+        order = self.ctx.switches(self.name).get("record_order")
+        if isinstance(order, str):
+            return ORDERS[order]
+        return tuple(order) if isinstance(order, list) else ORDERS["td"]
+
     def _congdan_element(self, record: dict[str, Any]) -> etree._Element:
-        """The record's ``CongDan``, built once per seed (the index keeps records alive)."""
-        element = self._congdan.get(id(record))
+        """The record's ``CongDan``, built once per seed, shape and order (the index keeps
+        records alive)."""
+        shape, order = self._shape(), self._order()
+        key = (id(record), shape, order)
+        element = self._congdan.get(key)
         if element is None:
-            element = build_element("CongDan", congdan_fields(record))
-            self._congdan[id(record)] = element
+            fields = congdan_fields(record, order=order, today=self.ctx.clock.now_vn().date())
+            if shape == "td":
+                element = build_element("CongDan", fields, TD_COLLECTION_NS)
+            else:
+                extension = dict.fromkeys(UNKNOWN_ELEMENTS, EXT_NS)
+                element = build_element("CongDan", fields, NS, extension)
+            self._congdan[key] = element
         return element
 
     # --- routes ---------------------------------------------------------------------------
@@ -168,8 +266,8 @@ class DanCuPlatform(MockPlatform):
 
     async def root(self, request: Request) -> Response:
         if "wsdl" in {k.lower() for k in request.query_params}:
-            # Relative schemaLocations resolve against the WSDL's URL: serve it from the
-            # service URL, where "dancu.xsd" resolves to this mount.
+            # Relative references resolve against the WSDL's URL: serve it from the
+            # service URL.
             return RedirectResponse(self._service_url(request) + "?wsdl", status_code=307)
         return Response(
             f"Population database mock. WSDL: {self._service_url(request)}?wsdl\n",
@@ -193,12 +291,29 @@ class DanCuPlatform(MockPlatform):
                 headers={"allow": "GET, POST"},
             )
         try:
-            return await self._soap(request)
+            self._authenticate(request)
+            operation, fields = self._parse_soap(await read_capped(request))
+            return Response(self._answer(operation, fields), media_type=XML)
         except _Fault as fault:
             self._count(f"fault:{fault.code}")
             return _fault_response(fault)
 
-    async def _soap(self, request: Request) -> Response:
+    async def gateway(self, request: Request) -> Response:
+        """The provincial gateway: flat JSON in, ``{error_code, message}`` out (HTTP 200
+        unless the credentials are refused). Keys are matched case-insensitively (an
+        ASP.NET client's ``PostAsJsonAsync`` sends them camelCased)."""
+        operation = request.path_params["operation"]
+        try:
+            self._authenticate(request)
+            fields = _gateway_fields(await read_capped(request))
+            message = self._answer(operation, fields)
+            return _gateway_reply("0", message, 200)
+        except _Fault as fault:
+            self._count(f"fault:{fault.code}")
+            body, status = _fault_body(fault)
+            return _gateway_reply(fault.code, body, 401 if status == 401 else 200)
+
+    def _authenticate(self, request: Request) -> None:
         switches = self.ctx.switches(self.name)
         if switches.get("require_auth", True):
             tolerance = float(switches.get("timestamp_tolerance", DEFAULT_TOLERANCE))
@@ -207,24 +322,40 @@ class DanCuPlatform(MockPlatform):
             )
             if reason is not None:
                 raise _Fault("XAC_THUC_THAT_BAI", reason)
-        body = await request.body()
+
+    @staticmethod
+    def _parse_soap(body: bytes) -> tuple[str, dict[str, Any]]:
         try:
-            operation, fields = parse_request(body)
+            return parse_request(body)
         except Malformed as exc:
             raise _Fault("XML_KHONG_HOP_LE", str(exc)) from None
+
+    def _answer(self, operation: str, fields: dict[str, Any]) -> bytes:
+        """The SOAP reply to ``operation`` (raises :class:`_Fault`)."""
         request_id = _text(fields, "MaYeuCau")
         if request_id is None:
             raise _Fault("THIEU_MA_YEU_CAU", "MaYeuCau is required and must not be empty")
-        forced = switches.get("force_fault")
+        handler = self._handlers.get(operation)
+        if handler is None:
+            raise _Fault("THAO_TAC_KHONG_HO_TRO", f"unknown operation {operation}", request_id)
+        forced = self.ctx.switches(self.name).get("force_fault")
         if forced:
             raise _Fault(str(forced), "fault injected by the admin switch force_fault", request_id)
-        if operation == "TraCuuThongTinCongDan":
-            self._count("TraCuuThongTinCongDan")
-            return self._lookup(fields, request_id)
-        if operation == "XacThucThongTinCongDan":
-            self._count("XacThucThongTinCongDan")
-            return self._verify(fields, request_id)
-        raise _Fault("THAO_TAC_KHONG_HO_TRO", f"unknown operation {operation}", request_id)
+        self._count(operation)
+        try:
+            reply = handler(fields, request_id)
+        except _Fault as fault:
+            self._remember(request_id, operation, fault.code)
+            raise
+        self._remember(request_id, operation, "DA_XU_LY")
+        wrapper = None if self._shape() == "td" else f"{operation}Response"
+        return build_response(wrapper, reply)
+
+    def _remember(self, request_id: str, operation: str, outcome: str) -> None:
+        if operation == "GetRequestStatus":
+            return
+        with self._lock:
+            self._requests[request_id] = (operation, outcome, self.ctx.clock.now_vn().isoformat())
 
     # --- operations -----------------------------------------------------------------------
 
@@ -257,7 +388,7 @@ class DanCuPlatform(MockPlatform):
         record = self._citizens().find(so_dinh_danh, so_cmnd)
         return record, name, full, year
 
-    def _lookup(self, fields: dict[str, Any], request_id: str) -> Response:
+    def _matching(self, fields: dict[str, Any], request_id: str) -> dict[str, Any]:
         record, name, full, year = self._who(fields, request_id)
         if record is None or not same_name(record, name) or not birth_matches(record, full, year):
             raise _Fault(
@@ -265,16 +396,20 @@ class DanCuPlatform(MockPlatform):
                 "no citizen with this ID number, full name and birth date",
                 request_id,
             )
-        body = build_response(
-            "TraCuuThongTinCongDanResponse",
-            [
-                ("MaYeuCau", request_id),
-                ("CongdanCollection", {"CongDan": self._congdan_element(record)}),
-            ],
-        )
-        return Response(body, media_type=XML)
+        return record
 
-    def _verify(self, fields: dict[str, Any], request_id: str) -> Response:
+    def _lookup(self, fields: dict[str, Any], request_id: str) -> list[tuple[str, Any]]:
+        record = self._matching(fields, request_id)
+        collection = build_element(
+            "CongdanCollection",
+            {"CongDan": self._congdan_element(record), "SoCongDan": "1"},
+            TD_COLLECTION_NS if self._shape() == "td" else NS,
+        )
+        if self._shape() == "td":
+            return [("CongdanCollection", collection)]
+        return [("MaYeuCau", request_id), ("CongdanCollection", collection)]
+
+    def _verify(self, fields: dict[str, Any], request_id: str) -> list[tuple[str, Any]]:
         record, name, full, year = self._who(fields, request_id)
         if record is None:
             raise _Fault("KHONG_TIM_THAY", "no citizen with this ID number", request_id)
@@ -286,18 +421,86 @@ class DanCuPlatform(MockPlatform):
         gender = _text(fields, "GioiTinh")
         if gender is not None and _fold(gender) != _fold(str(record.get("gioi_tinh", ""))):
             mismatched.append("GioiTinh")
-        body = build_response(
-            "XacThucThongTinCongDanResponse",
-            [
-                ("MaYeuCau", request_id),
-                ("KetQua", not mismatched),
-                (
-                    "DanhSachTruongKhongKhop",
-                    {"TruongKhongKhop": mismatched} if mismatched else None,
-                ),
-            ],
+        return [
+            ("MaYeuCau", request_id),
+            ("KetQua", not mismatched),
+            ("DanhSachTruongKhongKhop", {"TruongKhongKhop": mismatched} if mismatched else None),
+        ]
+
+    def _household(self, fields: dict[str, Any], request_id: str) -> list[tuple[str, Any]]:
+        record = self._matching(fields, request_id)
+        return [("MaYeuCau", request_id), ("HoGiaDinh", household_fields(self._citizens(), record))]
+
+    def _marital_status(self, fields: dict[str, Any], request_id: str) -> list[tuple[str, Any]]:
+        record = self._matching(fields, request_id)
+        return [("MaYeuCau", request_id), *marital_fields(record)]
+
+    def _request_status(self, fields: dict[str, Any], request_id: str) -> list[tuple[str, Any]]:
+        with self._lock:
+            known = self._requests.get(request_id)
+        if known is None:
+            raise _Fault("KHONG_TIM_THAY", "no earlier request with this MaYeuCau", request_id)
+        operation, outcome, when = known
+        description = (
+            f"{operation}: đã xử lý" if outcome == "DA_XU_LY" else f"{operation}: lỗi {outcome}"
         )
-        return Response(body, media_type=XML)
+        return [
+            ("MaYeuCau", request_id),
+            ("TrangThai", "DA_XU_LY" if outcome == "DA_XU_LY" else "LOI"),
+            ("MoTa", description),
+            ("ThoiGianCapNhat", when),
+        ]
+
+
+_GATEWAY_KEYS = {
+    name.lower(): name
+    for name in (
+        "MaYeuCau",
+        "MaDVC",
+        "MaTichHop",
+        "MaCanBo",
+        "MaDonVi",
+        "TaiKhoan",
+        "SoDienThoai",
+        "SoDinhDanh",
+        "SoCMND",
+        "HoVaTen",
+        "GioiTinh",
+    )
+}
+
+
+def _gateway_fields(body: bytes) -> dict[str, Any]:
+    """The flat JSON request as the SOAP request's fields (``NgayThangNam``/``Nam`` go
+    back into ``NgayThangNamSinh``)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise _Fault("XML_KHONG_HOP_LE", "the request is not JSON") from None
+    if not isinstance(data, dict):
+        raise _Fault("XML_KHONG_HOP_LE", "the request is not a JSON object")
+    fields: dict[str, Any] = {}
+    birth: dict[str, Any] = {}
+    for key, value in data.items():
+        lowered = str(key).lower()
+        if value is None:
+            continue
+        if lowered in ("ngaythangnam", "nam"):
+            birth["NgayThangNam" if lowered == "ngaythangnam" else "Nam"] = str(value)
+        elif lowered in _GATEWAY_KEYS:
+            fields[_GATEWAY_KEYS[lowered]] = str(value)
+    if birth:
+        fields["NgayThangNamSinh"] = birth
+    return fields
+
+
+def _gateway_reply(code: str, message: bytes, status: int) -> Response:
+    payload = {"error_code": code, "message": message.decode("utf-8")}
+    return Response(
+        json.dumps(payload, ensure_ascii=False),
+        status_code=status,
+        media_type="application/json; charset=utf-8",
+    )
 
 
 def create_platform(ctx: MockContext) -> DanCuPlatform:

@@ -114,10 +114,10 @@ def test_batch_writes_one_status_per_row(govlink_mock: MockHandle, tmp_path: Pat
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["status"] for r in rows] == ["ok", "ok", "ok", "not_found", "invalid"]
     assert [r["row"] for r in rows] == ["1", "2", "3", "4", "5"]
-    assert rows[0]["so_dinh_danh"] == "*********001"
+    assert rows[0]["id_number"] == "*********001"
     assert "NGUYỄN" not in out.read_text(encoding="utf-8")
     assert rows[3]["error_code"] == "KHONG_TIM_THAY"
-    assert rows[4]["error_code"] == "so_dinh_danh"
+    assert rows[4]["error_code"] == "id_number"
 
 
 def test_batch_unmasked_jsonl(govlink_mock: MockHandle, tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_batch_unmasked_jsonl(govlink_mock: MockHandle, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert record["status"] == "ok"
-    assert record["so_dinh_danh"] == "001085000001"
+    assert record["id_number"] == "001085000001"
     assert record["full_name"] == "NGUYỄN VĂN AN"
 
 
@@ -141,4 +141,55 @@ def test_batch_without_the_needed_columns_is_a_user_error(
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "no column 'so_dinh_danh'" in lines[0]
+    assert "no column 'id_number'" in lines[0]
+
+
+def test_batch_json_and_resume_send_only_what_was_not_answered(
+    govlink_mock: MockHandle, tmp_path: Path
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "id,name,dob\n001085000001,Nguyễn Văn An,1985-03-12\n001188000002,Trần Thị Bình,1988\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "results.jsonl"
+    # an earlier run that stopped: row 1 answered, row 2 failed
+    out.write_text(
+        json.dumps({"row": 1, "status": "ok", "id_number": "*********001"})
+        + "\n"
+        + json.dumps({"row": 2, "status": "error", "error": "connection reset"})
+        + "\n",
+        encoding="utf-8",
+    )
+    govlink_mock.reset()
+    result = _run(
+        govlink_mock, "batch", str(source), "-o", str(out), "--json", "--resume", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 of 2 rows already answered" in result.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["row"], r["status"]) for r in records] == [(1, "ok"), (2, "ok")]
+    sent = [e for e in govlink_mock.journal(platform="citizens") if e["method"] == "POST"]
+    assert len(sent) == 1  # only row 2 went to the service
+    stdout = _run(govlink_mock, "batch", str(source), "--json", cwd=tmp_path)
+    assert [json.loads(line)["status"] for line in stdout.stdout.splitlines()] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize(
+    ("command", "expect"),
+    [("household", "members[2]"), ("marital-status", "status"), ("identity", "father")],
+)
+def test_person_commands_for_every_operation(
+    govlink_mock: MockHandle, tmp_path: Path, command: str, expect: str
+) -> None:
+    result = _run(govlink_mock, command, *AN, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert expect in result.stdout
+    assert "001085000001" not in result.stdout
+
+
+def test_request_status_of_an_earlier_lookup(govlink_mock: MockHandle, tmp_path: Path) -> None:
+    looked = json.loads(_run(govlink_mock, "lookup", *AN, "--json", cwd=tmp_path).stdout)
+    result = _run(govlink_mock, "request-status", looked["request_id"], "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "DA_XU_LY"

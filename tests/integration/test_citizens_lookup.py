@@ -38,7 +38,9 @@ def test_lookup_returns_the_seeded_citizen(govlink_mock: MockHandle) -> None:
 
 def test_year_only_citizen_found_by_old_card_number(govlink_mock: MockHandle) -> None:
     with CitizenClient(govlink_mock.settings()) as client:
-        citizen = client.lookup(so_cmnd="020000003", ho_ten="lê hoàng cường", ngay_sinh=1962)
+        citizen = client.lookup(
+            old_id_number="020000003", full_name="lê hoàng cường", birth_date=1962
+        )
     assert citizen.id_number == "079062000003"
     assert citizen.birth_date is not None
     assert citizen.birth_date.is_year_only
@@ -55,8 +57,8 @@ def test_unknown_and_mismatching_people_are_not_found(govlink_mock: MockHandle) 
 
 def test_verify_reports_what_differs(govlink_mock: MockHandle) -> None:
     with CitizenClient(govlink_mock.settings()) as client:
-        same = client.verify(*AN, gioi_tinh="Nam")
-        other = client.verify("001085000001", "Nguyễn Văn An", 1984, gioi_tinh="Nữ")
+        same = client.verify(*AN, gender="Nam")
+        other = client.verify("001085000001", "Nguyễn Văn An", 1984, gender="Nữ")
     assert same.matches is True
     assert other.matches is False
     assert other.mismatched_fields == ("NgayThangNamSinh", "GioiTinh")

@@ -74,12 +74,10 @@ def test_suds_sees_faults_and_verification(govlink_mock: MockHandle, service_url
 def test_served_wsdl_and_schema_are_the_clients_files(service_url: str) -> None:
     import httpx
 
-    from govlink.citizens.service import WSDL_PATH
+    from govlink.citizens.client import WSDL_PATH
 
     shipped = WSDL_PATH.read_bytes()
     canonical = b"http://127.0.0.1:8700/dancu/CongDanService"
     with httpx.Client(trust_env=False, timeout=10) as http:
         served = http.get(f"{service_url}?wsdl")
-        schema = http.get(service_url.rsplit("/", 1)[0] + "/dancu.xsd")
     assert served.content == shipped.replace(canonical, service_url.encode())
-    assert schema.content == (WSDL_PATH.parent / "dancu.xsd").read_bytes()

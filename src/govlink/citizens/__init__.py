@@ -1,8 +1,10 @@
 """Population database lookups (CSDL quốc gia về dân cư, PLATFORMS.md §4).
 
-``CitizenClient`` / ``AsyncCitizenClient`` call the SOAP service
-(``TraCuuThongTinCongDan``, ``XacThucThongTinCongDan``) and return typed
-:class:`Citizen` / :class:`VerificationResult` records whose reprs mask personal data.
+``CitizenClient`` / ``AsyncCitizenClient`` call the six operations of the service
+(``lookup``, ``verify``, ``verify_identity``, ``household``, ``marital_status``,
+``request_status``) over SOAP or a provincial gateway's JSON, and return typed
+records whose reprs mask personal data. Replies are read element by element by
+name; elements govlink does not know are kept in each record's ``extra``.
 
 The models and validators import cheaply; the clients (and zeep with them) load on
 first use, so ``import govlink.citizens`` stays fast for code that only reads records.
@@ -12,14 +14,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from govlink.citizens._reader import ReplyShapeError
 from govlink.citizens.models import (
+    AccountType,
     Address,
     BirthDate,
     Citizen,
+    CitizenCollection,
     Gender,
+    Household,
     HouseholdHead,
+    HouseholdMember,
+    MaritalStatusResult,
     PersonName,
     Relative,
+    RequestStatus,
     VerificationResult,
 )
 from govlink.citizens.validation import normalize_id_number, normalize_name, parse_birth_date
@@ -28,15 +37,22 @@ if TYPE_CHECKING:
     from govlink.citizens.client import AsyncCitizenClient, CitizenClient
 
 __all__ = [
+    "AccountType",
     "Address",
     "AsyncCitizenClient",
     "BirthDate",
     "Citizen",
     "CitizenClient",
+    "CitizenCollection",
     "Gender",
+    "Household",
     "HouseholdHead",
+    "HouseholdMember",
+    "MaritalStatusResult",
     "PersonName",
     "Relative",
+    "ReplyShapeError",
+    "RequestStatus",
     "VerificationResult",
     "normalize_id_number",
     "normalize_name",

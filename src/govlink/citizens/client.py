@@ -1,55 +1,77 @@
-"""Thin sync and async clients for the population database (PLATFORMS.md §4).
+"""Sync and async clients for the population database (PLATFORMS.md §4).
 
-Each method asks :class:`~govlink.citizens.service.CitizenService` what to send,
-sends it through :mod:`govlink.core.soap` (zeep over govlink's HTTP: retries,
-correlation ids, evidence, masked logs) and hands the reply back to the service to
-read. The gateway auth comes from the profile (``settings.citizens.auth.style``:
-``hashed_basic``, ``x_road``, ``client_credentials_basic``/``_form``, ``bearer``…) via
-:func:`govlink.core.auth.auth_for`.
+Every method asks :mod:`govlink.citizens.operations` for a prepared call and runs
+:meth:`_Core.plan` on it with :class:`govlink.core.driver.Runner` /
+:class:`~govlink.core.driver.AsyncRunner` (one POST through govlink's HTTP layer:
+retries, correlation id, reply size cap, masked logs; the runner attaches the call's
+evidence to the result or the error). The gateway auth comes from the profile
+(``settings.citizens.auth.style``: ``hashed_basic``, ``x_road``,
+``client_credentials_basic``/``_form``, ``bearer``…) via :func:`govlink.core.auth.auth_for`;
+the wire format from ``settings.citizens.options.transport``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
-from govlink.citizens.codec import map_fault
-from govlink.citizens.models import Citizen, Gender, VerificationResult
+from govlink.citizens import operations as ops
+from govlink.citizens._wire import Fields, wire_format
+from govlink.citizens.models import (
+    Citizen,
+    Gender,
+    Household,
+    MaritalStatusResult,
+    RequestStatus,
+    VerificationResult,
+)
+from govlink.citizens.operations import BirthDateInput, Prepared
 from govlink.citizens.options import CitizensOptions
-from govlink.citizens.service import DEFAULT_SERVICE_PATH, WSDL_PATH, CitizenService
 from govlink.core.auth import auth_for
 from govlink.core.config import GovLinkSettings, PlatformSettings
+from govlink.core.driver import AsyncRunner, Plan, Runner, Send
+from govlink.core.errors import GovLinkError, ReplyTooLargeError
 from govlink.core.http import (
     AsyncHttpTransport,
     HttpTransport,
+    Reply,
     build_async_client,
     build_client,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
-from govlink.core.soap import (
-    AsyncSoapClient,
-    SoapClient,
-    load_wsdl,
-)
+from govlink.core.soap import SOAP_RETRY_STATUSES
 
-__all__ = ["AsyncCitizenClient", "CitizenClient", "service_address"]
+__all__ = ["WSDL_PATH", "AsyncCitizenClient", "CitizenClient", "service_address"]
 
-BirthDateInput = dt.date | str | int
-"""``date``, ``"YYYY-MM-DD"``, ``"YYYYMMDD"``, ``"YYYY"`` or an int year."""
+R = TypeVar("R")
+
+WSDL_PATH = Path(__file__).resolve().parent / "wsdl" / "dancu.wsdl"
+"""The published WSDL (its schema inline); never fetched from the service nor parsed at run time."""
+
+DEFAULT_SERVICE_PATH = "/CongDanService"
+"""Endpoint path under ``settings.citizens.base_url`` (override: ``paths.service``)."""
+
+DEFAULT_GATEWAY_PATH = "/gateway/{operation}"
+"""Provincial-gateway endpoint per operation (override: ``paths.gateway``)."""
 
 
-def service_address(platform: PlatformSettings) -> str:
-    """The SOAP endpoint: ``base_url`` + ``paths.service`` (an absolute URL wins)."""
-    path = platform.paths.get("service", DEFAULT_SERVICE_PATH)
+def _join(platform: PlatformSettings, path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
     return f"{platform.base_url}{path if path.startswith('/') else '/' + path}"
 
 
-class _Base:
+def service_address(platform: PlatformSettings) -> str:
+    """The SOAP endpoint: ``base_url`` + ``paths.service`` (an absolute URL wins)."""
+    return _join(platform, platform.paths.get("service", DEFAULT_SERVICE_PATH))
+
+
+class _Core:
+    """What both clients share: options, wire format, addresses, and the one send step."""
+
     def __init__(
         self,
         settings: GovLinkSettings | None,
@@ -57,20 +79,84 @@ class _Base:
     ) -> None:
         self.settings = settings or GovLinkSettings.load()
         self.platform = self.settings.platform("citizens")
+        self.options = CitizensOptions.of(self.settings)
+        self.wire = wire_format(self.options.transport)
         self.address = service_address(self.platform)
-        self.service = CitizenService(
-            CitizensOptions.of(self.settings).caller_context(),
-            request_id_factory=request_id_factory,
+        self.gateway_path = self.platform.paths.get("gateway", DEFAULT_GATEWAY_PATH)
+        self.request_id_factory = request_id_factory or ops.new_request_id
+        self.auth = auth_for(self.settings, "citizens")
+
+    def person(
+        self,
+        operation: str,
+        finish: ops.Finish[R],
+        id_number: object,
+        full_name: object,
+        birth_date: object,
+        old_id_number: object,
+        request_id: str | None,
+        more: Fields = (),
+    ) -> Prepared[R]:
+        """The prepared call of an operation about one person."""
+        return ops.person_call(
+            operation,
+            finish,
+            self.options,
+            id_number=id_number,
+            full_name=full_name,
+            birth_date=birth_date,
+            old_id_number=old_id_number,
+            request_id=request_id,
+            request_id_factory=self.request_id_factory,
+            more=more,
         )
-        self._auth = auth_for(self.settings, "citizens")
-        self._wsdl: Any = load_wsdl(WSDL_PATH)
+
+    def url(self, operation: str) -> str:
+        if self.wire.name == "gateway_json":
+            return _join(self.platform, self.gateway_path.format(operation=operation))
+        return self.address
+
+    def plan(self, call: Prepared[R]) -> Plan[R]:
+        """The one plan every operation runs (sync or async, through the core runners):
+        write the request, send it once (retries are the transport's), read the answer."""
+        encoded = self.wire.encode(call.operation, call.fields)
+        try:
+            reply: Reply = yield Send(
+                "POST",
+                self.url(call.operation),
+                safe=call.safe,
+                headers=encoded.headers,
+                content=encoded.content,
+                retry_statuses=SOAP_RETRY_STATUSES,
+                max_bytes=self.options.max_reply_bytes,
+            )
+        except ReplyTooLargeError as exc:
+            exc.hint = (
+                f"{call.operation} replies are a few KiB per record; if this one is expected, "
+                "raise GOVLINK_CITIZENS__OPTIONS__MAX_REPLY_BYTES"
+            )
+            raise
+        try:
+            answer = self.wire.decode(
+                call.operation,
+                reply.content,
+                reply.status_code,
+                max_bytes=self.options.max_reply_bytes,
+                correlation_id=reply.correlation_id,
+                map_fault=ops.map_fault,
+            )
+        except GovLinkError as exc:
+            if exc.correlation_id is None:
+                exc.correlation_id = reply.correlation_id
+            raise
+        return call.finish(answer, reply.evidence)
 
 
-class CitizenClient(_Base, Closable):
+class CitizenClient(Closable):
     """Look up and verify citizens (synchronous).
 
-    ``with CitizenClient(settings) as client: client.lookup(so_dinh_danh="001085000001",
-    ho_ten="Nguyễn Văn An", ngay_sinh="1985-03-12")``
+    ``with CitizenClient(settings) as client: client.lookup(id_number="001085000001",
+    full_name="Nguyễn Văn An", birth_date="1985-03-12")``
     """
 
     def __init__(
@@ -80,18 +166,22 @@ class CitizenClient(_Base, Closable):
         transport: httpx.BaseTransport | None = None,
         request_id_factory: Callable[[], str] | None = None,
     ) -> None:
-        super().__init__(settings, request_id_factory)
-        client = build_client(self.settings, "citizens", transport=transport, auth=self._auth)
+        self._core = _Core(settings, request_id_factory)
+        self.settings = self._core.settings
+        client = build_client(self.settings, "citizens", transport=transport, auth=self._core.auth)
         self.http = HttpTransport(client, self.settings)
-        self.soap = SoapClient(self._wsdl, self.http, address=self.address, fault_mapper=map_fault)
+        self._runner = Runner(self.http)
+
+    def _send(self, call: Prepared[R]) -> R:
+        return self._runner.run(self._core.plan(call))
 
     def lookup(
         self,
-        so_dinh_danh: str | None = None,
-        ho_ten: str | None = None,
-        ngay_sinh: BirthDateInput | None = None,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
         *,
-        so_cmnd: str | None = None,
+        old_id_number: str | None = None,
         request_id: str | None = None,
     ) -> Citizen:
         """``TraCuuThongTinCongDan``: the record of the citizen with this ID, name and
@@ -102,44 +192,118 @@ class CitizenClient(_Base, Closable):
         :class:`~govlink.core.errors.AuthenticationError` when the credentials are refused
         and :class:`~govlink.core.errors.PlatformError` for other faults.
         """
-        call = self.service.lookup_request(
-            so_dinh_danh=so_dinh_danh,
-            so_cmnd=so_cmnd,
-            ho_ten=ho_ten,
-            ngay_sinh=ngay_sinh,
-            request_id=request_id,
+        return self._send(
+            self._core.person(
+                "TraCuuThongTinCongDan",
+                ops.first_citizen,
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+            )
         )
-        result = self.soap.call(call.operation, safe=call.safe, **call.params)
-        return self.service.lookup_result(call, result)
 
     def verify(
         self,
-        so_dinh_danh: str | None = None,
-        ho_ten: str | None = None,
-        ngay_sinh: BirthDateInput | None = None,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
         *,
-        gioi_tinh: str | Gender | None = None,
-        so_cmnd: str | None = None,
+        gender: str | Gender | None = None,
+        old_id_number: str | None = None,
         request_id: str | None = None,
     ) -> VerificationResult:
         """``XacThucThongTinCongDan``: do these data match the citizen's record?"""
-        call = self.service.verify_request(
-            so_dinh_danh=so_dinh_danh,
-            so_cmnd=so_cmnd,
-            ho_ten=ho_ten,
-            ngay_sinh=ngay_sinh,
-            gioi_tinh=gioi_tinh,
-            request_id=request_id,
+        return self._send(
+            self._core.person(
+                "XacThucThongTinCongDan",
+                ops.reads(VerificationResult),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+                ops.gender_field(gender),
+            )
         )
-        result = self.soap.call(call.operation, safe=call.safe, **call.params)
-        return self.service.verify_result(call, result)
+
+    def verify_identity(
+        self,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
+        *,
+        old_id_number: str | None = None,
+        request_id: str | None = None,
+    ) -> Citizen:
+        """``XacMinhThongTinNhanThan``: the citizen's identity record, relatives included."""
+        return self._send(
+            self._core.person(
+                "XacMinhThongTinNhanThan",
+                ops.first_citizen,
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+            )
+        )
+
+    def household(
+        self,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
+        *,
+        old_id_number: str | None = None,
+        request_id: str | None = None,
+    ) -> Household:
+        """``CungCapThongTinHoGiaDinh``: the citizen's household, head and members."""
+        return self._send(
+            self._core.person(
+                "CungCapThongTinHoGiaDinh",
+                ops.reads(Household),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+            )
+        )
+
+    def marital_status(
+        self,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
+        *,
+        old_id_number: str | None = None,
+        request_id: str | None = None,
+    ) -> MaritalStatusResult:
+        """``XacMinhTinhTrangHonNhan``: the citizen's recorded marital status."""
+        return self._send(
+            self._core.person(
+                "XacMinhTinhTrangHonNhan",
+                ops.reads(MaritalStatusResult),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+            )
+        )
+
+    def request_status(self, request_id: str) -> RequestStatus:
+        """``GetRequestStatus``: where an earlier request (its ``MaYeuCau``) stands."""
+        return self._send(ops.request_status(self._core.options, request_id=request_id))
 
     def close(self) -> None:
         self.http.close()
 
 
-class AsyncCitizenClient(_Base, AsyncClosable):
-    """Look up and verify citizens (asyncio); same methods as :class:`CitizenClient`."""
+class AsyncCitizenClient(AsyncClosable):
+    """The asyncio twin of :class:`CitizenClient`: same methods, same results."""
 
     def __init__(
         self,
@@ -148,54 +312,132 @@ class AsyncCitizenClient(_Base, AsyncClosable):
         transport: httpx.AsyncBaseTransport | None = None,
         request_id_factory: Callable[[], str] | None = None,
     ) -> None:
-        super().__init__(settings, request_id_factory)
-        client = build_async_client(self.settings, "citizens", transport=transport, auth=self._auth)
-        self.http = AsyncHttpTransport(client, self.settings)
-        self.soap = AsyncSoapClient(
-            self._wsdl, self.http, address=self.address, fault_mapper=map_fault
+        self._core = _Core(settings, request_id_factory)
+        self.settings = self._core.settings
+        client = build_async_client(
+            self.settings, "citizens", transport=transport, auth=self._core.auth
         )
+        self.http = AsyncHttpTransport(client, self.settings)
+        self._runner = AsyncRunner(self.http)
+
+    async def _send(self, call: Prepared[R]) -> R:
+        return await self._runner.run(self._core.plan(call))
 
     async def lookup(
         self,
-        so_dinh_danh: str | None = None,
-        ho_ten: str | None = None,
-        ngay_sinh: BirthDateInput | None = None,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
         *,
-        so_cmnd: str | None = None,
+        old_id_number: str | None = None,
         request_id: str | None = None,
     ) -> Citizen:
         """``TraCuuThongTinCongDan`` (see :meth:`CitizenClient.lookup`)."""
-        call = self.service.lookup_request(
-            so_dinh_danh=so_dinh_danh,
-            so_cmnd=so_cmnd,
-            ho_ten=ho_ten,
-            ngay_sinh=ngay_sinh,
-            request_id=request_id,
+        return await self._send(
+            self._core.person(
+                "TraCuuThongTinCongDan",
+                ops.first_citizen,
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+            )
         )
-        result = await self.soap.call(call.operation, safe=call.safe, **call.params)
-        return self.service.lookup_result(call, result)
 
     async def verify(
         self,
-        so_dinh_danh: str | None = None,
-        ho_ten: str | None = None,
-        ngay_sinh: BirthDateInput | None = None,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
         *,
-        gioi_tinh: str | Gender | None = None,
-        so_cmnd: str | None = None,
+        gender: str | Gender | None = None,
+        old_id_number: str | None = None,
         request_id: str | None = None,
     ) -> VerificationResult:
         """``XacThucThongTinCongDan`` (see :meth:`CitizenClient.verify`)."""
-        call = self.service.verify_request(
-            so_dinh_danh=so_dinh_danh,
-            so_cmnd=so_cmnd,
-            ho_ten=ho_ten,
-            ngay_sinh=ngay_sinh,
-            gioi_tinh=gioi_tinh,
-            request_id=request_id,
+        return await self._send(
+            self._core.person(
+                "XacThucThongTinCongDan",
+                ops.reads(VerificationResult),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+                ops.gender_field(gender),
+            )
         )
-        result = await self.soap.call(call.operation, safe=call.safe, **call.params)
-        return self.service.verify_result(call, result)
+
+    async def verify_identity(
+        self,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
+        *,
+        old_id_number: str | None = None,
+        request_id: str | None = None,
+    ) -> Citizen:
+        """``XacMinhThongTinNhanThan`` (see :meth:`CitizenClient.verify_identity`)."""
+        return await self._send(
+            self._core.person(
+                "XacMinhThongTinNhanThan",
+                ops.first_citizen,
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+            )
+        )
+
+    async def household(
+        self,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
+        *,
+        old_id_number: str | None = None,
+        request_id: str | None = None,
+    ) -> Household:
+        """``CungCapThongTinHoGiaDinh`` (see :meth:`CitizenClient.household`)."""
+        return await self._send(
+            self._core.person(
+                "CungCapThongTinHoGiaDinh",
+                ops.reads(Household),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+            )
+        )
+
+    async def marital_status(
+        self,
+        id_number: str | None = None,
+        full_name: str | None = None,
+        birth_date: BirthDateInput | None = None,
+        *,
+        old_id_number: str | None = None,
+        request_id: str | None = None,
+    ) -> MaritalStatusResult:
+        """``XacMinhTinhTrangHonNhan`` (see :meth:`CitizenClient.marital_status`)."""
+        return await self._send(
+            self._core.person(
+                "XacMinhTinhTrangHonNhan",
+                ops.reads(MaritalStatusResult),
+                id_number,
+                full_name,
+                birth_date,
+                old_id_number,
+                request_id,
+            )
+        )
+
+    async def request_status(self, request_id: str) -> RequestStatus:
+        """``GetRequestStatus`` (see :meth:`CitizenClient.request_status`)."""
+        return await self._send(ops.request_status(self._core.options, request_id=request_id))
 
     async def aclose(self) -> None:
         await self.http.aclose()

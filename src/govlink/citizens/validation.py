@@ -6,7 +6,7 @@ is inside :func:`govlink.core.redact.unmasked`.
 The service answers a malformed request with a fault that says little, and every
 refused call still counts against a one-stop-shop's quota and audit log. So the
 SDK rejects what it can see is wrong here, naming the parameter the caller passed
-(``so_dinh_danh``, ``ho_ten``, ``ngay_sinh``), and normalises what the service
+(``id_number``, ``full_name``, ``birth_date``), and normalises what the service
 compares strictly (names: Unicode NFC, upper case, single spaces).
 """
 
@@ -38,7 +38,7 @@ _MAX_NAME = 100
 _MIN_YEAR = 1880
 
 
-def normalize_id_number(value: object, *, field: str = "so_dinh_danh") -> tuple[IdKind, str]:
+def normalize_id_number(value: object, *, field: str = "id_number") -> tuple[IdKind, str]:
     """``(wire element, digits)`` for a personal ID (12 digits) or old card (9 digits).
 
     Spaces, dots and dashes people type in are dropped; anything else is an error.
@@ -71,7 +71,7 @@ def normalize_id_number(value: object, *, field: str = "so_dinh_danh") -> tuple[
     )
 
 
-def normalize_name(value: object, *, field: str = "ho_ten") -> str:
+def normalize_name(value: object, *, field: str = "full_name") -> str:
     """The name as the service compares it: NFC, upper case, single spaces."""
     if not isinstance(value, str):
         raise ValidationError(
@@ -94,7 +94,7 @@ def normalize_name(value: object, *, field: str = "ho_ten") -> str:
 
 
 def parse_birth_date(
-    value: object, *, field: str = "ngay_sinh", today: dt.date | None = None
+    value: object, *, field: str = "birth_date", today: dt.date | None = None
 ) -> tuple[int, dt.date | None]:
     """``(year, full date or None)`` from a date, ``"YYYY-MM-DD"``, ``"YYYYMMDD"``,
     ``"YYYY"`` or an int year; the service accepts a year alone when that is all the

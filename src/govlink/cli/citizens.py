@@ -1,22 +1,30 @@
-"""``govlink citizens``: look up and verify citizens in the population database.
+"""``govlink citizens``: the population database's operations from the command line.
 
 ``lookup --id … --name … --dob …`` prints one record (masked unless ``--unmask``);
-``verify`` says whether the data match; ``batch FILE.csv`` looks up every row
-(columns ``so_dinh_danh``/``id``, ``ho_ten``/``name``, ``ngay_sinh``/``dob``) with a
-progress bar and writes one result per row (CSV or JSON Lines) with its status:
-``ok``, ``not_found``, ``invalid`` (the row's data were rejected before sending) or
-``error``. Exit code 0 when every row is ``ok`` or ``not_found``, 1 otherwise; a
-refused credential stops the batch (every row would fail the same way).
+``verify`` says whether the data match; ``identity``, ``household`` and
+``marital-status`` print what those operations return (one command per client
+method that takes a person: adding an operation to the client adds its command);
+``request-status REQUEST_ID`` asks where an earlier request stands.
+
+``batch FILE.csv`` looks up every row (columns ``id_number``/``id``,
+``full_name``/``name``, ``birth_date``/``dob``) with a progress bar and writes one
+result per row (CSV or JSON Lines; ``--json`` for JSON Lines on stdout) with its
+status: ``ok``, ``not_found``, ``invalid`` (the row's data were rejected before
+sending) or ``error``. With ``--resume`` and an ``--output`` file from an earlier run,
+rows already answered (``ok``, ``not_found``, ``invalid``) are kept and only the
+others are sent again. Exit code 0 when every row is ``ok`` or ``not_found``, 1
+otherwise; a refused credential stops the batch (every row would fail the same way).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import inspect
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["BATCH_COLUMNS", "app", "read_batch"]
 
 app = typer.Typer(
-    help="Population database (CSDL dân cư): look up and verify citizens.",
+    help="Population database (CSDL dân cư): look up, verify, households, marital status.",
     no_args_is_help=True,
 )
 
@@ -62,9 +70,9 @@ DobOption = Annotated[
 ]
 
 BATCH_COLUMNS: dict[str, tuple[str, ...]] = {
-    "so_dinh_danh": ("so_dinh_danh", "id", "SoDinhDanh", "cccd"),
-    "ho_ten": ("ho_ten", "name", "HoVaTen", "full_name"),
-    "ngay_sinh": ("ngay_sinh", "dob", "NgayThangNamSinh", "birth_date"),
+    "id_number": ("id_number", "id", "so_dinh_danh", "SoDinhDanh", "cccd"),
+    "full_name": ("full_name", "name", "ho_ten", "HoVaTen"),
+    "birth_date": ("birth_date", "dob", "ngay_sinh", "NgayThangNamSinh"),
 }
 """Accepted CSV header names per parameter (first match wins, case-insensitive)."""
 
@@ -73,7 +81,7 @@ _SKIPPED: dict[str, Any] = {"status": "skipped", "error": "not attempted (batch 
 RESULT_COLUMNS = (
     "row",
     "status",
-    "so_dinh_danh",
+    "id_number",
     "full_name",
     "birth_date",
     "gender",
@@ -86,12 +94,18 @@ RESULT_COLUMNS = (
 
 
 def _kwargs(id_number: str) -> dict[str, str]:
-    """``so_dinh_danh`` for 12 digits, ``so_cmnd`` for 9 (the service takes either)."""
+    """``id_number`` for 12 digits, ``old_id_number`` for 9 (the service takes either)."""
     digits = "".join(ch for ch in id_number if ch.isdigit())
-    return {"so_cmnd": id_number} if len(digits) == 9 else {"so_dinh_danh": id_number}
+    return {"old_id_number": id_number} if len(digits) == 9 else {"id_number": id_number}
 
 
-_OPTIONS = {"so_dinh_danh": "--id", "so_cmnd": "--id", "ho_ten": "--name", "ngay_sinh": "--dob"}
+_OPTIONS = {
+    "id_number": "--id",
+    "old_id_number": "--id",
+    "full_name": "--name",
+    "birth_date": "--dob",
+    "request_id": "REQUEST_ID",
+}
 
 
 @contextmanager
@@ -111,50 +125,37 @@ def _options_named() -> Iterator[None]:
         ) from None
 
 
-def _flat(citizen: Citizen) -> dict[str, Any]:
-    """The record (masked unless unmasked) with the request id and correlation id."""
-    data = citizen.masked_dump()
-    data["request_id"] = citizen.request_id
-    data["correlation_id"] = citizen.evidence.correlation_id if citizen.evidence else None
+def _flat(result: Any) -> dict[str, Any]:
+    """A result (masked unless unmasked) with the request id and correlation id."""
+    data: dict[str, Any] = result.masked_dump()
+    data["request_id"] = getattr(result, "request_id", None) or getattr(result, "_request_id", None)
+    data["correlation_id"] = result.evidence.correlation_id if result.evidence else None
     return data
+
+
+def _show(data: dict[str, Any], title: str, json_output: bool) -> None:
+    from rich.table import Table
+
+    if json_output:
+        emit_json(data)
+        return
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in _rows_of(data):
+        table.add_row(key, value)
+    console().print(table)
 
 
 def _rows_of(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
     for key, value in data.items():
         if isinstance(value, dict):
             yield from _rows_of(value, f"{prefix}{key}.")
-        elif value is not None and value != {}:
+        elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            for number, item in enumerate(value, start=1):
+                yield from _rows_of(item, f"{prefix}{key}[{number}].")
+        elif value is not None and value != {} and value != []:
             yield f"{prefix}{key}", str(value)
-
-
-@app.command()
-def lookup(
-    id_number: IdOption,
-    name: NameOption,
-    dob: DobOption,
-    profile: ProfileOption = None,
-    profile_file: ProfileFileOption = None,
-    json_output: JsonOption = False,
-    unmask: UnmaskOption = False,
-) -> None:
-    """Look up one citizen (TraCuuThongTinCongDan); personal data masked unless --unmask."""
-    from rich.table import Table
-
-    from govlink.citizens import CitizenClient
-
-    settings = load_settings(profile, profile_file)
-    with masking(unmask), CitizenClient(settings) as client, _options_named():
-        citizen = client.lookup(ho_ten=name, ngay_sinh=dob, **_kwargs(id_number))
-        data = _flat(citizen)
-        if json_output:
-            emit_json(data)
-            return
-        table = Table(title="Citizen", show_header=False)
-        table.add_column("field", style="bold")
-        table.add_column("value")
-        for key, value in _rows_of(data):
-            table.add_row(key, value)
-        console().print(table)
 
 
 @app.command()
@@ -177,7 +178,7 @@ def verify(
 
     settings = load_settings(profile, profile_file)
     with CitizenClient(settings) as client, _options_named():
-        result = client.verify(ho_ten=name, ngay_sinh=dob, gioi_tinh=gender, **_kwargs(id_number))
+        result = client.verify(full_name=name, birth_date=dob, gender=gender, **_kwargs(id_number))
     if json_output:
         emit_json(
             {
@@ -195,15 +196,86 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command("request-status")
+def request_status(
+    request_id: Annotated[str, typer.Argument(help="The MaYeuCau of the earlier request.")],
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Where an earlier request stands (GetRequestStatus)."""
+    from govlink.citizens import CitizenClient
+
+    settings = load_settings(profile, profile_file)
+    with CitizenClient(settings) as client, _options_named():
+        status = client.request_status(request_id)
+    _show(_flat(status), "Request status", json_output)
+
+
+# One command per client method that takes a person (id, name, birth date) and is not
+# written out above: adding such an operation to the client adds its command here.
+_WRITTEN_OUT = frozenset({"verify"})
+_PERSON_PARAMETERS = ("id_number", "full_name", "birth_date")
+
+
+def _person_methods() -> list[tuple[str, str]]:
+    from govlink.citizens.client import CitizenClient
+
+    found: list[tuple[str, str]] = []
+    for name, method in inspect.getmembers(CitizenClient, inspect.isfunction):
+        if name.startswith("_") or name in _WRITTEN_OUT:
+            continue
+        if tuple(inspect.signature(method).parameters)[1:4] == _PERSON_PARAMETERS:
+            found.append((name, inspect.getdoc(method) or name))
+    return found
+
+
+def _person_command(method: str, doc: str) -> Callable[..., None]:
+    def command(
+        id_number: IdOption,
+        name: NameOption,
+        dob: DobOption,
+        profile: ProfileOption = None,
+        profile_file: ProfileFileOption = None,
+        json_output: JsonOption = False,
+        unmask: UnmaskOption = False,
+    ) -> None:
+        from govlink.citizens import CitizenClient
+
+        settings = load_settings(profile, profile_file)
+        with masking(unmask), CitizenClient(settings) as client, _options_named():
+            call: Callable[..., Any] = getattr(client, method)
+            result = call(full_name=name, birth_date=dob, **_kwargs(id_number))
+            _show(_flat(result), title, json_output)
+
+    summary = " ".join(doc.split("\n\n")[0].split())
+    operation, _sep, text = summary.partition(": ")
+    if text and operation.startswith("``"):
+        summary = f"{text[0].upper()}{text[1:].rstrip('.')} ({operation.strip('`')})."
+    title = method.replace("_", " ").capitalize()
+    command.__doc__ = f"{summary} Personal data masked unless --unmask."
+    command.__name__ = method
+    return command
+
+
+def _register_person_commands() -> None:
+    names = {"verify_identity": "identity"}
+    for method, doc in _person_methods():
+        app.command(names.get(method, method.replace("_", "-")))(_person_command(method, doc))
+
+
+_register_person_commands()
+
+
 # ------------------------------------------------------------------------- batch
 
 
 @dataclass
 class _Row:
     number: int
-    so_dinh_danh: str
-    ho_ten: str
-    ngay_sinh: str
+    id_number: str
+    full_name: str
+    birth_date: str
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -235,9 +307,9 @@ def read_batch(path: Path) -> list[_Row]:
         rows.append(
             _Row(
                 number,
-                (record.get(columns["so_dinh_danh"]) or "").strip(),
-                (record.get(columns["ho_ten"]) or "").strip(),
-                (record.get(columns["ngay_sinh"]) or "").strip(),
+                (record.get(columns["id_number"]) or "").strip(),
+                (record.get(columns["full_name"]) or "").strip(),
+                (record.get(columns["birth_date"]) or "").strip(),
             )
         )
     if not rows:
@@ -250,7 +322,7 @@ def _ok(row: _Row, citizen: Citizen) -> dict[str, Any]:
     address = data.get("permanent_address") or {}
     return {
         "status": "ok",
-        "so_dinh_danh": data.get("id_number") or data.get("old_id_number"),
+        "id_number": data.get("id_number") or data.get("old_id_number"),
         "full_name": data["name"].get("full_name"),
         "birth_date": data.get("birth_date"),
         "gender": data.get("gender"),
@@ -265,13 +337,68 @@ def _failed(row: _Row, status: str, exc: Exception) -> dict[str, Any]:
 
     return {
         "status": status,
-        "so_dinh_danh": mask_value(row.so_dinh_danh),
+        "id_number": mask_value(row.id_number),
         "error_code": getattr(exc, "code", None) or getattr(exc, "field", None),
         "error": " ".join(str(exc).split()),
     }
 
 
-async def _run_batch(client: AsyncCitizenClient, rows: list[_Row], concurrency: int) -> None:
+_DONE = frozenset({"ok", "not_found", "invalid"})
+"""Row statuses a resumed batch keeps: the service (or the SDK) has answered them."""
+
+
+def _earlier_results(path: Path, fmt: str) -> dict[int, dict[str, Any]]:
+    """Results of an earlier run, by row number (only rows that were answered)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path} to resume: {exc}", hint="check --output") from None
+    records: list[dict[str, Any]] = []
+    try:
+        if fmt == "jsonl":
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            records = [dict(r) for r in csv.DictReader(io.StringIO(text))]
+    except ValueError:
+        raise UserError(
+            f"{path} is not {fmt} output of an earlier batch",
+            hint="resume with the same --output and --format as the run that stopped",
+        ) from None
+    done: dict[int, dict[str, Any]] = {}
+    for record in records:
+        number = str(record.get("row", ""))
+        if number.isdigit() and record.get("status") in _DONE:
+            done[int(number)] = {k: v for k, v in record.items() if k != "row" and v != ""}
+    return done
+
+
+def _resume(rows: list[_Row], done: dict[int, dict[str, Any]]) -> int:
+    """Put earlier answers back on their rows; the number of rows kept."""
+    from govlink.core.redact import mask_value, unmasked
+
+    kept = 0
+    for row in rows:
+        earlier = done.get(row.number)
+        if earlier is None:
+            continue
+        with unmasked():
+            plain = row.id_number
+        stored = str(earlier.get("id_number") or "")
+        if stored and stored not in (plain, str(mask_value(plain))):
+            raise UserError(
+                f"row {row.number} of the earlier output is another citizen",
+                hint="resume only with the input file of the run that stopped",
+            )
+        row.result = earlier
+        kept += 1
+    return kept
+
+
+async def _run_batch(
+    client: AsyncCitizenClient, rows: list[_Row], concurrency: int, *, json_output: bool = False
+) -> None:
     from govlink.core.errors import AuthenticationError, NotFoundError, ValidationError
 
     semaphore = asyncio.Semaphore(concurrency)
@@ -284,7 +411,7 @@ async def _run_batch(client: AsyncCitizenClient, rows: list[_Row], concurrency: 
                 return
             try:
                 citizen = await client.lookup(
-                    ho_ten=row.ho_ten, ngay_sinh=row.ngay_sinh, **_kwargs(row.so_dinh_danh)
+                    full_name=row.full_name, birth_date=row.birth_date, **_kwargs(row.id_number)
                 )
             except ValidationError as exc:
                 row.result = _failed(row, "invalid", exc)
@@ -298,14 +425,17 @@ async def _run_batch(client: AsyncCitizenClient, rows: list[_Row], concurrency: 
             else:
                 row.result = _ok(row, citizen)
 
-    with progress() as bar:
-        task = bar.add_task("Looking up citizens", total=len(rows))
+    pending = [row for row in rows if not row.result]
+    with progress(json_output=json_output) as bar:
+        task = bar.add_task(
+            "Looking up citizens", total=len(rows), completed=len(rows) - len(pending)
+        )
 
         async def tracked(row: _Row) -> None:
             await one(row)
             bar.advance(task)
 
-        await asyncio.gather(*(tracked(row) for row in rows))
+        await asyncio.gather(*(tracked(row) for row in pending))
     if refused:
         raise refused[0]
 
@@ -327,7 +457,7 @@ def batch(
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV with a header: so_dinh_danh (or id), ho_ten (or name), ngay_sinh (or dob).",
+            help="CSV with a header: id_number (or id), full_name (or name), birth_date (or dob).",
             exists=True,
             dir_okay=False,
             readable=True,
@@ -350,22 +480,39 @@ def batch(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, max=64, help="Lookups in flight.")
     ] = 8,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Keep the rows an earlier run wrote to --output as answered "
+            "(ok, not_found, invalid) and send only the others.",
+        ),
+    ] = False,
     profile: ProfileOption = None,
     profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
     unmask: UnmaskOption = False,
 ) -> None:
     """Look up every row of a CSV; one result per row with its status."""
-    fmt = (output_format or ("jsonl" if output and output.suffix == ".jsonl" else "csv")).lower()
+    default = "jsonl" if json_output or (output and output.suffix == ".jsonl") else "csv"
+    fmt = (output_format or default).lower()
     if fmt not in ("csv", "jsonl"):
         raise UserError(f"--format {output_format!r} is not supported", hint="use csv or jsonl")
+    if json_output and fmt != "jsonl":
+        raise UserError("--json writes JSON Lines", hint="drop --format csv, or drop --json")
+    if resume and output is None:
+        raise UserError("--resume needs --output", hint="name the output file of the run to resume")
     rows = read_batch(file)
     settings = load_settings(profile, profile_file)
+    if resume and output is not None:
+        kept = _resume(rows, _earlier_results(output, fmt))
+        err_console().print(f"resuming: {kept} of {len(rows)} rows already answered")
 
     from govlink.citizens import AsyncCitizenClient
 
     async def main() -> None:
         async with AsyncCitizenClient(settings) as client:
-            await _run_batch(client, rows, concurrency)
+            await _run_batch(client, rows, concurrency, json_output=json_output)
 
     with masking(unmask):
         try:

@@ -102,7 +102,7 @@ def run(demo: _Demo) -> None:
         table.add_row("household head", f"{head.get('full_name')} ({head.get('relationship')})")
         out.print(table)
         result = client.verify(
-            str(record["so_dinh_danh"]), name, str(record["ngay_sinh"]), gioi_tinh="Nữ"
+            str(record["so_dinh_danh"]), name, str(record["ngay_sinh"]), gender="Nữ"
         )
         fields = ", ".join(result.mismatched_fields) or "none named"
         out.print(

@@ -1,7 +1,8 @@
 """Helpers for the population-database unit tests: settings and hand-written replies.
 
-The replies are literal XML, written from the WSDL by hand, so the client's parsing
-is checked against something neither zeep nor the mock produced.
+The replies are literal XML written by hand (shaped like the public Thanh Hoá
+integration's records, PLATFORMS.md §4), so the client's reading is checked against
+something the mock did not produce.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def make_settings(**citizens: object) -> GovLinkSettings:
         gateway={"base_url": "http://gateway.test/gateway"},
         http={"max_retries": 2, "backoff_initial": 0, "backoff_max": 0},
     )
+
+
+def reply(operation: str, inner: str, *, wrapper: bool = True) -> bytes:
+    """A reply to ``operation``: ``inner`` inside its ``…Response`` wrapper, or straight in
+    the Body."""
+    if not wrapper:
+        return envelope(inner)
+    return envelope(f'<{operation}Response xmlns="{NS}">{inner}</{operation}Response>')
 
 
 def envelope(body: str) -> bytes:

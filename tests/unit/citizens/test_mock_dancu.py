@@ -17,7 +17,7 @@ from lxml import etree
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from govlink.citizens.service import WSDL_PATH
+from govlink.citizens.client import WSDL_PATH
 from govlink.testing.transports import SyncASGITransport
 from mock_servers.context import VN_TZ, MockContext, SeedData, VirtualClock
 from mock_servers.dancu import FAULTS, DanCuPlatform, create_platform
@@ -99,8 +99,6 @@ def test_served_wsdl_is_the_clients_file_with_the_mocks_address(http: Http) -> N
     shipped = WSDL_PATH.read_bytes()
     assert CANONICAL_ADDRESS in shipped
     assert served.content == shipped.replace(CANONICAL_ADDRESS, URL.encode())
-    xsd = http.get("/dancu/dancu.xsd")
-    assert xsd.content == (WSDL_PATH.parent / "dancu.xsd").read_bytes()
 
 
 def test_wsdl_at_the_prefix_redirects_to_the_service_url(http: Http) -> None:
@@ -109,7 +107,9 @@ def test_wsdl_at_the_prefix_redirects_to_the_service_url(http: Http) -> None:
     assert response.headers["location"] == f"{URL}?wsdl"
 
 
-@pytest.mark.parametrize("path", ["/dancu/other.xsd", "/dancu/..%2F..%2Fpyproject.xsd"])
+@pytest.mark.parametrize(
+    "path", ["/dancu/dancu.xsd", "/dancu/other.xsd", "/dancu/..%2F..%2Fpyproject.xsd"]
+)
 def test_only_shipped_schemas_are_served(http: Http, path: str) -> None:
     assert http.get(path).status_code == 404
 
@@ -265,3 +265,129 @@ def test_force_fault_switch_and_reset(http: Http) -> None:
     platform.reset()
     assert _fault_code(_post(http, _request())) is None
     assert platform.summary()["calls"] == {"TraCuuThongTinCongDan": 1}
+
+
+# ---------------------------------------------------------------- every operation, shapes
+
+
+def _schema() -> etree.XMLSchema:
+    schema = etree.parse(str(WSDL_PATH)).find(".//{http://www.w3.org/2001/XMLSchema}schema")
+    assert schema is not None
+    return etree.XMLSchema(schema)
+
+
+@pytest.mark.parametrize(
+    ("operation", "expect"),
+    [
+        ("TraCuuThongTinCongDan", "CongDan"),
+        ("XacMinhThongTinNhanThan", "CongDan"),
+        ("XacThucThongTinCongDan", "KetQua"),
+        ("CungCapThongTinHoGiaDinh", "ThanhVien"),
+        ("XacMinhTinhTrangHonNhan", "TinhTrangHonNhan"),
+    ],
+)
+def test_every_operation_answers_within_the_published_schema(
+    http: Http, operation: str, expect: str
+) -> None:
+    root = _post(http, _request(operation, MaYeuCau=f"op-{operation}"))
+    assert root.find(f".//{{{NS}}}{expect}") is not None, etree.tostring(root)
+    (payload,) = root[0]
+    assert etree.QName(payload).localname == f"{operation}Response"
+    _schema().assertValid(payload)
+
+
+def test_household_lists_every_member_of_the_book(http: Http) -> None:
+    root = _post(http, _request("CungCapThongTinHoGiaDinh"))
+    members = root.findall(f".//{{{NS}}}ThanhVien")
+    assert [m.findtext(f"{{{NS}}}QuanHe") for m in members] == ["Chủ hộ", "Vợ"]
+    assert root.findtext(f".//{{{NS}}}HoGiaDinh/{{{NS}}}SoSoHoKhau") == "010000001"
+
+
+def test_request_status_remembers_earlier_requests(http: Http) -> None:
+    _post(http, _request(MaYeuCau="earlier-1"))
+    _post(http, _request(MaYeuCau="earlier-2", SoDinhDanh="001099999999"))
+    done = _post(http, _request("GetRequestStatus", MaYeuCau="earlier-1"))
+    assert done.findtext(f".//{{{NS}}}TrangThai") == "DA_XU_LY"
+    failed = _post(http, _request("GetRequestStatus", MaYeuCau="earlier-2"))
+    assert failed.findtext(f".//{{{NS}}}TrangThai") == "LOI"
+    assert "KHONG_TIM_THAY" in (failed.findtext(f".//{{{NS}}}MoTa") or "")
+    unknown = _post(http, _request("GetRequestStatus", MaYeuCau="never"))
+    assert _fault_code(unknown) == "KHONG_TIM_THAY"
+
+
+def test_records_carry_every_known_element_and_unknown_ones(http: Http) -> None:
+    record = _found(http)
+    assert record is not None
+    names = [etree.QName(e).localname for e in record]
+    for known in ("LoaiTaiKhoan", "MaSoThue", "ThuDienTu", "TinhTrangHonNhan", "ChuHo"):
+        assert known in names
+    assert record.find(f"{{{NS}}}ThuongTru/{{{NS}}}QuocGia") is not None
+    assert record.findtext(f"{{{NS}}}ThuongTru/{{{NS}}}TenTinhThanh") == "Thành phố Hà Nội"
+    assert record.findtext(f"{{{NS}}}Cha/{{{NS}}}QuocTich") == "Việt Nam"
+    extension = [e for e in record if etree.QName(e).namespace != NS]
+    assert {etree.QName(e).localname for e in extension} == {"SoDienThoai", "MaBHXH", "SoHoChieu"}
+    assert names.index("SoDinhDanh") < names.index("HoVaTen")  # the Thanh Hoa order
+
+
+def test_record_order_and_the_national_services_own_shape(http: Http) -> None:
+    http.platform.apply_switches({"record_order": "reversed", "reply_shape": "td"})
+    root = _post(http, _request())
+    body = root[0]
+    (collection,) = body  # no ...Response wrapper
+    assert etree.QName(collection).localname == "CongdanCollection"
+    assert etree.QName(collection).namespace == "http://www.mic.gov.vn/dancu/1.0"
+    record = collection[0]
+    names = [etree.QName(e).localname for e in record]
+    assert names[0] == "SoHoChieu"
+    assert names.index("HoVaTen") > names.index("ChuHo")
+    http.platform.apply_switches({"record_order": ["HoVaTen", "SoSoHoKhau"]})
+    names = [etree.QName(e).localname for e in _post(http, _request())[0][0][0]]
+    assert names[:2] == ["HoVaTen", "SoSoHoKhau"]
+    with pytest.raises(ValueError, match="record_order"):
+        http.platform.apply_switches({"record_order": 3})
+    with pytest.raises(ValueError, match="reply_shape"):
+        http.platform.apply_switches({"reply_shape": "json"})
+
+
+def test_body_size_cap_is_enforced_while_reading(http: Http) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield _request()[:-20]
+        for _ in range(1000):
+            yield b"<!--" + b"x" * 1024 + b"-->"
+
+    response = http.post("/dancu/CongDanService", content=chunks(), headers=X_ROAD)
+    assert response.status_code == 413
+    assert _fault_code(etree.fromstring(response.content)) == "QUA_KICH_THUOC"
+    declared = http.post(
+        "/dancu/CongDanService",
+        content=b"x",
+        headers={**X_ROAD, "content-length": str(10**9)},
+    )
+    assert declared.status_code == 413
+
+
+def test_gateway_variant_answers_json_around_the_soap_reply(http: Http) -> None:
+    sent = {
+        "maYeuCau": "gw-1",  # an ASP.NET client camelCases the keys
+        "SoDinhDanh": "001085000001",
+        "HoVaTen": "NGUYỄN VĂN AN",
+        "NgayThangNam": "19850312",
+        "Nam": None,
+        "MaDVC": "DVC-1",
+    }
+    response = http.post("/dancu/gateway/TraCuuThongTinCongDan", json=sent, headers=X_ROAD)
+    assert response.status_code == 200
+    reply = response.json()
+    assert reply["error_code"] == "0"
+    inner = etree.fromstring(reply["message"].encode())
+    assert inner.findtext(f".//{{{NS}}}SoDinhDanh") == "001085000001"
+    missing = http.post(
+        "/dancu/gateway/TraCuuThongTinCongDan",
+        json={**sent, "SoDinhDanh": "001099999999"},
+        headers=X_ROAD,
+    ).json()
+    assert missing["error_code"] == "KHONG_TIM_THAY"
+    assert "<MaLoi>KHONG_TIM_THAY</MaLoi>" in missing["message"]
+    refused = http.post("/dancu/gateway/TraCuuThongTinCongDan", json=sent)
+    assert refused.status_code == 401
+    assert refused.json()["error_code"] == "XAC_THUC_THAT_BAI"

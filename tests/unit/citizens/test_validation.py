@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from govlink.citizens.codec import CitizenQuery
+from govlink.citizens.operations import person_query
 from govlink.citizens.validation import normalize_id_number, normalize_name, parse_birth_date
 from govlink.core.errors import ValidationError
 from govlink.core.redact import unmasked
@@ -39,8 +39,8 @@ def test_id_numbers_accepted(value: str, expected: tuple[str, str]) -> None:
 )
 def test_bad_id_numbers_name_the_field(value: object, fragment: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        normalize_id_number(value, field="so_dinh_danh")
-    assert caught.value.field == "so_dinh_danh"
+        normalize_id_number(value, field="id_number")
+    assert caught.value.field == "id_number"
     assert fragment in caught.value.expected
 
 
@@ -66,8 +66,8 @@ def test_names_are_nfc_upper_case_single_spaced() -> None:
 @pytest.mark.parametrize("value", ["", "   ", "Nguyen Van 4n", "Nguyễn <b>", 42, "A" * 101])
 def test_bad_names_name_the_field(value: object) -> None:
     with pytest.raises(ValidationError) as caught:
-        normalize_name(value, field="ho_ten")
-    assert caught.value.field == "ho_ten"
+        normalize_name(value, field="full_name")
+    assert caught.value.field == "full_name"
 
 
 @pytest.mark.parametrize(
@@ -90,8 +90,8 @@ def test_birth_dates_full_or_year_only(value: object, year: int, full: dt.date |
 )
 def test_bad_birth_dates_name_the_field(value: object) -> None:
     with pytest.raises(ValidationError) as caught:
-        parse_birth_date(value, field="ngay_sinh")
-    assert caught.value.field == "ngay_sinh"
+        parse_birth_date(value, field="birth_date")
+    assert caught.value.field == "birth_date"
 
 
 def test_future_birth_date_is_refused() -> None:
@@ -101,23 +101,21 @@ def test_future_birth_date_is_refused() -> None:
 
 def test_query_needs_exactly_one_id() -> None:
     with pytest.raises(ValidationError) as missing:
-        CitizenQuery.build(ho_ten="A", ngay_sinh="1985")
-    assert missing.value.field == "so_dinh_danh"
+        person_query(None, None, "A", "1985")
+    assert missing.value.field == "id_number"
     with pytest.raises(ValidationError) as both:
-        CitizenQuery.build(
-            so_dinh_danh="001085000001", so_cmnd="079062003", ho_ten="A", ngay_sinh="1985"
-        )
-    assert both.value.field == "so_cmnd"
+        person_query("001085000001", "079062003", "A", "1985")
+    assert both.value.field == "old_id_number"
 
 
-def test_query_error_names_so_cmnd_when_that_was_passed() -> None:
+def test_query_error_names_old_id_number_when_that_was_passed() -> None:
     with pytest.raises(ValidationError) as caught:
-        CitizenQuery.build(so_cmnd="12345", ho_ten="A", ngay_sinh="1985")
-    assert caught.value.field == "so_cmnd"
+        person_query(None, "12345", "A", "1985")
+    assert caught.value.field == "old_id_number"
 
 
 def test_explicit_old_card_number_is_sent_as_so_cmnd_whatever_its_length() -> None:
-    twelve = CitizenQuery.build(so_cmnd="020000000003", ho_ten="A", ngay_sinh="1962")
+    twelve = person_query(None, "020000000003", "A", "1962")
     assert (twelve.id_kind, twelve.id_number) == ("SoCMND", "020000000003")
-    typed = CitizenQuery.build(so_dinh_danh="020000003", ho_ten="A", ngay_sinh="1962")
+    typed = person_query("020000003", None, "A", "1962")
     assert typed.id_kind == "SoCMND"

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -366,3 +366,65 @@ def test_transport_usable_with_a_plain_zeep_client(
     assert service.Echo(Text="plain") == "plain"
     assert len(attempts) == 2  # retried through govlink's policy
     assert attempts[0].headers["X-Correlation-ID"] == attempts[1].headers["X-Correlation-ID"]
+
+
+# ------------------------------------------------------------- reply cap, constructors
+
+
+def _huge_reply(total: int) -> Callable[[httpx.Request], httpx.Response]:
+    """A valid SOAP reply of ``total`` bytes, produced lazily, 1 MiB at a time."""
+    head = f'<s:Envelope xmlns:s="{ENV}"><s:Body><EchoResponse xmlns="{NS}"><Text>'.encode()
+    tail = b"</Text></EchoResponse></s:Body></s:Envelope>"
+    chunk = b"x" * (1 << 20)
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for _ in range(total // len(chunk)):
+            yield chunk
+        yield tail
+
+    return lambda request: httpx.Response(200, content=body())
+
+
+def test_a_200_mb_reply_is_refused_while_read_not_parsed(
+    wsdl_path: Path, settings: GovLinkSettings
+) -> None:
+    import tracemalloc
+
+    from govlink.core.errors import ReplyTooLargeError
+    from govlink.core.soap import SOAP_MAX_REPLY_BYTES
+
+    client = _sync(wsdl_path, settings, _huge_reply(200 * 1024 * 1024))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ReplyTooLargeError) as caught:
+            client.call("Echo", safe=True, Text="hi")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.limit == SOAP_MAX_REPLY_BYTES
+    assert peak < 4 * SOAP_MAX_REPLY_BYTES  # not 800 MB: reading stopped at the cap
+
+
+async def test_async_transport_is_built_by_zeeps_constructor_and_never_uses_its_clients(
+    settings: GovLinkSettings,
+) -> None:
+    from zeep.transports import AsyncTransport, Transport
+
+    from govlink.core.soap import AsyncSoapHttpTransport
+
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    http = AsyncHttpTransport(httpx.AsyncClient(transport=httpx.MockTransport(record)), settings)
+    transport = AsyncSoapHttpTransport(http)
+    assert isinstance(transport, AsyncTransport)
+    assert isinstance(SoapHttpTransport(HttpTransport(httpx.Client(), settings)), Transport)
+    with pytest.raises(RuntimeError, match="govlink's HTTP layer"):
+        await transport.client.get("http://soap.test/")  # zeep's own client: refused
+    await transport.post(ADDRESS, b"<x/>", {})
+    assert [str(r.url) for r in sent] == [ADDRESS]
+    await transport.aclose()
