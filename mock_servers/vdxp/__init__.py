@@ -1,15 +1,18 @@
 """Mock of the national document axis (VDXP) exchanging edXML (PLATFORMS.md §5).
 
-Mounted under ``/vdxp``. One store, three faces:
+Mounted under ``/vdxp``. One store, two faces:
 
-* the axis REST API (``/sendEdoc``, ``/getReceivedEdocList``, ``/getSentEdocList``,
-  ``/getEdoc``, ``/downloadEdoc``, ``/updateStatus``, ``/countReceiveEdoc``,
-  ``/getAgenciesList``, ``/registerAgency``, ``/deleteAgency``) with HMAC-signed
-  headers checked against the seeded agencies' secrets (timestamp tolerance on the
-  virtual clock);
+* the axis REST API of the vendor SDK (``/sendEdoc`` multipart ``file_doc``,
+  ``/getReceivedEdocList``, ``/getSentEdocList``, ``/getEdoc``, GET ``/downloadEdoc``,
+  ``/updateStatus``, GET ``/countReceiveEdoc``, GET ``/countReceiveStatus``,
+  ``/getAgenciesList``, ``/registerAgency``, ``/deleteAgency``, ``/getSynchronizeUnit``).
+  Calls are signed as the SDK signs them: ``XroadVnpt-<name>`` headers, the JSON
+  ``XroadVnpt-sign-header``, its key list and the HMAC-SHA256 ``XroadVnpt-hash-header``
+  under the seeded system's secret (timestamp tolerance on the virtual clock). The
+  signature is checked from the headers before any body is read, and bodies are
+  capped while they are read;
 * the provincial-gateway API (``/vanbans``, ``/vanbans/{docId}``,
-  ``/donvilienthongs``) behind gateway bearer tokens;
-* SOAP (``/soap``) with the same operations.
+  ``/donvilienthongs``) behind gateway bearer tokens.
 
 A document sent from A to B appears in B's received list; B's status messages
 appear in A's (and on A's sent document). Every package's XML signature is checked
@@ -26,7 +29,9 @@ from mock_servers.vdxp.platform import (
     ERROR_CODES,
     VdxpPlatform,
     create_platform,
+    hash_file_forms,
     hmac_signature,
+    multipart_part,
     parse_timestamp,
 )
 
@@ -35,6 +40,8 @@ __all__ = [
     "ERROR_CODES",
     "VdxpPlatform",
     "create_platform",
+    "hash_file_forms",
     "hmac_signature",
+    "multipart_part",
     "parse_timestamp",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import email.parser
+import email.policy
 import hashlib
 import hmac
 import json
@@ -29,8 +31,11 @@ __all__ = [
     "ERROR_CODES",
     "VdxpPlatform",
     "create_platform",
+    "hash_file_forms",
     "hmac_signature",
+    "multipart_part",
     "parse_timestamp",
+    "read_capped",
 ]
 
 MESSAGES = "documents.messages"
@@ -38,9 +43,11 @@ AGENCIES = "documents.agencies"
 COUNTERS = "documents.counters"
 
 DEFAULT_TOLERANCE = 300
-TRANSPORT_STATES = ("processing", "done", "fail")
+DEFAULT_MAX_BODY_MB = 128
+XROAD = "XroadVnpt-"
+TRANSPORT_STATES = ("initial", "processing", "done", "fail")
 GATEWAY_STATES = {
-    "INITIAL": "processing",
+    "INITIAL": "initial",
     "PROCESSING": "processing",
     "DONE": "done",
     "FAIL": "fail",
@@ -54,7 +61,7 @@ DELIVERY_SWITCHES = (
 )
 ERROR_CODES = {
     "0": "OK",
-    "E_AUTH": "missing or wrong systemid / signheader / signature (HMAC)",
+    "E_AUTH": "missing or wrong XroadVnpt-* signed headers (sign header, key list, HMAC)",
     "E_TIMESTAMP": "timestamp outside the tolerance window",
     "E_FORMAT": "body is not an edXML package or status message",
     "E_UNSIGNED": "package carries no XML signature",
@@ -65,11 +72,50 @@ ERROR_CODES = {
     "E_NOT_FOUND": "no such document for this agency",
     "E_STATUS": "unknown transport status",
     "E_AGENCY": "agency registration refused",
-    "E_HEADER": "the JSON request header is malformed",
+    "E_HEADER": "a signed request field is missing or malformed",
+    "E_HASH": "hash-file does not match the SHA-256 of the file_doc part",
+    "E_SIZE": "the request body is larger than the axis accepts",
 }
 _AGENCY_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 _TS_RE = re.compile(r"^(\d{2})(\d{2})(\d{4})T(\d{2})(\d{2})(\d{2})(?:[+.](\d{1,4}))?$")
 VN = dt.timezone(dt.timedelta(hours=7))
+
+
+def hash_file_forms(content: bytes) -> tuple[str, str]:
+    """``hash-file`` as the vendor SDK writes it (each byte in hex without zero
+    padding) and as plain lowercase hex: the mock accepts either."""
+    digest = hashlib.sha256(content).digest()
+    return "".join(f"{b:x}" for b in digest), digest.hex()
+
+
+async def read_capped(request: Request, max_bytes: int) -> bytes:
+    """The request body, refused (413) as soon as it passes ``max_bytes``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise Refused("E_SIZE", f"the body is larger than {max_bytes} bytes", 413)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > max_bytes:
+            raise Refused("E_SIZE", f"the body is larger than {max_bytes} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def multipart_part(content_type: str, body: bytes, name: str) -> bytes | None:
+    """The bytes of the form part ``name`` of a multipart/form-data body."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        return None
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == name:
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
+    return None
 
 
 def hmac_signature(secret: str, sign_header: str) -> str:
@@ -152,12 +198,15 @@ class VdxpPlatform(MockPlatform):
     name = "documents"
     prefix = "/vdxp"
     title = "Document axis (VDXP, edXML)"
-    switch_names = (*DELIVERY_SWITCHES, "timestamp_tolerance", "verify_on_receipt")
+    switch_names = (
+        *DELIVERY_SWITCHES,
+        "timestamp_tolerance",
+        "verify_on_receipt",
+        "max_body_mb",
+    )
 
     def __init__(self, ctx: MockContext) -> None:
         super().__init__(ctx)
-        from mock_servers.vdxp.soap import soap_routes
-
         rest = [
             Route(f"/{name}", _guard(handler), methods=["GET", "POST"])
             for name, handler in (
@@ -165,12 +214,14 @@ class VdxpPlatform(MockPlatform):
                 ("getReceivedEdocList", self.rest_received),
                 ("getSentEdocList", self.rest_sent),
                 ("getEdoc", self.rest_get),
-                ("downloadEdoc", self.rest_get),
+                ("downloadEdoc", self.rest_download),
                 ("updateStatus", self.rest_update_status),
                 ("countReceiveEdoc", self.rest_count),
+                ("countReceiveStatus", self.rest_count_status),
                 ("getAgenciesList", self.rest_agencies),
                 ("registerAgency", self.rest_register),
                 ("deleteAgency", self.rest_delete_agency),
+                ("getSynchronizeUnit", self.rest_sync_units),
             )
         ]
         gateway = [
@@ -180,7 +231,7 @@ class VdxpPlatform(MockPlatform):
             Route("/vanbans/{doc_id}", _guard(self.gw_update), methods=["PUT"]),
             Route("/donvilienthongs", _guard(self.gw_agencies), methods=["GET"]),
         ]
-        self._app = Starlette(routes=[*rest, *gateway, *soap_routes(self)])
+        self._app = Starlette(routes=[*rest, *gateway])
 
     @property
     def app(self) -> Starlette:
@@ -207,6 +258,10 @@ class VdxpPlatform(MockPlatform):
             value = switches["timestamp_tolerance"]
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError("switch 'timestamp_tolerance' must be whole seconds >= 0")
+        if "max_body_mb" in switches:
+            value = switches["max_body_mb"]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError("switch 'max_body_mb' must be whole megabytes >= 1")
         if "verify_on_receipt" in switches and not isinstance(switches["verify_on_receipt"], bool):
             raise ValueError("switch 'verify_on_receipt' must be true or false")
         self.ctx.switches(self.name).update(switches)
@@ -230,12 +285,17 @@ class VdxpPlatform(MockPlatform):
 
     @staticmethod
     def _public(agency: dict[str, Any]) -> dict[str, Any]:
+        """An agency as ``getAgenciesList`` lists it: ``code, id, mail, name, pid``."""
         return {
             "code": agency.get("code"),
+            "id": agency.get("code"),
             "name": agency.get("name"),
-            "parent": agency.get("parent"),
-            "email": agency.get("email"),
+            "pid": agency.get("parent"),
+            "mail": agency.get("email"),
         }
+
+    def _max_body(self) -> int:
+        return int(self._switch("max_body_mb", DEFAULT_MAX_BODY_MB)) * 1024 * 1024
 
     def _system(self, system_id: str) -> dict[str, Any] | None:
         agencies = self.agencies()
@@ -266,33 +326,50 @@ class VdxpPlatform(MockPlatform):
 
     # ------------------------------------------------------------------ auth
 
-    def _authenticate(self, request: Request) -> dict[str, Any]:
-        system_id = request.headers.get("systemid", "")
-        timestamp = request.headers.get("timestamp", "")
-        sign_header = request.headers.get("signheader", "")
-        signature = request.headers.get("signature", "")
-        if not (system_id and timestamp and sign_header and signature):
+    def _authenticate(self, request: Request) -> tuple[dict[str, Any], dict[str, str]]:
+        """Check the vendor SDK's call signature from the headers alone (before any
+        body is read) and return the caller and its signed fields (bare names)."""
+        headers = request.headers
+        sign_header = headers.get(XROAD + "sign-header", "")
+        key_list = headers.get(XROAD + "sign-header-key", "")
+        digest = headers.get(XROAD + "hash-header", "")
+        if not (sign_header and key_list and digest and headers.get(XROAD + "version")):
             raise Refused(
                 "E_AUTH",
-                "headers systemid, timestamp, signheader and signature are required",
+                "headers XroadVnpt-sign-header, XroadVnpt-sign-header-key, "
+                "XroadVnpt-hash-header and XroadVnpt-version are required",
                 401,
             )
         try:
             signed = json.loads(sign_header)
         except ValueError:
-            raise Refused("E_AUTH", "signheader is not JSON", 401) from None
-        if (
-            not isinstance(signed, dict)
-            or signed.get("systemid") != system_id
-            or signed.get("timestamp") != timestamp
-        ):
-            raise Refused("E_AUTH", "signheader must carry the same systemid and timestamp", 401)
+            raise Refused("E_AUTH", "XroadVnpt-sign-header is not JSON", 401) from None
+        if not isinstance(signed, dict):
+            raise Refused("E_AUTH", "XroadVnpt-sign-header must be a JSON object", 401)
+        names = [name for name in key_list.split(";") if name]
+        if set(signed) != {XROAD + name for name in names}:
+            raise Refused(
+                "E_AUTH", "XroadVnpt-sign-header-key does not list the sign header's fields", 401
+            )
+        fields: dict[str, str] = {}
+        for name in names:
+            value = signed[XROAD + name]
+            value = value if isinstance(value, str) else json.dumps(value)
+            if headers.get(XROAD + name) != value:
+                raise Refused("E_AUTH", f"header {XROAD}{name} differs from its signed value", 401)
+            fields[name] = value
+        system_id = fields.get("systemid", "")
+        timestamp = fields.get("timestamp", "")
+        if not system_id or not timestamp:
+            raise Refused("E_AUTH", "systemid and timestamp must be signed", 401)
         caller = self._system(system_id)
         if caller is None or not caller.get("secret"):
             raise Refused("E_AUTH", f"unknown system {system_id!r}", 401)
         expected = hmac_signature(str(caller["secret"]), sign_header)
-        if not hmac.compare_digest(expected, signature.strip().lower()):
-            raise Refused("E_AUTH", "signature (HMAC-SHA256 of signheader) does not match", 401)
+        if not hmac.compare_digest(expected, digest.strip().lower()):
+            raise Refused(
+                "E_AUTH", "XroadVnpt-hash-header (HMAC-SHA256 of the sign header) is wrong", 401
+            )
         when = parse_timestamp(timestamp)
         if when is None:
             raise Refused("E_TIMESTAMP", "timestamp must be ddMMyyyy'T'HHmmss+SSSS", 401)
@@ -304,26 +381,28 @@ class VdxpPlatform(MockPlatform):
                 f"timestamp is {skew:.0f} s away from the axis clock (tolerance {tolerance} s)",
                 401,
             )
-        return caller
+        return caller, fields
 
-    @staticmethod
-    def _header(request: Request) -> dict[str, Any]:
-        raw = request.headers.get("header", "")
-        if not raw:
-            return {}
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            raise Refused("E_HEADER", "the header JSON is malformed") from None
-        if not isinstance(value, dict):
-            raise Refused("E_HEADER", "the header JSON must be an object")
-        return value
-
-    def _gateway_agency(self, request: Request, body: dict[str, Any] | None = None) -> str:
+    def _gateway_token(self, request: Request) -> None:
         from mock_servers.gateway import token_is_valid
 
         if not token_is_valid(self.ctx, request.headers.get("authorization")):
             raise Refused("E_AUTH", "a valid gateway bearer token is required", 401)
+
+    async def _gateway_body(self, request: Request) -> dict[str, Any]:
+        """The JSON body, read only after the token was checked, capped while read."""
+        self._gateway_token(request)
+        raw = await read_capped(request, self._max_body())
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            raise Refused("E_FORMAT", "the body must be JSON") from None
+        if not isinstance(body, dict):
+            raise Refused("E_FORMAT", "the body must be a JSON object")
+        return body
+
+    def _gateway_agency(self, request: Request, body: dict[str, Any] | None = None) -> str:
+        self._gateway_token(request)
         code = request.query_params.get("madinhdanh") or (body or {}).get("madinhdanh")
         if not code or code not in self.agencies():
             raise Refused("E_AGENCY", f"madinhdanh {code!r} is not a registered agency", 400)
@@ -350,7 +429,7 @@ class VdxpPlatform(MockPlatform):
             raise Refused(exc.code, str(exc)) from None
         if dsig.local(root) not in ("edXML", "edXMLEnvelope"):
             raise Refused("E_FORMAT", "the body is not an edXML document")
-        actual = "status" if dsig.child(dsig.header_of(root), "Status") is not None else "edoc"
+        actual = "status" if _status_of(dsig.header_of(root)) is not None else "edoc"
         if expected_type and expected_type != actual:
             raise Refused(
                 "E_HEADER",
@@ -365,7 +444,7 @@ class VdxpPlatform(MockPlatform):
         else:
             signer, algorithm = "", ""
         header = dsig.header_of(root)
-        status = dsig.child(header, "Status")
+        status = _status_of(header)
         agencies = self.agencies()
         record: dict[str, Any] = {
             "id": uuid.uuid4().hex,
@@ -418,7 +497,7 @@ class VdxpPlatform(MockPlatform):
         missing = [r for r in recipients if r not in agencies]
         if missing:
             raise Refused("E_RECIPIENT", f"recipient {missing[0]} is not registered on the axis")
-        record.update(sender=sender, to=recipients, states={r: "processing" for r in recipients})
+        record.update(sender=sender, to=recipients, states={r: "initial" for r in recipients})
         self.ctx.store.put(MESSAGES, record["id"], record)
         if record["messagetype"] == "status" and record.get("about"):
             original = self.ctx.store.get(MESSAGES, record["about"])
@@ -454,46 +533,62 @@ class VdxpPlatform(MockPlatform):
             (m for _k, m in self.ctx.store.items(MESSAGES)), key=lambda m: m.get("seq", 0)
         )
 
-    @staticmethod
-    def _summary_item(record: dict[str, Any], agency: str | None = None) -> dict[str, Any]:
-        item = {
-            "docId": record["id"],
-            "from": record.get("sender"),
-            "to": record.get("to", []),
-            "servicetype": "eDoc",
-            "messagetype": record.get("messagetype"),
-            "subject": record.get("subject"),
-            "code": record.get("code"),
-            "documentId": record.get("document_id"),
-            "created_time": record.get("created"),
-        }
-        if agency is not None:
-            item["status"] = record.get("states", {}).get(agency)
-        else:
-            item["states"] = record.get("states", {})
-        if record.get("messagetype") == "status":
-            item["statusCode"] = record.get("status_code")
-            item["about"] = record.get("about")
-        else:
-            item["statuses"] = record.get("statuses", [])
-        return item
-
     def received_list(self, agency: str, messagetype: str | None) -> list[dict[str, Any]]:
+        """``getReceivedEdocList`` items (vendor SDK ``Knobstick``): ``docId,
+        serviceType, messageType, created_time, updated_time, from, to, status,
+        status_desc`` — messages waiting for ``agency`` (``initial``/``processing``)."""
         return [
-            self._summary_item(m, agency)
+            {
+                "docId": m["id"],
+                "serviceType": "eDoc",
+                "messageType": m.get("messagetype"),
+                "created_time": m.get("created"),
+                "updated_time": m.get("updated", m.get("created")),
+                "from": m.get("sender"),
+                "to": agency,
+                "status": m.get("states", {}).get(agency),
+                "status_desc": "waiting for the receiver",
+            }
             for m in self._messages()
             if agency in m.get("to", [])
-            and m.get("states", {}).get(agency) == "processing"
+            and m.get("states", {}).get(agency) in ("initial", "processing")
             and (messagetype in (None, "", "all") or m.get("messagetype") == messagetype)
         ]
 
     def sent_list(self, agency: str, messagetype: str | None) -> list[dict[str, Any]]:
-        return [
-            self._summary_item(m)
-            for m in self._messages()
-            if m.get("sender") == agency
-            and (messagetype in (None, "", "all") or m.get("messagetype") == messagetype)
-        ]
+        """``getSentEdocList`` items (vendor SDK ``StatusResult``): one per document and
+        recipient, **without** ``docId``."""
+        items: list[dict[str, Any]] = []
+        for m in self._messages():
+            if m.get("sender") != agency or (
+                messagetype not in (None, "", "all") and m.get("messagetype") != messagetype
+            ):
+                continue
+            for receiver in m.get("to", []):
+                latest = next(
+                    (e for e in reversed(m.get("statuses", [])) if e.get("from") == receiver),
+                    None,
+                )
+                state = m.get("states", {}).get(receiver)
+                items.append(
+                    {
+                        "serviceType": "eDoc",
+                        "messageType": m.get("messagetype"),
+                        "senderDocId": m["id"],
+                        "receiverDocId": m["id"],
+                        "fromCode": agency,
+                        "toCode": receiver,
+                        "sendStatus": state,
+                        "sendStatusDesc": f"transport state at the receiver: {state}",
+                        "receiveStatus": latest.get("code") if latest else None,
+                        "receiveStatusDesc": latest.get("description") if latest else None,
+                        "receivedTime": latest.get("time") if latest else None,
+                        "sentTime": m.get("created"),
+                        "title": m.get("subject"),
+                        "notation": m.get("code"),
+                    }
+                )
+        return items
 
     def fetch(self, doc_id: str, agency: str) -> bytes:
         record = self.ctx.store.get(MESSAGES, doc_id)
@@ -538,6 +633,7 @@ class VdxpPlatform(MockPlatform):
         if not isinstance(record, dict) or agency not in record.get("to", []):
             raise Refused("E_NOT_FOUND", f"no document {doc_id!r} for agency {agency}", 404)
         record.setdefault("states", {})[agency] = state
+        record["updated"] = self.ctx.clock.now_vn().isoformat(timespec="seconds")
         self.ctx.store.put(MESSAGES, doc_id, record)
 
     def register(self, caller: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
@@ -551,8 +647,8 @@ class VdxpPlatform(MockPlatform):
         agency = {
             "code": code,
             "name": str(data["name"]),
-            "parent": data.get("parent") or (caller or {}).get("code"),
-            "email": data.get("email"),
+            "parent": data.get("pcode") or data.get("parent") or (caller or {}).get("code"),
+            "email": data.get("mail") or data.get("email"),
             "system_id": (caller or {}).get("system_id"),
             "secret": (caller or {}).get("secret"),
         }
@@ -562,60 +658,104 @@ class VdxpPlatform(MockPlatform):
     # ------------------------------------------------------------------ REST handlers
 
     async def rest_send(self, request: Request) -> Response:
-        caller = self._authenticate(request)
-        header = self._header(request)
-        content = await request.body()
+        caller, fields = self._authenticate(request)  # headers only: before the body
+        body = await read_capped(request, self._max_body())
+        content = multipart_part(request.headers.get("content-type", ""), body, "file_doc")
+        del body
+        if content is None:
+            raise Refused("E_FORMAT", "sendEdoc takes a multipart body with the part file_doc")
+        signed_hash = fields.get("hash-file", "").strip().lower()
+        if not signed_hash:
+            raise Refused("E_HEADER", "hash-file (SHA-256 of the package) must be signed")
+        if signed_hash not in hash_file_forms(content):
+            raise Refused("E_HASH", "hash-file does not match the SHA-256 of the file_doc part")
         doc_id = self.receive(
             content,
             sender_ok=lambda code: self._owned(caller, code),
-            expected_type=header.get("messagetype"),
+            expected_type=fields.get("messagetype"),
         )
         return _reply(doc_id=doc_id)
 
+    def _received_for(self, caller: dict[str, Any], messagetype: str | None) -> list[Any]:
+        agencies = [code for code in self.agencies() if self._owned(caller, code)]
+        return [item for code in agencies for item in self.received_list(code, messagetype)]
+
     async def rest_received(self, request: Request) -> Response:
-        caller = self._authenticate(request)
-        header = self._header(request)
-        agency = self._acting_as(caller, header)
-        return _reply(self.received_list(agency, header.get("messagetype", "edoc")))
+        caller, fields = self._authenticate(request)
+        return _reply(self._received_for(caller, fields.get("messagetype", "edoc")))
 
     async def rest_sent(self, request: Request) -> Response:
-        caller = self._authenticate(request)
-        header = self._header(request)
-        agency = self._acting_as(caller, header)
-        return _reply(self.sent_list(agency, header.get("messagetype", "edoc")))
+        caller, fields = self._authenticate(request)
+        agencies = [code for code in self.agencies() if self._owned(caller, code)]
+        kind = fields.get("messagetype", "edoc")
+        return _reply([item for code in agencies for item in self.sent_list(code, kind)])
 
     async def rest_count(self, request: Request) -> Response:
-        caller = self._authenticate(request)
-        header = self._header(request)
-        agency = self._acting_as(caller, header)
-        return _reply({"total": len(self.received_list(agency, header.get("messagetype")))})
+        caller, fields = self._authenticate(request)
+        count = len(self._received_for(caller, fields.get("messagetype", "edoc")))
+        return JSONResponse({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "count": count})
+
+    async def rest_count_status(self, request: Request) -> Response:
+        caller, _fields = self._authenticate(request)
+        count = len(self._received_for(caller, "status"))
+        return JSONResponse({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "count": count})
+
+    def _owned_recipient(self, caller: dict[str, Any], doc_id: str) -> str:
+        record = self.ctx.store.get(MESSAGES, doc_id)
+        if isinstance(record, dict):
+            for code in [*record.get("to", []), record.get("sender")]:
+                if code and self._owned(caller, code):
+                    return str(code)
+        raise Refused("E_NOT_FOUND", f"no document {doc_id!r} for this system", 404)
+
+    def _doc_id(self, fields: dict[str, str]) -> str:
+        doc_id = fields.get("docId") or fields.get("docid") or ""
+        if not doc_id:
+            raise Refused("E_HEADER", "docId must be signed")
+        return doc_id
 
     async def rest_get(self, request: Request) -> Response:
-        caller = self._authenticate(request)
-        header = self._header(request)
-        doc_id = str(header.get("docId") or "")
-        if not doc_id:
-            raise Refused("E_HEADER", "docId is required in the header JSON")
-        content = self.fetch(doc_id, self._acting_as(caller, header))
+        caller, fields = self._authenticate(request)
+        doc_id = self._doc_id(fields)
+        content = self.fetch(doc_id, self._owned_recipient(caller, doc_id))
+        return _reply(base64.b64encode(content).decode("ascii"), doc_id=doc_id)
+
+    async def rest_download(self, request: Request) -> Response:
+        caller, fields = self._authenticate(request)
+        doc_id = self._doc_id(fields)
+        content = self.fetch(doc_id, self._owned_recipient(caller, doc_id))
         return Response(content, media_type="application/octet-stream", headers={"DocId": doc_id})
 
     async def rest_update_status(self, request: Request) -> Response:
-        caller = self._authenticate(request)
-        header = self._header(request)
-        doc_id = str(header.get("docId") or "")
-        if not doc_id:
-            raise Refused("E_HEADER", "docId is required in the header JSON")
-        self.set_state(doc_id, self._acting_as(caller, header), str(header.get("status", "")))
+        caller, fields = self._authenticate(request)
+        doc_id = self._doc_id(fields)
+        self.set_state(doc_id, self._owned_recipient(caller, doc_id), fields.get("status", ""))
         return _reply(doc_id=doc_id)
 
     async def rest_agencies(self, request: Request) -> Response:
         self._authenticate(request)
         return _reply([self._public(a) for a in self.agencies().values()])
 
+    async def rest_sync_units(self, request: Request) -> Response:
+        self._authenticate(request)
+        return _reply(
+            [
+                {
+                    **self._public(a),
+                    "version": 1,
+                    "centerCode": a.get("system_id"),
+                    "deleted": False,
+                    "isAgency": True,
+                }
+                for a in self.agencies().values()
+            ]
+        )
+
     async def rest_register(self, request: Request) -> Response:
-        caller = self._authenticate(request)
+        caller, _fields = self._authenticate(request)
+        body = await read_capped(request, 64 * 1024)
         try:
-            data = json.loads(await request.body() or b"{}")
+            data = json.loads(body or b"{}")
         except ValueError:
             raise Refused("E_AGENCY", "the body must be a JSON object") from None
         if not isinstance(data, dict):
@@ -623,23 +763,12 @@ class VdxpPlatform(MockPlatform):
         return _reply(self.register(caller, data))
 
     async def rest_delete_agency(self, request: Request) -> Response:
-        caller = self._authenticate(request)
-        header = self._header(request)
-        code = str(header.get("code") or "")
+        caller, fields = self._authenticate(request)
+        code = fields.get("AgencyCode", "")
         if code not in self.agencies() or not self._owned(caller, code):
             raise Refused("E_AGENCY", f"agency {code!r} is not one of this system's")
         self.ctx.store.put(AGENCIES, code, None)
         return _reply()
-
-    def _acting_as(self, caller: dict[str, Any], header: dict[str, Any]) -> str:
-        """The agency a call is for: header ``to``/``from`` (an agency of the caller's
-        system), else the calling system's own agency."""
-        wanted = header.get("agency") or header.get("to")
-        if wanted:
-            if not self._owned(caller, str(wanted)):
-                raise Refused("E_SENDER", f"agency {wanted!r} is not one of this system's")
-            return str(wanted)
-        return str(caller["code"])
 
     # ------------------------------------------------------------------ gateway handlers
 
@@ -651,12 +780,7 @@ class VdxpPlatform(MockPlatform):
         return _reply(self.received_list(agency, kind))
 
     async def gw_send(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            raise Refused("E_FORMAT", "the body must be JSON") from None
-        if not isinstance(body, dict):
-            raise Refused("E_FORMAT", "the body must be a JSON object")
+        body = await self._gateway_body(request)
         agency = self._gateway_agency(request, body)
         try:
             content = base64.b64decode(str(body.get("data", "")), validate=True)
@@ -680,12 +804,7 @@ class VdxpPlatform(MockPlatform):
         )
 
     async def gw_update(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            raise Refused("E_FORMAT", "the body must be JSON") from None
-        if not isinstance(body, dict):
-            raise Refused("E_FORMAT", "the body must be a JSON object")
+        body = await self._gateway_body(request)
         agency = self._gateway_agency(request, body)
         status = str(body.get("status", "")).upper()
         if status not in GATEWAY_STATES:
@@ -695,10 +814,7 @@ class VdxpPlatform(MockPlatform):
         return _reply(doc_id=doc_id)
 
     async def gw_agencies(self, request: Request) -> Response:
-        from mock_servers.gateway import token_is_valid
-
-        if not token_is_valid(self.ctx, request.headers.get("authorization")):
-            raise Refused("E_AUTH", "a valid gateway bearer token is required", 401)
+        self._gateway_token(request)
         return _reply([self._public(a) for a in self.agencies().values()])
 
     # ------------------------------------------------------------------ dashboard
@@ -708,7 +824,7 @@ class VdxpPlatform(MockPlatform):
         pending: dict[str, int] = {}
         for message in messages:
             for agency, state in message.get("states", {}).items():
-                if state == "processing":
+                if state in ("initial", "processing"):
                     pending[agency] = pending.get(agency, 0) + 1
         switches = {k: v for k, v in self.ctx.switches(self.name).items() if v not in (False, None)}
         return {
@@ -732,6 +848,18 @@ class VdxpPlatform(MockPlatform):
                 for m in reversed(messages[-10:])
             ],
         }
+
+
+def _status_of(header: etree._Element | None) -> etree._Element | None:
+    """The status fields: under ``Status``, or under ``MessageHeader`` when it carries a
+    ``StatusCode`` (a public Bkav sample does that)."""
+    status = dsig.child(header, "Status")
+    if status is not None:
+        return status
+    message = dsig.child(header, "MessageHeader")
+    if message is not None and dsig.child(message, "StatusCode") is not None:
+        return message
+    return None
 
 
 def _text(element: etree._Element | None) -> str | None:

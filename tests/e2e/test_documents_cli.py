@@ -149,25 +149,40 @@ def test_send_receive_status_through_the_mock(govlink_mock: MockHandle, tmp_path
     listed = _run("receive", "--list", "--json", cwd=tmp_path, mock=govlink_mock, agency=B)
     assert [item["doc_id"] for item in json.loads(listed.stdout)] == [doc_id]
 
+    no_store = _run("receive", cwd=tmp_path, mock=govlink_mock, agency=B)
+    assert no_store.returncode == 2  # acknowledging what is not stored is refused
+    assert "--out-dir" in no_store.stderr
+
     inbox = tmp_path / "inbox"
     received = _run("receive", "--out-dir", str(inbox), cwd=tmp_path, mock=govlink_mock, agency=B)
     assert received.returncode == 0, received.stderr
     assert f"received {doc_id}" in received.stdout
-    assert (inbox / doc_id / "bao-cao.pdf").read_bytes() == b"%PDF-1.4 cli " * 100
-    assert (inbox / doc_id / "package.edxml").exists()
+    assert "thử dòng lệnh" not in received.stdout  # the subject is masked like personal data
+    folder = inbox / doc_id
+    assert (folder / "attachments" / "bao-cao.pdf").read_bytes() == b"%PDF-1.4 cli " * 100
+    original = (folder / "original.edxml").read_bytes()
+    assert b"SignatureValue" in original
+    report = json.loads((folder / "verification.json").read_text())
+    assert report["trusted"] is True
+    assert "thử dòng lệnh" in (folder / "message.json").read_text(encoding="utf-8")
+    verified = _run("verify", str(folder / "original.edxml"), cwd=tmp_path, mock=govlink_mock)
+    assert verified.returncode == 0, verified.stderr  # the stored original still verifies
 
+    refused = _run("status", doc_id, "07", cwd=tmp_path, mock=govlink_mock, agency=B)
+    assert refused.returncode == 2
+    assert "standard table" in refused.stderr
     reported = _run("status", doc_id, "03", cwd=tmp_path, mock=govlink_mock, agency=B)
     assert reported.returncode == 0, reported.stderr
     shown = _run("status", doc_id, "--json", cwd=tmp_path, mock=govlink_mock)
     assert shown.returncode == 0, shown.stderr
-    assert [s["code"] for s in json.loads(shown.stdout)["statuses"]] == ["01", "03"]
+    assert [(r["to"], r["code"]) for r in json.loads(shown.stdout)["recipients"]] == [(B, "03")]
 
 
 def test_receive_reports_rejections_with_exit_1(govlink_mock: MockHandle, tmp_path: Path) -> None:
     package = _build(tmp_path)
     assert _run("send", str(package), cwd=tmp_path, mock=govlink_mock).returncode == 0
     govlink_mock.switch("documents", deliver_expired_cert=True)
-    result = _run("receive", cwd=tmp_path, mock=govlink_mock, agency=B)
+    result = _run("receive", "--no-ack", cwd=tmp_path, mock=govlink_mock, agency=B)
     assert result.returncode == 1
     assert "rejected" in result.stdout
     assert "expired" in result.stdout
@@ -254,3 +269,5 @@ def test_verify_fails_for_a_signer_the_trust_store_does_not_vouch_for(tmp_path: 
     result = _run("verify", str(forged), "--trust", str(PKI / "ca.cert.pem"), cwd=tmp_path)
     assert result.returncode == 1  # a script doing `verify x && process x` stops here
     assert "not trusted" in result.stderr
+    assert result.stdout.startswith("untrusted")
+    assert "signature OK" not in result.stdout

@@ -1,6 +1,7 @@
 """Interop with an independent XML-DSig implementation: the xmlsec1 command line.
 
 govlink signs → ``xmlsec1 --verify`` accepts (whole-package and envelope scope,
+xml:lang inherited by SignedInfo, URI="" with a #WithComments transform,
 attachments streamed); ``xmlsec1 --sign`` signs → govlink verifies (default and
 prefixed namespaces, other algorithms, and a Signature that lost its namespace).
 """
@@ -180,3 +181,80 @@ def test_xmlsec1_signature_without_its_namespace_is_still_found(tmp_path: Path) 
     result = verifier.verify(stripped)
     assert result.signature_found_as == "edxml-namespace"
     assert result.trusted
+
+
+# ---- canonicalisation corner cases (XML-DSig / C14N), both directions with xmlsec1
+
+WITH_COMMENTS = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
+C14N11 = "http://www.w3.org/2006/12/xml-c14n11"
+
+
+def _with_lang(data: bytes) -> bytes:
+    """xml:lang="vi" and xml:space on the root: inherited by every subtree."""
+    marker = f'<edXML xmlns="{EDXML_NS}"'.encode()
+    assert marker in data
+    return data.replace(marker, marker + b' xml:lang="vi" xml:space="default"', 1)
+
+
+@pytest.mark.parametrize("c14n", ["c14n", "c14n11", "exc-c14n"])
+def test_xmlsec1_verifies_govlink_with_inherited_xml_lang(tmp_path: Path, c14n: str) -> None:
+    import io
+
+    unsigned = _with_lang(build_package(_package(tmp_path)))
+    buffer = io.BytesIO()
+    _signer(c14n=c14n).sign_document(unsigned, buffer)
+    path = tmp_path / "lang.edxml"
+    path.write_bytes(buffer.getvalue())
+    assert b'xml:lang="vi"' in path.read_bytes()
+    result = _verify_with_xmlsec1(path)
+    assert result.returncode == 0, result.stderr
+    verifier = PackageVerifier.from_files(trust_store=PKI / "ca.cert.pem")
+    assert verifier.verify(path.read_bytes()).trusted
+
+
+@pytest.mark.parametrize(
+    ("prefixed", "c14n"), [(False, C14N), (True, C14N), (False, C14N11), (True, EXC_C14N)]
+)
+def test_govlink_verifies_xmlsec1_with_inherited_xml_lang(
+    tmp_path: Path, prefixed: bool, c14n: str
+) -> None:
+    template = _template(tmp_path, prefixed=prefixed, method=RSA_SHA256, digest=SHA256, c14n=c14n)
+    template.write_bytes(_with_lang(template.read_bytes()))
+    signed = _xmlsec1_sign(tmp_path, template)
+    verifier = PackageVerifier.from_files(trust_store=PKI / "ca.cert.pem")
+    result = verifier.verify(signed)
+    assert result.trusted
+    assert result.package is not None
+    assert result.package.message_header.subject is not None
+
+
+def test_uri_empty_with_a_with_comments_transform_leaves_comments_out(tmp_path: Path) -> None:
+    """XML-DSig 4.3.3.3: URI="" is the document *without comments*, even when the
+    reference's transform is C14N #WithComments. xmlsec1 signs it that way; govlink
+    must verify it — and a comment changed afterwards is not covered."""
+    data = build_package(_package(tmp_path)).decode("utf-8")
+    data = data.replace("</edXML:MessageHeader>", "<!-- ghi chú nội bộ --></edXML:MessageHeader>")
+    p = "ds:"
+    template = (
+        f'<{p}Signature xmlns:ds="{DSIG_NS}"><{p}SignedInfo>'
+        f'<{p}CanonicalizationMethod Algorithm="{C14N}"/>'
+        f'<{p}SignatureMethod Algorithm="{RSA_SHA256}"/>'
+        f'<{p}Reference URI=""><{p}Transforms>'
+        f'<{p}Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+        f'<{p}Transform Algorithm="{WITH_COMMENTS}"/></{p}Transforms>'
+        f'<{p}DigestMethod Algorithm="{SHA256}"/><{p}DigestValue/></{p}Reference>'
+        f"</{p}SignedInfo><{p}SignatureValue/><{p}KeyInfo><{p}X509Data>"
+        f"<{p}X509Certificate/></{p}X509Data></{p}KeyInfo></{p}Signature>"
+    )
+    marker = "</edXML:edXMLHeader>"
+    path = tmp_path / "comments-template.xml"
+    path.write_text(data.replace(marker, template + marker, 1), encoding="utf-8")
+    signed = _xmlsec1_sign(tmp_path, path)
+    assert "ghi chú nội bộ".encode() in signed
+    verifier = PackageVerifier.from_files(trust_store=PKI / "ca.cert.pem")
+    assert verifier.verify(signed).trusted
+    changed = signed.replace("ghi chú nội bộ".encode(), b"another comment")
+    assert verifier.verify(changed).trusted  # comments are outside what URI="" covers
+    changed_path = tmp_path / "changed.xml"
+    changed_path.write_bytes(changed)
+    assert _verify_with_xmlsec1(changed_path).returncode == 0  # xmlsec1 agrees

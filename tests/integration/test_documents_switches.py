@@ -80,7 +80,7 @@ def test_reject_invalid_marks_the_message_failed(govlink_mock) -> None:
         assert b.received() == []
     with DocumentClient(agency_settings(govlink_mock, AGENCY_A)) as a:
         (record,) = a.sent()
-    assert record.states == {AGENCY_B: "fail"}
+    assert (record.to_code, record.send_status) == (AGENCY_B, "fail")
 
 
 def test_unknown_switch_is_refused(govlink_mock) -> None:

@@ -18,11 +18,13 @@ from govlink.cli.common import (
     JsonOption,
     ProfileFileOption,
     ProfileOption,
+    UnmaskOption,
     UserError,
     console,
     emit_json,
     err_console,
     load_settings,
+    masking,
     progress,
 )
 
@@ -279,7 +281,13 @@ def verify(
         return
     out = console()
     trusted = "[green]yes[/]" if summary["trusted"] else "[red]NO[/]"
-    out.print(f"signature OK ({summary['kind']})")
+    if summary["trusted"]:
+        out.print(f"signature OK ({summary['kind']})")
+    else:
+        out.print(
+            f"[red]untrusted[/]: the signed content is intact but the signer is not trusted "
+            f"({summary['kind']})"
+        )
     out.print(f"  signed by:  {summary['signer']}")
     out.print(
         f"  algorithm:  {summary['algorithm']} (digest {summary['digest_algorithm']}, "
@@ -354,7 +362,11 @@ def receive(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out-dir", "-d", help="Save each verified package here (<DocId>/).", file_okay=False
+            "--out-dir",
+            "-d",
+            help="Store each verified message here (<DocId>/original.edxml byte for byte, "
+            "verification.json, message.json, attachments/).",
+            file_okay=False,
         ),
     ] = None,
     messagetype: Annotated[
@@ -362,7 +374,7 @@ def receive(
     ] = "edoc",
     ack: Annotated[
         bool,
-        typer.Option("--ack/--no-ack", help="Acknowledge (status 01 + done) after saving."),
+        typer.Option("--ack/--no-ack", help="Acknowledge (status 01 + done) once stored durably."),
     ] = True,
     list_only: Annotated[
         bool, typer.Option("--list", help="Only list what is waiting; fetch nothing.")
@@ -371,24 +383,34 @@ def receive(
     profile: ProfileOption = None,
     profile_file: ProfileFileOption = None,
     json_output: JsonOption = False,
+    unmask: UnmaskOption = False,
 ) -> None:
-    """Fetch, verify and save waiting documents; acknowledge only what was saved."""
+    """Fetch, verify and store waiting documents; acknowledge only what was stored."""
+    from govlink.core.redact import mask_value
     from govlink.documents import DocumentClient, ReceivedDocument
 
     if messagetype not in ("edoc", "status"):
         raise UserError(f"--type: expected edoc or status, got {messagetype!r}")
+    if ack and out_dir is None and not list_only:
+        raise UserError(
+            "acknowledging tells the sender the document arrived, so it must be stored first",
+            hint="pass --out-dir DIR to store what is received, or --no-ack to only look",
+        )
     settings = load_settings(profile, profile_file)
-    with DocumentClient(settings) as client:
+    with masking(unmask), DocumentClient(settings) as client:
         if list_only:
             waiting = client.received(messagetype=messagetype)
-            rows = [w.model_dump(mode="json", exclude_none=True) for w in waiting]
+            rows = [
+                {**w.model_dump(mode="json", exclude_none=True), "subject": mask_value(w.subject)}
+                for w in waiting
+            ]
             if json_output:
                 emit_json(rows)
             else:
                 for item in waiting:
                     console().print(
-                        f"{item.doc_id}  from {item.from_}  {item.subject or ''}"
-                        + (f"  status {item.status_code}" if item.status_code else "")
+                        f"{item.doc_id}  from {item.from_}  {mask_value(item.subject) or ''}",
+                        markup=False,
                     )
                 console().print(f"{len(waiting)} waiting")
             return
@@ -399,19 +421,9 @@ def receive(
             def handle(document: ReceivedDocument) -> None:
                 entry: dict[str, Any] = {"doc_id": document.doc_id, "from": document.sender}
                 if out_dir is not None:
-                    target = out_dir / document.doc_id
-                    target.mkdir(parents=True, exist_ok=True)
-                    entry["dir"] = str(target)
-                    if document.package is not None:
-                        from govlink.documents.edxml import package_tree, write
-
-                        with (target / "package.edxml").open("wb") as stream:
-                            write(package_tree(document.package), stream)
-                        for attachment in document.package.attachments:
-                            name = Path(attachment.attachment_name or attachment.content_id or "a")
-                            attachment.save(target / name.name)
+                    entry["dir"] = str(document.save(out_dir))
                 if document.package is not None:
-                    entry["subject"] = document.package.message_header.subject
+                    entry["subject"] = mask_value(document.package.message_header.subject)
                 if document.status is not None and document.status.status_code is not None:
                     entry["status_code"] = document.status.status_code.value
                 saved.append(entry)
@@ -430,7 +442,8 @@ def receive(
         for entry in saved:
             out.print(
                 f"received {entry['doc_id']} from {entry['from']}: "
-                f"{entry.get('subject') or entry.get('status_code', '')}"
+                f"{entry.get('subject') or entry.get('status_code', '')}",
+                markup=False,
             )
         for bad in result["rejected"]:
             out.print(f"[red]rejected[/] {bad['doc_id']}: {bad['error']}")
@@ -443,17 +456,25 @@ def receive(
         raise typer.Exit(1)
 
 
+STANDARD_STATUS_CODES = ("01", "02", "03", "04", "05", "06", "13", "15", "16")
+"""The status codes of the edXML standard (PLATFORMS.md §5)."""
+
+
 @app.command()
 def status(
     doc_id: Annotated[str, typer.Argument(help="DocId of a document (received or sent).")],
     code: Annotated[
         str | None,
         typer.Argument(
-            help="Status to report: 02, 03, 04, 05, 06… Omit to show the statuses "
-            "reported about a document you sent."
+            help="Status to report: 02, 03, 04, 05, 06, 13, 15, 16… Omit to show the "
+            "statuses reported about a document you sent."
         ),
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-m")] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Send a code outside the standard table (01-06, 13, 15, 16)."),
+    ] = False,
     profile: ProfileOption = None,
     profile_file: ProfileFileOption = None,
     json_output: JsonOption = False,
@@ -461,33 +482,40 @@ def status(
     """Report a status about a received document, or show those reported to you."""
     from govlink.documents import DocumentClient, StatusCode
 
+    if code is not None:
+        if not code.isdigit() or len(code) != 2:
+            raise UserError(f"status code: expected two digits (03, 06…), got {code!r}")
+        if code not in STANDARD_STATUS_CODES and not force:
+            raise UserError(
+                f"status code {code} is not in the standard table "
+                f"({', '.join(STANDARD_STATUS_CODES)})",
+                hint="use a standard code, or --force if your counterpart agreed on this one",
+            )
     settings = load_settings(profile, profile_file)
     with DocumentClient(settings) as client:
         if code is None:
-            sent = next((s for s in client.sent() if s.doc_id == doc_id), None)
-            if sent is None:
+            entries = [s for s in client.sent() if s.sender_doc_id == doc_id]
+            if not entries:
                 raise UserError(f"no sent document {doc_id!r}", hint="check the DocId")
             rows = [
                 {
-                    "from": e.from_,
-                    "code": e.code.value if e.code else None,
-                    "label": e.code.label if e.code else None,
-                    "time": e.time,
-                    "description": e.description,
+                    "to": e.to_code,
+                    "code": e.receive_status,
+                    "label": e.latest_status.label if e.latest_status else None,
+                    "time": e.received_time,
+                    "description": e.receive_status_desc,
+                    "transport": e.send_status,
                 }
-                for e in sent.statuses
+                for e in entries
             ]
             if json_output:
-                emit_json({"doc_id": doc_id, "states": sent.states, "statuses": rows})
+                emit_json({"doc_id": doc_id, "recipients": rows})
             else:
                 out = console()
                 for row in rows:
-                    out.print(f"{row['time']}  {row['from']}  {row['code']} {row['label']}")
-                if not rows:
-                    out.print("no status reported yet")
+                    shown = f"{row['code']} {row['label']}" if row["code"] else "no status yet"
+                    out.print(f"{row['to']}  {shown}  {row['time'] or ''}", markup=False)
             return
-        if not code.isdigit() or len(code) != 2:
-            raise UserError(f"status code: expected two digits (03, 06…), got {code!r}")
         document = client.get(doc_id)
         try:
             result = client.send_status(document, StatusCode(code), description=description)

@@ -134,15 +134,20 @@ def run(demo: _Demo) -> None:
         b.send_status(document, StatusCode.COMPLETED, description="Đã xử lý xong")
         out.print("B reported 03 (received/registered) and 06 (completed)")
 
-        sent_record = next(s for s in a.sent() if s.doc_id == sent.doc_id)
-        walk = " → ".join(e.code.value for e in sent_record.statuses if e.code is not None)
-        out.print(f"A sees the statuses of its document: [bold]{walk}[/]")
-        codes = [e.code for e in sent_record.statuses]
-        expected = [StatusCode.ARRIVED, StatusCode.RECEIVED, StatusCode.COMPLETED]
-        if codes != expected:
-            raise RuntimeError(f"A expected statuses 01 → 03 → 06, saw {walk or 'none'}")
-        statuses = a.receive(lambda doc: None, messagetype="status")
-        out.print(
-            f"A fetched and verified {len(statuses.processed)} signed status message(s) from B"
+        sent_record = next(s for s in a.sent() if s.sender_doc_id == sent.doc_id)
+        out.print(f"A's sent list shows B's latest status: [bold]{sent_record.receive_status}[/]")
+        if sent_record.latest_status != StatusCode.COMPLETED:
+            raise RuntimeError(f"A expected status 06, saw {sent_record.receive_status}")
+        codes: list[StatusCode | None] = []
+        statuses = a.receive(
+            lambda doc: codes.append(doc.status.status_code if doc.status else None),
+            messagetype="status",
         )
+        walk = " → ".join(c.value for c in codes if c is not None)
+        out.print(
+            f"A fetched and verified {len(statuses.processed)} signed status message(s) "
+            f"from B: [bold]{walk}[/]"
+        )
+        if codes != [StatusCode.ARRIVED, StatusCode.RECEIVED, StatusCode.COMPLETED]:
+            raise RuntimeError(f"A expected statuses 01 → 03 → 06, saw {walk or 'none'}")
     demo.state["document"] = {"doc_id": sent.doc_id, "from": AGENCY_A, "to": AGENCY_B}

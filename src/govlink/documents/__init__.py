@@ -3,7 +3,7 @@
 * :mod:`govlink.documents.edxml` — models, build, parse, validation (QCVN 102:2016);
 * :mod:`govlink.documents.signing` — XML-DSig sign/verify of packages and statuses;
 * :class:`DocumentClient` / :class:`AsyncDocumentClient` — the exchange (axis REST
-  API, a provincial gateway, or SOAP) with a crash-safe receive loop.
+  API or a provincial gateway) with a crash-safe receive loop.
 
 Quick start::
 
@@ -50,7 +50,14 @@ from govlink.documents.edxml import (
     validate_agency_code,
     validate_document_id,
 )
-from govlink.documents.models import Agency, AxisReply, EdocSummary, SendResult, StatusEvent
+from govlink.documents.models import (
+    Agency,
+    AxisReply,
+    EdocSummary,
+    SendResult,
+    SentEdoc,
+    SyncUnit,
+)
 from govlink.documents.receive import ReceivedDocument, ReceiveReport
 from govlink.documents.signing import (
     PackageSigner,
@@ -83,11 +90,12 @@ __all__ = [
     "ReceivedDocument",
     "ResponseFor",
     "SendResult",
+    "SentEdoc",
     "SignerInfo",
     "StaffInfo",
     "StatusCode",
-    "StatusEvent",
     "StatusMessage",
+    "SyncUnit",
     "ToPlaces",
     "TraceHeader",
     "TraceHeaderList",

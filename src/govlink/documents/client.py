@@ -1,11 +1,14 @@
 """``DocumentClient`` / ``AsyncDocumentClient``: thin shells over one core.
 
-The variant — the axis REST API (``rest``, default), a provincial gateway
-(``gateway``) or SOAP (``soap``) — comes from ``settings.documents.options["variant"]``.
+The variant — the axis REST API (``rest``, default) or a provincial gateway
+(``gateway``) — comes from ``settings.documents.options["variant"]``.
 Everything that is not I/O lives in :class:`_DocumentCore`: it turns each public
-method into a *plan* (a generator of :class:`~govlink.documents.rest.Operation`
-steps, signing and verification included) that the two shells drive, so the
-sync and async clients cannot drift apart.
+method into a *plan* for the core driver (:mod:`govlink.core.driver`) — each axis
+operation becomes a ``Send`` step built by the variant's protocol and its reply is
+parsed in the plan, signing and verification included — and the two shells only run
+plans with :class:`~govlink.core.driver.Runner` or
+:class:`~govlink.core.driver.AsyncRunner`, so the sync and async clients cannot drift
+apart. Results carry the evidence of their call (``result.evidence``).
 
 Settings used (``settings.documents``): ``base_url``; ``auth`` (``vdxp_hmac``:
 ``client_id`` = system id, ``client_secret`` = HMAC secret; the gateway variant
@@ -13,13 +16,13 @@ uses ``settings.gateway.auth`` for its token); ``paths``; ``options``:
 ``variant``, ``agency_code``, ``signing_key``, ``signing_cert``,
 ``signing_key_password``, ``signature_algorithm``, ``c14n``, ``signature_scope``,
 ``trust_store``, ``pinned_certs``, ``allow_sha1``, ``require_sender_match``,
-``max_package_mb``, ``header_names``, ``soap_address``.
+``max_package_mb``.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +31,7 @@ import httpx
 from govlink.core.auth import auth_for
 from govlink.core.clock import Clock, SystemClock
 from govlink.core.config import GovLinkSettings
+from govlink.core.driver import AsyncRunner, Plan, Runner
 from govlink.core.errors import ConfigurationError
 from govlink.core.http import (
     AsyncHttpTransport,
@@ -40,16 +44,10 @@ from govlink.documents.edxml.models import EdxmlPackage, StaffInfo, StatusCode, 
 from govlink.documents.edxml.parse import kind_of, read_tree
 from govlink.documents.edxml.validate import is_agency_code, validate_agency_code
 from govlink.documents.gateway import GatewayProtocol
-from govlink.documents.models import Agency, EdocSummary, SendResult
+from govlink.documents.models import Agency, EdocSummary, SendResult, SentEdoc, SyncUnit
 from govlink.documents.options import DocumentsOptions
-from govlink.documents.receive import (
-    CallbackStep,
-    ReceivedDocument,
-    ReceiveReport,
-    Step,
-    receive_plan,
-)
-from govlink.documents.rest import Operation, RestProtocol, VdxpHmacAuth
+from govlink.documents.receive import ReceivedDocument, ReceiveReport, receive_plan
+from govlink.documents.rest import TRANSPORT_STATES, Operation, RestProtocol, XroadSigner
 from govlink.documents.signing import (
     PackageSigner,
     PackageVerifier,
@@ -57,16 +55,14 @@ from govlink.documents.signing import (
     signer_from_settings,
     verifier_from_settings,
 )
-from govlink.documents.soap import WSDL_PATH, SoapProtocol
 
 __all__ = ["AsyncDocumentClient", "DocumentClient"]
 
 T = TypeVar("T")
-Plan = Generator[Step, Any, T]
 Callback = Callable[[ReceivedDocument], Any]
 InvalidHook = Callable[[EdocSummary, Exception], Any]
 
-VARIANTS = ("rest", "gateway", "soap")
+VARIANTS = ("rest", "gateway")
 
 
 class _DocumentCore:
@@ -88,15 +84,11 @@ class _DocumentCore:
         self.clock: Clock = clock or SystemClock()
         variant = options.variant
         self.variant = variant
-        self.protocol: RestProtocol | GatewayProtocol | SoapProtocol
+        self.protocol: RestProtocol | GatewayProtocol
         if variant == "rest":
-            self.protocol = RestProtocol(
-                paths=self.platform.paths, header_names=options.header_names
-            )
-        elif variant == "gateway":
-            self.protocol = GatewayProtocol(paths=self.platform.paths)
+            self.protocol = RestProtocol(self.xroad_signer(), paths=self.platform.paths)
         else:
-            self.protocol = SoapProtocol()
+            self.protocol = GatewayProtocol(paths=self.platform.paths)
         self._signer = signer
         self._signer_loaded = signer is not None
         self._verifier = verifier
@@ -168,33 +160,37 @@ class _DocumentCore:
 
     # -- transports ---------------------------------------------------------------------
 
+    def xroad_signer(self) -> XroadSigner | None:
+        """The axis call signer (``vdxp_hmac``: system id + secret), if configured."""
+        auth = self.platform.auth
+        if auth.style != "vdxp_hmac":
+            return None
+        secret = auth.client_secret.get_secret_value() if auth.client_secret else ""
+        if not auth.client_id or not secret:
+            raise ConfigurationError(
+                "the axis needs the system id and its HMAC secret",
+                setting="GOVLINK_DOCUMENTS__AUTH__CLIENT_ID / __CLIENT_SECRET",
+                expected="the system id and secret issued by the axis operator",
+            )
+        return XroadSigner(auth.client_id, secret, clock=self.clock)
+
     def auth(self) -> httpx.Auth | None:
+        """HTTP-level auth: the gateway's token, or none (axis calls are signed per
+        request by :class:`~govlink.documents.rest.XroadSigner`)."""
         auth = self.platform.auth
         if self.variant == "gateway":
             if auth.style in ("none", "vdxp_hmac"):
                 return auth_for(self.settings, "gateway")
             return auth_for(self.settings, "documents")
         if auth.style == "vdxp_hmac":
-            secret = auth.client_secret.get_secret_value() if auth.client_secret else ""
-            if not auth.client_id or not secret:
-                raise ConfigurationError(
-                    "the axis needs the system id and its HMAC secret",
-                    setting="GOVLINK_DOCUMENTS__AUTH__CLIENT_ID / __CLIENT_SECRET",
-                    expected="the system id and secret issued by the axis operator",
-                )
-            return VdxpHmacAuth(
-                auth.client_id,
-                secret,
-                clock=self.clock,
-                header_names=self.options.header_names,
-            )
+            return None
         return auth_for(self.settings, "documents")
 
-    def soap_address(self) -> str:
-        if self.options.soap_address:
-            return self.options.soap_address
-        base = self.platform.base_url or ""
-        return base + self.platform.paths.get("soap", "/soap")
+    def call(self, operation: Operation) -> Plan[Any]:
+        """One axis operation as a sub-plan: the request, then the parsed reply."""
+        request = self.protocol.build(operation)
+        reply = yield request.send(safe=operation.safe)
+        return self.protocol.parse(operation, reply.status_code, reply.headers, reply.content)
 
     # -- plans --------------------------------------------------------------------------
 
@@ -229,7 +225,9 @@ class _DocumentCore:
             sender = message.from_.organ_id if message.from_ else None
         else:
             sender = self.agency_code
-        doc_id: str = yield Operation("send", agency=sender, messagetype=kind, content=content)
+        doc_id: str = yield from self.call(
+            Operation("send", agency=sender, messagetype=kind, content=content)
+        )
         return SendResult(doc_id=doc_id, messagetype=kind)
 
     def status_for(
@@ -249,43 +247,58 @@ class _DocumentCore:
             timestamp=self.clock.now(),
         )
 
-    def plan_list(self, name: str, messagetype: str) -> Plan[list[EdocSummary]]:
-        result: list[EdocSummary] = yield Operation(
-            name, agency=self.agency_code, messagetype=messagetype
+    def plan_received(self, messagetype: str) -> Plan[list[EdocSummary]]:
+        result: list[EdocSummary] = yield from self.call(
+            Operation("received", agency=self.agency_code, messagetype=messagetype)
         )
         return result
 
-    def plan_fetch(self, doc_id: str, messagetype: str = "edoc") -> Plan[bytes]:
-        content: bytes = yield Operation(
-            "get", agency=self.agency_code, messagetype=messagetype, doc_id=doc_id
+    def plan_sent(self, messagetype: str) -> Plan[list[SentEdoc]]:
+        result: list[SentEdoc] = yield from self.call(
+            Operation("sent", agency=self.agency_code, messagetype=messagetype)
+        )
+        return result
+
+    def plan_fetch(
+        self, doc_id: str, messagetype: str = "edoc", *, download: bool = False
+    ) -> Plan[bytes]:
+        content: bytes = yield from self.call(
+            Operation(
+                "download" if download else "get",
+                agency=self.agency_code,
+                messagetype=messagetype,
+                doc_id=doc_id,
+            )
         )
         return content
 
     def plan_get(self, doc_id: str, messagetype: str = "edoc") -> Plan[VerifiedEdxml]:
         verifier = self.need_verifier()
-        content: bytes = yield Operation(
-            "get", agency=self.agency_code, messagetype=messagetype, doc_id=doc_id
+        content: bytes = yield from self.call(
+            Operation("get", agency=self.agency_code, messagetype=messagetype, doc_id=doc_id)
         )
         return verifier.verify(content)
 
     def plan_state(self, doc_id: str, state: str, messagetype: str = "edoc") -> Plan[None]:
-        if state not in ("processing", "done", "fail"):
+        if state not in TRANSPORT_STATES:
             raise ConfigurationError(
                 f"unknown transport state {state!r}",
                 setting="state",
-                expected="processing, done or fail",
+                expected=", ".join(TRANSPORT_STATES),
             )
-        yield Operation(
-            "update_state",
-            agency=self.agency_code,
-            messagetype=messagetype,
-            doc_id=doc_id,
-            state=state,
+        yield from self.call(
+            Operation(
+                "update_state",
+                agency=self.agency_code,
+                messagetype=messagetype,
+                doc_id=doc_id,
+                state=state,
+            )
         )
         return None
 
     def plan_agencies(self) -> Plan[list[Agency]]:
-        result: list[Agency] = yield Operation("agencies", agency=self.agency_code)
+        result: list[Agency] = yield from self.call(Operation("agencies", agency=self.agency_code))
         return result
 
     def plan_register(
@@ -294,18 +307,36 @@ class _DocumentCore:
         validate_agency_code(code, "code")
         if parent is not None:
             validate_agency_code(parent, "parent")
-        data = {"code": code, "name": name, "parent": parent, "email": email}
-        result: Agency = yield Operation(
-            "register", data={k: v for k, v in data.items() if v is not None}
+        # The vendor SDK's registerAgency body: {id, pcode, code, name, mail, mobile, fax}.
+        data = {"id": "", "pcode": parent, "code": code, "name": name, "mail": email}
+        result: Agency = yield from self.call(
+            Operation("register", data={k: v for k, v in data.items() if v is not None})
         )
         return result
 
-    def plan_count(self, messagetype: str) -> Plan[int]:
-        result: int = yield Operation("count", agency=self.agency_code, messagetype=messagetype)
+    def plan_delete_agency(self, code: str) -> Plan[None]:
+        validate_agency_code(code, "code")
+        yield from self.call(Operation("delete_agency", data={"AgencyCode": code}))
+        return None
+
+    def plan_sync_units(self) -> Plan[list[SyncUnit]]:
+        result: list[SyncUnit] = yield from self.call(Operation("sync_units"))
+        return result
+
+    def plan_count(self, messagetype: str, *, statuses: bool = False) -> Plan[int]:
+        result: int = yield from self.call(
+            Operation(
+                "count_status" if statuses else "count",
+                agency=self.agency_code,
+                messagetype=messagetype,
+            )
+        )
         return result
 
     def plan_receive(
         self,
+        callback: Callback,
+        on_invalid: InvalidHook | None,
         *,
         messagetype: str,
         limit: int | None,
@@ -323,6 +354,9 @@ class _DocumentCore:
                 return signer.sign(status)
 
         return receive_plan(
+            call=self.call,
+            callback=callback,
+            on_invalid=on_invalid,
             agency=self.agency_code,
             messagetype=messagetype,
             verify=verifier.verify,
@@ -386,7 +420,7 @@ def _package_of(value: EdxmlPackage | ReceivedDocument | VerifiedEdxml) -> Edxml
 
 
 class DocumentClient(_ShellBase, Closable):
-    """Synchronous document-exchange client (axis REST, provincial gateway or SOAP).
+    """Synchronous document-exchange client (axis REST or a provincial gateway).
 
     ``with DocumentClient(settings) as client:`` — ``send(package)``,
     ``received()``, ``get(doc_id)``, ``receive(callback)``,
@@ -408,52 +442,10 @@ class DocumentClient(_ShellBase, Closable):
         )
         client = build_client(settings, "documents", transport=transport, auth=self._core.auth())
         self._http = HttpTransport(client, settings)
-        self._soap: Any = None
-        if self._core.variant == "soap":
-            from govlink.core.soap import SoapClient
+        self._runner = Runner(self._http)
 
-            self._soap = SoapClient(WSDL_PATH, self._http, address=self._core.soap_address())
-
-    def _execute(self, operation: Operation) -> Any:
-        protocol = self._core.protocol
-        if isinstance(protocol, SoapProtocol):
-            name, params = protocol.call(operation)
-            result = self._soap.call(name, safe=operation.safe, **params)
-            return protocol.parse(operation, result.value)
-        request = protocol.build(operation)
-        reply = self._http.request(
-            request.method, request.url, safe=operation.safe, **request.as_kwargs()
-        )
-        return protocol.parse(operation, reply.status_code, reply.response.headers, reply.content)
-
-    def _run(
-        self,
-        plan: Plan[T],
-        callback: Callback | None = None,
-        on_invalid: InvalidHook | None = None,
-    ) -> T:
-        try:
-            step = next(plan)
-            while True:
-                try:
-                    if isinstance(step, Operation):
-                        result = self._execute(step)
-                    elif isinstance(step, CallbackStep):
-                        assert callback is not None
-                        result = callback(step.document)
-                        if inspect.isawaitable(result):
-                            raise TypeError("DocumentClient.receive needs a plain function")
-                    else:
-                        result = on_invalid(step.summary, step.error) if on_invalid else None
-                except Exception as exc:
-                    step = plan.throw(exc)
-                else:
-                    step = plan.send(result)
-        except StopIteration as stop:
-            value: T = stop.value
-            return value
-        finally:
-            plan.close()
+    def _run(self, plan: Plan[T]) -> T:
+        return self._runner.run(plan)
 
     # -- sending ------------------------------------------------------------------------
 
@@ -480,18 +472,25 @@ class DocumentClient(_ShellBase, Closable):
 
     def received(self, *, messagetype: str = "edoc") -> list[EdocSummary]:
         """Messages waiting for us (``edoc`` packages or ``status`` messages)."""
-        return self._run(self._core.plan_list("received", messagetype))
+        return self._run(self._core.plan_received(messagetype))
 
-    def sent(self, *, messagetype: str = "edoc") -> list[EdocSummary]:
-        """What we sent, with each recipient's state and reported statuses."""
-        return self._run(self._core.plan_list("sent", messagetype))
+    def sent(self, *, messagetype: str = "edoc") -> list[SentEdoc]:
+        """What we sent: one entry per document and recipient, with the latest
+        status that recipient reported (``receive_status``)."""
+        return self._run(self._core.plan_sent(messagetype))
 
     def count(self, *, messagetype: str = "edoc") -> int:
+        """How many documents wait for us (``countReceiveEdoc``)."""
         return self._run(self._core.plan_count(messagetype))
 
-    def fetch(self, doc_id: str, *, messagetype: str = "edoc") -> bytes:
-        """The raw message as delivered — NOT verified (see :meth:`get`)."""
-        return self._run(self._core.plan_fetch(doc_id, messagetype))
+    def count_statuses(self) -> int:
+        """How many status messages wait for us (``countReceiveStatus``)."""
+        return self._run(self._core.plan_count("status", statuses=True))
+
+    def fetch(self, doc_id: str, *, messagetype: str = "edoc", download: bool = False) -> bytes:
+        """The raw message as delivered — NOT verified (see :meth:`get`).
+        ``download=True`` uses ``GET /downloadEdoc`` (bytes) instead of ``getEdoc``."""
+        return self._run(self._core.plan_fetch(doc_id, messagetype, download=download))
 
     def get(self, doc_id: str, *, messagetype: str = "edoc") -> VerifiedEdxml:
         """Fetch and verify; :class:`~govlink.core.errors.SignatureError` if it fails."""
@@ -512,13 +511,24 @@ class DocumentClient(_ShellBase, Closable):
         on_invalid: InvalidHook | None = None,
     ) -> ReceiveReport:
         """One pass of the receive loop (see :mod:`govlink.documents.receive`)."""
+
+        def plain(document: ReceivedDocument) -> Any:
+            result = callback(document)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError("DocumentClient.receive needs a plain function")
+            return result
+
         plan = self._core.plan_receive(
+            plain,
+            on_invalid,
             messagetype=messagetype,
             limit=limit,
             acknowledge=acknowledge,
             reject_invalid=reject_invalid,
         )
-        return self._run(plan, callback, on_invalid)
+        return self._run(plan)
 
     # -- agencies -----------------------------------------------------------------------
 
@@ -529,6 +539,14 @@ class DocumentClient(_ShellBase, Closable):
         self, code: str, name: str, *, parent: str | None = None, email: str | None = None
     ) -> Agency:
         return self._run(self._core.plan_register(code, name, parent, email))
+
+    def delete_agency(self, code: str) -> None:
+        """Unregister one of this system's agencies (``deleteAgency``)."""
+        self._run(self._core.plan_delete_agency(code))
+
+    def sync_units(self) -> list[SyncUnit]:
+        """The axis's unit directory (``getSynchronizeUnit``)."""
+        return self._run(self._core.plan_sync_units())
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -556,54 +574,10 @@ class AsyncDocumentClient(_ShellBase, AsyncClosable):
             settings, "documents", transport=transport, auth=self._core.auth()
         )
         self._http = AsyncHttpTransport(client, settings)
-        self._soap: Any = None
-        if self._core.variant == "soap":
-            from govlink.core.soap import AsyncSoapClient
+        self._runner = AsyncRunner(self._http)
 
-            self._soap = AsyncSoapClient(WSDL_PATH, self._http, address=self._core.soap_address())
-
-    async def _execute(self, operation: Operation) -> Any:
-        protocol = self._core.protocol
-        if isinstance(protocol, SoapProtocol):
-            name, params = protocol.call(operation)
-            result = await self._soap.call(name, safe=operation.safe, **params)
-            return protocol.parse(operation, result.value)
-        request = protocol.build(operation)
-        reply = await self._http.request(
-            request.method, request.url, safe=operation.safe, **request.as_kwargs()
-        )
-        return protocol.parse(operation, reply.status_code, reply.response.headers, reply.content)
-
-    async def _run(
-        self,
-        plan: Plan[T],
-        callback: Callback | None = None,
-        on_invalid: InvalidHook | None = None,
-    ) -> T:
-        try:
-            step = next(plan)
-            while True:
-                try:
-                    if isinstance(step, Operation):
-                        result = await self._execute(step)
-                    elif isinstance(step, CallbackStep):
-                        assert callback is not None
-                        result = callback(step.document)
-                        if inspect.isawaitable(result):
-                            result = await result
-                    else:
-                        result = on_invalid(step.summary, step.error) if on_invalid else None
-                        if inspect.isawaitable(result):
-                            result = await result
-                except Exception as exc:
-                    step = plan.throw(exc)
-                else:
-                    step = plan.send(result)
-        except StopIteration as stop:
-            value: T = stop.value
-            return value
-        finally:
-            plan.close()
+    async def _run(self, plan: Plan[T]) -> T:
+        return await self._runner.run(plan)
 
     async def send(
         self, message: EdxmlPackage | StatusMessage | bytes | Path, *, sign: bool = True
@@ -622,16 +596,21 @@ class AsyncDocumentClient(_ShellBase, AsyncClosable):
         return await self.send(status)
 
     async def received(self, *, messagetype: str = "edoc") -> list[EdocSummary]:
-        return await self._run(self._core.plan_list("received", messagetype))
+        return await self._run(self._core.plan_received(messagetype))
 
-    async def sent(self, *, messagetype: str = "edoc") -> list[EdocSummary]:
-        return await self._run(self._core.plan_list("sent", messagetype))
+    async def sent(self, *, messagetype: str = "edoc") -> list[SentEdoc]:
+        return await self._run(self._core.plan_sent(messagetype))
 
     async def count(self, *, messagetype: str = "edoc") -> int:
         return await self._run(self._core.plan_count(messagetype))
 
-    async def fetch(self, doc_id: str, *, messagetype: str = "edoc") -> bytes:
-        return await self._run(self._core.plan_fetch(doc_id, messagetype))
+    async def count_statuses(self) -> int:
+        return await self._run(self._core.plan_count("status", statuses=True))
+
+    async def fetch(
+        self, doc_id: str, *, messagetype: str = "edoc", download: bool = False
+    ) -> bytes:
+        return await self._run(self._core.plan_fetch(doc_id, messagetype, download=download))
 
     async def get(self, doc_id: str, *, messagetype: str = "edoc") -> VerifiedEdxml:
         return await self._run(self._core.plan_get(doc_id, messagetype))
@@ -652,12 +631,14 @@ class AsyncDocumentClient(_ShellBase, AsyncClosable):
         on_invalid: InvalidHook | None = None,
     ) -> ReceiveReport:
         plan = self._core.plan_receive(
+            callback,
+            on_invalid,
             messagetype=messagetype,
             limit=limit,
             acknowledge=acknowledge,
             reject_invalid=reject_invalid,
         )
-        return await self._run(plan, callback, on_invalid)
+        return await self._run(plan)
 
     async def agencies(self) -> list[Agency]:
         return await self._run(self._core.plan_agencies())
@@ -666,6 +647,12 @@ class AsyncDocumentClient(_ShellBase, AsyncClosable):
         self, code: str, name: str, *, parent: str | None = None, email: str | None = None
     ) -> Agency:
         return await self._run(self._core.plan_register(code, name, parent, email))
+
+    async def delete_agency(self, code: str) -> None:
+        await self._run(self._core.plan_delete_agency(code))
+
+    async def sync_units(self) -> list[SyncUnit]:
+        return await self._run(self._core.plan_sync_units())
 
     async def aclose(self) -> None:
         await self._http.aclose()

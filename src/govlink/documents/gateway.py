@@ -22,6 +22,7 @@ import base64
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from govlink.core.errors import ConfigurationError, PlatformError
 from govlink.documents.rest import (
@@ -39,7 +40,13 @@ GATEWAY_PATHS: dict[str, str] = {
     "documents": "/vanbans",
     "agencies": "/donvilienthongs",
 }
-GATEWAY_STATES: dict[str, str] = {"processing": "PROCESSING", "done": "DONE", "fail": "FAIL"}
+GATEWAY_STATES: dict[str, str] = {
+    "initial": "INITIAL",
+    "processing": "PROCESSING",
+    "done": "DONE",
+    "fail": "FAIL",
+}
+_AXIS_ONLY = frozenset({"register", "delete_agency", "sync_units"})
 
 
 class GatewayProtocol:
@@ -65,14 +72,15 @@ class GatewayProtocol:
         name = operation.name
         if name == "agencies":
             return AxisRequest("GET", self.paths["agencies"])
-        if name == "register":
+        if name in _AXIS_ONLY:
             raise PlatformError(
-                "registerAgency is not available through the provincial gateway",
-                hint="register agencies with the axis REST API (documents.options.variant=rest)",
+                f"{name} is not available through the provincial gateway",
+                hint="use the axis REST API for it (documents.options.variant=rest)",
             )
         agency = self._agency(operation)
-        if name in ("received", "sent", "count"):
-            params = {"madinhdanh": agency, "type": operation.messagetype}
+        if name in ("received", "sent", "count", "count_status"):
+            kind = "status" if name == "count_status" else operation.messagetype
+            params = {"madinhdanh": agency, "type": kind}
             if name == "sent":
                 params["sent"] = "true"
             return AxisRequest("GET", documents, params=params)
@@ -83,15 +91,14 @@ class GatewayProtocol:
                 "data": base64.b64encode(operation.content or b"").decode("ascii"),
             }
             return AxisRequest("POST", documents, json=body)
-        if name == "get":
-            return AxisRequest(
-                "GET", f"{documents}/{operation.doc_id}", params={"madinhdanh": agency}
-            )
+        doc_path = f"{documents}/{quote(operation.doc_id or '', safe='')}"
+        if name in ("get", "download"):
+            return AxisRequest("GET", doc_path, params={"madinhdanh": agency})
         if name == "update_state":
             state = GATEWAY_STATES.get(operation.state or "", (operation.state or "").upper())
             return AxisRequest(
                 "PUT",
-                f"{documents}/{operation.doc_id}",
+                doc_path,
                 json={"madinhdanh": agency, "status": state},
             )
         raise ValueError(f"unknown operation {name!r}")  # pragma: no cover - programming error
@@ -114,8 +121,8 @@ class GatewayProtocol:
             status_code=status_code,
             what=what,
         )
-        if operation.name == "get":
+        if operation.name in ("get", "download"):
             return content_from_reply(reply, what)
-        if operation.name == "count":
+        if operation.name in ("count", "count_status"):
             return len(results_for(Operation("received"), reply, what=what))
         return results_for(operation, reply, what=what)

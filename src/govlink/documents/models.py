@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
+from govlink.core.driver import EvidenceModel
 from govlink.documents.edxml.models import StatusCode
 
 __all__ = [
@@ -19,17 +20,19 @@ __all__ = [
     "EdocSummary",
     "MessageType",
     "SendResult",
-    "StatusEvent",
+    "SentEdoc",
+    "SyncUnit",
     "TransportState",
 ]
 
 MessageType = Literal["edoc", "status"]
-TransportState = Literal["processing", "done", "fail"]
-"""Transport state of a received message at the axis: ``processing`` (waiting for
-the receiver), ``done`` (fetched and acknowledged), ``fail`` (refused)."""
+TransportState = Literal["initial", "processing", "done", "fail"]
+"""Transport state of a received message at the axis (the vendor SDK's ``updateStatus``
+values): ``initial`` (not yet taken), ``processing`` (being taken), ``done`` (fetched
+and acknowledged), ``fail`` (refused)."""
 
 
-class _Wire(BaseModel):
+class _Wire(EvidenceModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
 
 
@@ -52,45 +55,32 @@ class AxisReply(_Wire):
         return str(self.status).upper() == "OK"
 
 
-class StatusEvent(_Wire):
-    """A status a receiver reported about a sent document (as listed by the axis)."""
-
-    from_: str | None = Field(default=None, validation_alias=AliasChoices("from", "from_"))
-    code: StatusCode | None = None
-    description: str | None = None
-    time: str | None = None
-    status_id: str | None = None
-
-
 class EdocSummary(_Wire):
-    """One entry of the received or sent list."""
+    """One entry of the received list (``getReceivedEdocList``): ``docId, serviceType,
+    messageType, created_time, updated_time, from, to, status, status_desc``."""
 
     doc_id: str = Field(validation_alias=AliasChoices("docId", "DocId", "id", "doc_id"))
     from_: str | None = Field(default=None, validation_alias=AliasChoices("from", "from_"))
     to: list[str] = Field(default_factory=list)
+    service_type: str | None = Field(
+        default=None, validation_alias=AliasChoices("serviceType", "servicetype")
+    )
     messagetype: str | None = Field(
-        default=None, validation_alias=AliasChoices("messagetype", "messageType")
+        default=None, validation_alias=AliasChoices("messageType", "messagetype")
     )
     status: str | None = None
-    """Our transport state of this message (received lists)."""
-    subject: str | None = None
-    code: str | None = None
-    document_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("documentId", "document_id")
+    """Our transport state of this message."""
+    status_desc: str | None = Field(
+        default=None, validation_alias=AliasChoices("status_desc", "statusDesc")
     )
     created_time: str | None = Field(
         default=None, validation_alias=AliasChoices("created_time", "createdTime", "created")
     )
-    status_code: StatusCode | None = Field(
-        default=None, validation_alias=AliasChoices("statusCode", "status_code")
+    updated_time: str | None = Field(
+        default=None, validation_alias=AliasChoices("updated_time", "updatedTime")
     )
-    """For status messages: the status reported."""
-    about: str | None = None
-    """For status messages: the axis id of the document the status is about."""
-    statuses: list[StatusEvent] = Field(default_factory=list)
-    """For sent documents: the statuses receivers reported so far."""
-    states: dict[str, str] = Field(default_factory=dict)
-    """For sent documents: each recipient's transport state."""
+    subject: str | None = Field(default=None, validation_alias=AliasChoices("subject", "title"))
+    """Not in the axis's list; some gateways add it."""
 
     @field_validator("to", mode="before")
     @classmethod
@@ -101,18 +91,67 @@ class EdocSummary(_Wire):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+
+class SentEdoc(_Wire):
+    """One entry of the sent list (``getSentEdocList``): one per document and
+    recipient. It has **no** ``docId``: the sender's id is ``senderDocId`` and the
+    recipient's copy ``receiverDocId``."""
+
+    sender_doc_id: str | None = Field(default=None, alias="senderDocId")
+    receiver_doc_id: str | None = Field(default=None, alias="receiverDocId")
+    from_code: str | None = Field(default=None, alias="fromCode")
+    to_code: str | None = Field(default=None, alias="toCode")
+    send_status: str | None = Field(default=None, alias="sendStatus")
+    send_status_desc: str | None = Field(default=None, alias="sendStatusDesc")
+    receive_status: str | None = Field(default=None, alias="receiveStatus")
+    """The latest status the recipient reported (an edXML status code such as ``03``)."""
+    receive_status_desc: str | None = Field(default=None, alias="receiveStatusDesc")
+    notation: str | None = None
+    title: str | None = None
+    service_type: str | None = Field(default=None, alias="serviceType")
+    messagetype: str | None = Field(
+        default=None, validation_alias=AliasChoices("messageType", "messagetype")
+    )
+    sent_time: str | None = Field(default=None, alias="sentTime")
+    received_time: str | None = Field(default=None, alias="receivedTime")
+
+    @field_validator("receive_status", "send_status", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return None if value is None else str(value)
+
     @property
     def latest_status(self) -> StatusCode | None:
-        return self.statuses[-1].code if self.statuses else None
+        """:attr:`receive_status` as a status code (None when none was reported)."""
+        return StatusCode(self.receive_status) if self.receive_status else None
+
+
+class SyncUnit(_Wire):
+    """A unit of ``getSynchronizeUnit`` (the axis's agency directory changes)."""
+
+    code: str | None = None
+    id: str | None = None
+    name: str | None = None
+    mail: str | None = None
+    pid: str | None = None
+    version: int | None = None
+    center_code: str | None = Field(default=None, alias="centerCode")
+    deleted: bool | None = None
+    modify_date: str | None = Field(default=None, alias="modifyDate")
+    is_agency: bool | None = Field(default=None, alias="isAgency")
 
 
 class Agency(_Wire):
     """An agency connected to the axis (``getAgenciesList`` / ``/donvilienthongs``)."""
 
-    code: str = Field(validation_alias=AliasChoices("code", "id", "madinhdanh", "organId"))
+    code: str = Field(validation_alias=AliasChoices("code", "madinhdanh", "organId"))
+    id: str | None = None
     name: str | None = Field(default=None, validation_alias=AliasChoices("name", "ten"))
-    parent: str | None = Field(default=None, validation_alias=AliasChoices("parent", "pid"))
-    email: str | None = Field(default=None, validation_alias=AliasChoices("email", "mail"))
+    parent: str | None = Field(
+        default=None, validation_alias=AliasChoices("pid", "pcode", "parent")
+    )
+    email: str | None = Field(default=None, validation_alias=AliasChoices("mail", "email"))
+    old_code: str | None = Field(default=None, alias="oldCode")
 
 
 class SendResult(_Wire):

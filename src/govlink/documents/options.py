@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from govlink.core.auth import AuthContext, AuthStyle, accept_auth_styles, register_auth_style
 from govlink.core.options import (
@@ -16,7 +16,6 @@ from govlink.core.options import (
     OptionsModel,
     OptionText,
     PathList,
-    json_mapping,
     register_options,
 )
 
@@ -30,14 +29,10 @@ _PEM = "the path of a PEM file"
 class DocumentsOptions(OptionsModel):
     platform = "documents"
 
-    variant: Annotated[Literal["rest", "gateway", "soap"], Lower] = Field(
-        "rest", description="rest (the axis API), gateway (a provincial gateway) or soap"
-    )
-    header_names: Annotated[dict[str, str] | None, BeforeValidator(json_mapping)] = Field(
-        None, description='a table of header names, e.g. {"signature": "X-Sig"}'
+    variant: Annotated[Literal["rest", "gateway"], Lower] = Field(
+        "rest", description="rest (the axis API) or gateway (a provincial gateway)"
     )
     agency_code: _Text = Field(None, description="your agency code, e.g. 000.00.00.H47")
-    soap_address: _Text = Field(None, description="the SOAP endpoint URL")
     signing_key: _Text = Field(None, description=_PEM)
     signing_cert: _Text = Field(None, description=_PEM)
     signing_key_password: _Text = Field(None, description="the key's password")
@@ -70,7 +65,7 @@ register_auth_style(
         "platform",
         _vdxp_hmac,
         ("client_id", "client_secret"),
-        summary="document axis: HMAC of each request with the system secret",
+        summary="document axis: XroadVnpt signed headers (HMAC-SHA256 with the system secret)",
         owner="documents",
     )
 )

@@ -2,31 +2,38 @@
 
 The order is what makes it safe (at-least-once, never lost):
 
-1. list the messages waiting for us (transport state ``processing``);
+1. list the messages waiting for us (transport state ``initial`` or ``processing``);
 2. for each: fetch it and verify its signature (a package that fails is *not*
    handed over; it is reported, and — only with ``reject_invalid=True`` — marked
    ``fail`` at the axis so it stops coming back);
-3. call the callback with the verified document;
+3. call the callback with the verified document — it carries the signed original
+   byte for byte (:attr:`ReceivedDocument.original`, the legal record) next to the
+   parsed view and the verification report; store it durably in the callback
+   (:meth:`ReceivedDocument.save` writes all three with ``fsync``);
 4. only if the callback returned normally: send status ``01`` (arrived) to the
    sender (document packages only) and mark the message ``done`` at the axis.
 
 If the callback raises, or the process dies anywhere before step 4 finished, the
-message stays ``processing`` and the next pass fetches it again — so the callback
+message stays waiting and the next pass fetches it again — so the callback
 must be idempotent (key it on :attr:`ReceivedDocument.doc_id`). Statuses ``03``,
 ``04``, ``05`` and ``06`` are the caller's to send as the work proceeds
 (``client.send_status(...)``).
 
-The loop is written once, as a generator of steps (:class:`Step`), and driven by the
-sync and async clients, which only execute the steps.
+The loop is written once, as a plan for the core driver (:mod:`govlink.core.driver`):
+axis calls are sub-plans of ``Send`` steps, and the user's callback and ``on_invalid``
+hook run as ``Invoke`` steps (the async runner awaits an async callback).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from govlink.core.driver import EvidenceMixin, Invoke, Plan
 from govlink.core.errors import GovLinkError, SignatureError
 from govlink.documents.edxml.models import EdxmlPackage, StatusMessage
 from govlink.documents.models import EdocSummary
@@ -36,11 +43,8 @@ if TYPE_CHECKING:
     from govlink.documents.signing import VerifiedEdxml
 
 __all__ = [
-    "CallbackStep",
-    "InvalidStep",
     "ReceiveReport",
     "ReceivedDocument",
-    "Step",
     "receive_plan",
 ]
 
@@ -53,6 +57,15 @@ class ReceivedDocument:
 
     summary: EdocSummary
     verified: VerifiedEdxml
+    original: bytes = field(default=b"", repr=False)
+    """The signed message exactly as the axis delivered it (the legal record)."""
+
+    def save(self, directory: str | Path) -> Path:
+        """Store the original, the verification report, the parsed header and the
+        attachments durably under ``directory/<DocId>/`` (names sanitised)."""
+        from govlink.documents.store import store_received
+
+        return store_received(self, directory)
 
     @property
     def doc_id(self) -> str:
@@ -73,7 +86,7 @@ class ReceivedDocument:
 
 
 @dataclass
-class ReceiveReport:
+class ReceiveReport(EvidenceMixin):
     """What one pass did: handed over and acknowledged, failed (left for the next
     pass), or rejected because the signature did not verify."""
 
@@ -87,26 +100,11 @@ class ReceiveReport:
         return not self.failed and not self.rejected
 
 
-@dataclass(frozen=True)
-class CallbackStep:
-    """Run the user's callback with ``document`` (raise → not acknowledged)."""
-
-    document: ReceivedDocument
-
-
-@dataclass(frozen=True)
-class InvalidStep:
-    """Tell the user's ``on_invalid`` hook (if any) about a rejected message."""
-
-    summary: EdocSummary
-    error: SignatureError
-
-
-Step = Operation | CallbackStep | InvalidStep
-
-
 def receive_plan(
     *,
+    call: Callable[[Operation], Plan[Any]],
+    callback: Callable[[ReceivedDocument], Any],
+    on_invalid: Callable[[EdocSummary, SignatureError], Any] | None,
     agency: str | None,
     messagetype: str,
     verify: Callable[[bytes], VerifiedEdxml],
@@ -114,19 +112,26 @@ def receive_plan(
     limit: int | None,
     acknowledge: bool,
     reject_invalid: bool,
-) -> Generator[Step, Any, ReceiveReport]:
-    """One pass of the loop as steps; the shell sends each step's result back in
-    (or throws the exception the step raised into the generator)."""
+) -> Plan[ReceiveReport]:
+    """One pass of the loop as a plan; ``call`` turns an axis operation into a
+    sub-plan (request and reply parsing) of the client's variant."""
     report = ReceiveReport()
-    summaries: list[EdocSummary] = yield Operation(
-        "received", agency=agency, messagetype=messagetype
+    doc_id = ""
+
+    def state(value: str) -> Operation:
+        return Operation(
+            "update_state", agency=agency, messagetype=messagetype, doc_id=doc_id, state=value
+        )
+
+    summaries: list[EdocSummary] = yield from call(
+        Operation("received", agency=agency, messagetype=messagetype)
     )
     report.listed = len(summaries)
     for summary in summaries[: limit if limit is not None else None]:
         doc_id = summary.doc_id
         try:
-            raw: bytes = yield Operation(
-                "get", agency=agency, messagetype=messagetype, doc_id=doc_id
+            raw: bytes = yield from call(
+                Operation("get", agency=agency, messagetype=messagetype, doc_id=doc_id)
             )
         except GovLinkError as exc:
             log.warning("could not fetch %s: %s (will retry next pass)", doc_id, exc)
@@ -137,22 +142,17 @@ def receive_plan(
         except SignatureError as exc:
             log.warning("rejected %s from %s: %s", doc_id, summary.from_, exc)
             report.rejected.append((doc_id, exc))
-            yield InvalidStep(summary, exc)
+            if on_invalid is not None:
+                yield Invoke("on_invalid hook", partial(on_invalid, summary, exc))
             if reject_invalid:
                 try:
-                    yield Operation(
-                        "update_state",
-                        agency=agency,
-                        messagetype=messagetype,
-                        doc_id=doc_id,
-                        state="fail",
-                    )
+                    yield from call(state("fail"))
                 except GovLinkError as state_exc:
                     log.warning("could not mark %s as failed: %s", doc_id, state_exc)
             continue
-        document = ReceivedDocument(summary, verified)
+        document = ReceivedDocument(summary, verified, raw)
         try:
-            yield CallbackStep(document)
+            yield Invoke("receive callback", partial(callback, document))
         except Exception as exc:  # the callback's failure: leave it for the next pass
             log.warning(
                 "the receive callback failed for %s (%s); it stays unacknowledged",
@@ -165,19 +165,15 @@ def receive_plan(
         if acknowledge:
             try:
                 if arrived_status is not None and verified.kind == "edoc":
-                    yield Operation(
-                        "send",
-                        agency=agency,
-                        messagetype="status",
-                        content=arrived_status(verified),
+                    yield from call(
+                        Operation(
+                            "send",
+                            agency=agency,
+                            messagetype="status",
+                            content=arrived_status(verified),
+                        )
                     )
-                yield Operation(
-                    "update_state",
-                    agency=agency,
-                    messagetype=messagetype,
-                    doc_id=doc_id,
-                    state="done",
-                )
+                yield from call(state("done"))
             except GovLinkError as exc:
                 log.warning(
                     "could not acknowledge %s: %s (it will be delivered again)", doc_id, exc

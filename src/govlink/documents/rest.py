@@ -1,21 +1,25 @@
 """The axis REST API (PLATFORMS.md §5), sans-I/O: request building and reply parsing.
 
-Every call carries signed headers:
+Call signing follows the vendor SDK (``JAVA_SDK_VXP``, ``com.vpcp.services.VnptService``):
+every request field is sent as an HTTP header ``XroadVnpt-<name>`` —
 
-* ``systemid`` — the calling system's id (``documents.auth.client_id``);
-* ``timestamp`` — ``ddMMyyyy'T'HHmmss+SSSS`` in Vietnam time. The pattern is Java's
-  ``SimpleDateFormat``: ``'T'`` is a literal, and ``+SSSS`` a literal plus sign
-  followed by the *milliseconds* zero-padded to four digits (e.g.
-  ``21112026T093005+0042`` is 09:30:05.042 on 21 Nov 2026). It is not a UTC offset;
-* ``signheader`` — compact JSON ``{"systemid": …, "timestamp": …}`` (sorted keys);
-* ``signature`` — lowercase hex HMAC-SHA256 of the ``signheader`` text, keyed by the
-  system secret (``documents.auth.client_secret``);
+* ``timestamp``: ``ddMMyyyy'T'HHmmss+SSSS`` in Vietnam time. The pattern is Java's
+  ``SimpleDateFormat``: ``'T'`` is a literal, and ``+SSSS`` a literal plus sign followed
+  by the *milliseconds* zero-padded to four digits (``21112026T093005+0042`` is
+  09:30:05.042 on 21 Nov 2026), not a UTC offset;
+* ``systemid`` (``documents.auth.client_id``), ``Content-Type`` (the SDK signs it too),
+  and the call's own fields: ``servicetype``, ``messagetype``, ``docId``, ``from``,
+  ``status``, ``hash-file`` (SHA-256 of the package), ``AgencyCode`` …
 
-and the request header JSON ``{from, servicetype: "eDoc", messagetype, docId,
-status}`` in the ``header`` HTTP header (ASCII-escaped). Replies are
-``{status: OK|FAIL, ErrorCode, ErrorDesc, data, DocId}``; ``getEdoc`` answers the
-package itself (octet-stream) and JSON only on failure. Header names and paths are
-configurable per deployment (``documents.options.header_names``, ``documents.paths``).
+— plus ``XroadVnpt-sign-header`` (compact JSON object of exactly those
+``XroadVnpt-<name>: value`` pairs), ``XroadVnpt-sign-header-key`` (the bare names joined
+by ``;``, same order), ``XroadVnpt-hash-header`` (lowercase hex HMAC-SHA256 of the
+sign-header text keyed by the system secret, ``documents.auth.client_secret``) and
+``XroadVnpt-version: 3.0.201608``. ``sendEdoc`` posts the package as multipart with the
+part ``file_doc``; ``downloadEdoc``, ``countReceiveEdoc`` and ``countReceiveStatus`` are
+GET. Replies are ``{status: OK|FAIL, ErrorCode, ErrorDesc, data, DocId}``; ``getEdoc``
+carries the package base64 in ``data``, ``downloadEdoc`` answers the bytes themselves.
+Paths are configurable per deployment (``documents.paths``).
 """
 
 from __future__ import annotations
@@ -25,50 +29,57 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Generator, Mapping
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from govlink.core.clock import Clock, SystemClock, to_vn
+from govlink.core.driver import Send
 from govlink.core.errors import AuthenticationError, NotFoundError, PlatformError
 from govlink.core.redact import redact_text
-from govlink.documents.models import Agency, AxisReply, EdocSummary
+from govlink.documents.models import Agency, AxisReply, EdocSummary, SentEdoc, SyncUnit
 
 __all__ = [
-    "DEFAULT_HEADER_NAMES",
     "DEFAULT_PATHS",
+    "TRANSPORT_STATES",
+    "XROAD_PREFIX",
+    "XROAD_VERSION",
     "AxisRequest",
     "Operation",
     "RestProtocol",
-    "VdxpHmacAuth",
+    "XroadSigner",
     "content_from_reply",
     "format_axis_timestamp",
+    "multipart_file",
     "raise_for_reply",
     "reply_from_json",
     "results_for",
-    "sign_header",
+    "sdk_file_hash",
+    "xroad_headers",
 ]
 
-DEFAULT_HEADER_NAMES: dict[str, str] = {
-    "systemid": "systemid",
-    "timestamp": "timestamp",
-    "signheader": "signheader",
-    "signature": "signature",
-    "header": "header",
-}
+XROAD_PREFIX = "XroadVnpt-"
+XROAD_VERSION = "3.0.201608"
+TRANSPORT_STATES = ("initial", "processing", "done", "fail")
+"""``updateStatus`` states the vendor SDK documents."""
+
 DEFAULT_PATHS: dict[str, str] = {
     "send": "/sendEdoc",
     "received": "/getReceivedEdocList",
     "sent": "/getSentEdocList",
     "get": "/getEdoc",
+    "download": "/downloadEdoc",
     "update_state": "/updateStatus",
     "count": "/countReceiveEdoc",
+    "count_status": "/countReceiveStatus",
     "agencies": "/getAgenciesList",
     "register": "/registerAgency",
+    "delete_agency": "/deleteAgency",
+    "sync_units": "/getSynchronizeUnit",
 }
+_GET_OPERATIONS = frozenset({"download", "count", "count_status"})
 
 _AUTH_CODES = frozenset({"E_AUTH", "E_TIMESTAMP", "401", "AUTH"})
 _NOT_FOUND_CODES = frozenset({"E_NOT_FOUND", "404", "NOT_FOUND"})
@@ -81,49 +92,58 @@ def format_axis_timestamp(when: datetime) -> str:
     return local.strftime("%d%m%YT%H%M%S") + f"+{local.microsecond // 1000:04d}"
 
 
-def sign_header(system_id: str, timestamp: str, secret: str) -> tuple[str, str]:
-    """The sign-header JSON and its HMAC-SHA256 hex signature."""
-    text = json.dumps(
-        {"systemid": system_id, "timestamp": timestamp}, separators=(",", ":"), sort_keys=True
-    )
-    return text, hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+def sdk_file_hash(content: bytes) -> str:
+    """``hash-file`` as the vendor SDK writes it: SHA-256, each byte in hex *without*
+    zero padding (``0x0a`` → ``a``), so the text is 32 to 64 characters long."""
+    return "".join(f"{byte:x}" for byte in hashlib.sha256(content).digest())
 
 
-class VdxpHmacAuth(httpx.Auth):
-    """Adds the signed headers to every request (REST and SOAP alike)."""
+def xroad_headers(
+    fields: Mapping[str, str], secret: str, *, version: str = XROAD_VERSION
+) -> dict[str, str]:
+    """The signed ``XroadVnpt-*`` headers for ``fields`` (name → value, in order)."""
+    signed = {XROAD_PREFIX + name: str(value) for name, value in fields.items()}
+    text = json.dumps(signed, separators=(",", ":"), ensure_ascii=True)
+    digest = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+    return {
+        **signed,
+        XROAD_PREFIX + "sign-header-key": ";".join(fields),
+        XROAD_PREFIX + "sign-header": text,
+        XROAD_PREFIX + "hash-header": digest,
+        XROAD_PREFIX + "version": version,
+    }
 
-    def __init__(
-        self,
-        system_id: str,
-        secret: str,
-        *,
-        clock: Clock | None = None,
-        header_names: Mapping[str, str] | None = None,
-    ) -> None:
+
+class XroadSigner:
+    """The calling system's identity: adds ``timestamp`` and ``systemid`` to each
+    call's fields and signs them (:func:`xroad_headers`)."""
+
+    def __init__(self, system_id: str, secret: str, *, clock: Clock | None = None) -> None:
         if not system_id or not secret:
             raise ValueError("system_id and secret must not be empty")
         self.system_id = system_id
         self._secret = secret
         self.clock: Clock = clock or SystemClock()
-        self.names = {**DEFAULT_HEADER_NAMES, **(header_names or {})}
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        timestamp = format_axis_timestamp(self.clock.now())
-        text, signature = sign_header(self.system_id, timestamp, self._secret)
-        request.headers[self.names["systemid"]] = self.system_id
-        request.headers[self.names["timestamp"]] = timestamp
-        request.headers[self.names["signheader"]] = text
-        request.headers[self.names["signature"]] = signature
-        yield request
+    def __repr__(self) -> str:
+        return f"XroadSigner(system_id={self.system_id!r}, secret=***)"
+
+    def headers(self, fields: Mapping[str, str]) -> dict[str, str]:
+        base = {
+            "timestamp": format_axis_timestamp(self.clock.now()),
+            "systemid": self.system_id,
+        }
+        return xroad_headers({**base, **fields}, self._secret)
 
 
 @dataclass(frozen=True)
 class Operation:
-    """One exchange operation, independent of the variant (REST, gateway, SOAP)."""
+    """One exchange operation, independent of the variant (axis REST or gateway)."""
 
     name: str
-    """``send``, ``received``, ``sent``, ``get``, ``update_state``, ``count``,
-    ``agencies`` or ``register``."""
+    """``send``, ``received``, ``sent``, ``get``, ``download``, ``update_state``,
+    ``count``, ``count_status``, ``agencies``, ``register``, ``delete_agency`` or
+    ``sync_units``."""
     agency: str | None = None
     messagetype: str = "edoc"
     doc_id: str | None = None
@@ -135,12 +155,21 @@ class Operation:
     def safe(self) -> bool:
         """Reads may be retried; a send or a state change is retried only when the
         request provably never arrived (see ``govlink.core.http``)."""
-        return self.name in ("received", "sent", "get", "count", "agencies")
+        return self.name in (
+            "received",
+            "sent",
+            "get",
+            "download",
+            "count",
+            "count_status",
+            "agencies",
+            "sync_units",
+        )
 
 
 @dataclass(frozen=True)
 class AxisRequest:
-    """An HTTP request for the shells to send (``url`` relative to the base URL)."""
+    """An HTTP request to send (``url`` relative to the base URL)."""
 
     method: str
     url: str
@@ -149,15 +178,31 @@ class AxisRequest:
     json: Any = None
     params: dict[str, str] | None = None
 
-    def as_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"headers": self.headers}
-        if self.content is not None:
-            kwargs["content"] = self.content
-        if self.json is not None:
-            kwargs["json"] = self.json
-        if self.params:
-            kwargs["params"] = self.params
-        return kwargs
+    def send(self, *, safe: bool) -> Send:
+        """The core driver's step for this request."""
+        return Send(
+            self.method,
+            self.url,
+            safe=safe,
+            headers=self.headers,
+            params=self.params,
+            content=self.content,
+            json=self.json,
+        )
+
+
+def multipart_file(name: str, filename: str, content: bytes) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body with one file part, and its Content-Type."""
+    boundary = secrets.token_hex(16)
+    while boundary.encode() in content:  # pragma: no cover - 2**-128 per attempt
+        boundary = secrets.token_hex(16)
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode("ascii")
+    body = head + content + f"\r\n--{boundary}--\r\n".encode("ascii")
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _short(text: str) -> str:
@@ -218,23 +263,35 @@ def _items(data: Any, what: str) -> list[Any]:
     return data
 
 
+def _object(data: Any) -> Any:
+    if isinstance(data, str):
+        try:
+            return json.loads(data)
+        except ValueError:
+            return data
+    return data
+
+
 def results_for(operation: Operation, reply: AxisReply, *, what: str) -> Any:
     """The typed result of ``operation`` from a validated OK reply (shared by variants)."""
-    if operation.name in ("received", "sent"):
+    if operation.name == "received":
         return [EdocSummary.model_validate(item) for item in _items(reply.data, what)]
+    if operation.name == "sent":
+        return [SentEdoc.model_validate(item) for item in _items(reply.data, what)]
     if operation.name == "agencies":
         return [Agency.model_validate(item) for item in _items(reply.data, what)]
+    if operation.name == "sync_units":
+        return [SyncUnit.model_validate(item) for item in _items(reply.data, what)]
     if operation.name == "register":
-        data = reply.data
-        if isinstance(data, str):
-            data = json.loads(data)
+        data = _object(reply.data)
         return Agency.model_validate(data) if isinstance(data, Mapping) else None
-    if operation.name == "count":
-        data = reply.data
-        if isinstance(data, str):
-            data = json.loads(data)
+    if operation.name in ("count", "count_status"):
+        extra = reply.model_extra or {}
+        if "count" in extra:  # the SDK reads the top-level ``count``
+            return int(extra["count"] or 0)
+        data = _object(reply.data)
         if isinstance(data, Mapping):
-            return int(data.get("total", data.get("count", 0)))
+            return int(data.get("count", data.get("total", 0)) or 0)
         return int(data or 0)
     if operation.name == "send":
         if not reply.doc_id:
@@ -244,46 +301,62 @@ def results_for(operation: Operation, reply: AxisReply, *, what: str) -> Any:
 
 
 class RestProtocol:
-    """Builds axis REST requests and parses their replies."""
+    """Builds signed axis REST requests and parses their replies."""
 
     variant = "rest"
 
     def __init__(
-        self,
-        *,
-        paths: Mapping[str, str] | None = None,
-        header_names: Mapping[str, str] | None = None,
+        self, signer: XroadSigner | None = None, *, paths: Mapping[str, str] | None = None
     ) -> None:
+        self.signer = signer
         self.paths = {**DEFAULT_PATHS, **(paths or {})}
-        self.names = {**DEFAULT_HEADER_NAMES, **(header_names or {})}
 
-    def _header(self, operation: Operation) -> dict[str, str]:
-        header: dict[str, Any] = {"servicetype": "eDoc", "messagetype": operation.messagetype}
-        if operation.agency:
-            key = "from" if operation.name == "send" else "agency"
-            header[key] = operation.agency
-        if operation.doc_id:
-            header["docId"] = operation.doc_id
-        if operation.state:
-            header["status"] = operation.state
-        return {self.names["header"]: json.dumps(header, ensure_ascii=True, sort_keys=True)}
+    @staticmethod
+    def fields(operation: Operation) -> dict[str, str]:
+        """The call's own signed fields (the SDK's JSON request header)."""
+        name = operation.name
+        if name == "send":
+            content = operation.content or b""
+            fields = {"Content-Type": "application/octet-stream"}
+            if operation.agency:
+                fields["from"] = operation.agency
+            fields.update(
+                servicetype="eDoc",
+                messagetype=operation.messagetype,
+                **{"hash-file": sdk_file_hash(content)},
+            )
+            return fields
+        fields = {"Content-Type": "application/json"}
+        if name in ("received", "sent", "count", "count_status"):
+            fields.update(servicetype="eDoc", messagetype=operation.messagetype)
+        if name in ("get", "download") and operation.doc_id:
+            fields["docId"] = operation.doc_id
+        if name == "update_state":
+            fields["status"] = operation.state or ""
+            fields["docId"] = operation.doc_id or ""
+        if name == "delete_agency" and operation.data:
+            fields["AgencyCode"] = str(operation.data.get("AgencyCode", ""))
+        return fields
 
     def build(self, operation: Operation) -> AxisRequest:
         path = self.paths[operation.name]
-        headers = self._header(operation)
+        fields = self.fields(operation)
+        headers = self.signer.headers(fields) if self.signer is not None else {}
+        method = "GET" if operation.name in _GET_OPERATIONS else "POST"
         if operation.name == "send":
-            headers["Content-Type"] = "application/octet-stream"
-            return AxisRequest("POST", path, headers, content=operation.content or b"")
+            body, content_type = multipart_file("file_doc", "edoc.edxml", operation.content or b"")
+            headers["Content-Type"] = content_type
+            return AxisRequest(method, path, headers, content=body)
         if operation.name == "register":
-            return AxisRequest("POST", path, headers, json=dict(operation.data or {}))
-        return AxisRequest("POST", path, headers)
+            return AxisRequest(method, path, headers, json=dict(operation.data or {}))
+        return AxisRequest(method, path, headers)
 
     def parse(
         self, operation: Operation, status_code: int, headers: Mapping[str, str], body: bytes
     ) -> Any:
         what = f"VDXP {operation.name}"
         content_type = headers.get("content-type", "")
-        if operation.name == "get" and status_code < 400 and "json" not in content_type:
+        if operation.name == "download" and status_code < 400 and "json" not in content_type:
             if not body:
                 raise PlatformError(f"{what}: the axis answered an empty document")
             return body
@@ -302,7 +375,7 @@ class RestProtocol:
             status_code=status_code,
             what=what,
         )
-        if operation.name == "get":
+        if operation.name in ("get", "download"):
             return content_from_reply(reply, what)
         return results_for(operation, reply, what=what)
 

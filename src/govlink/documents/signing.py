@@ -37,6 +37,7 @@ from lxml import etree
 
 from govlink.core.clock import Clock
 from govlink.core.config import GovLinkSettings
+from govlink.core.driver import EvidenceMixin
 from govlink.core.errors import ConfigurationError, SignatureError
 from govlink.core.xml import (
     StreamedXml,
@@ -236,7 +237,7 @@ class PackageSigner:
 
 
 @dataclass
-class VerifiedEdxml:
+class VerifiedEdxml(EvidenceMixin):
     """A verified package or status message, built from the signed content only."""
 
     kind: Literal["edoc", "status"]

@@ -190,3 +190,41 @@ def test_signing_in_place_equals_signing_a_copy(reference: str) -> None:
     result = verifier.verify(etree.tostring(in_place))
     assert result.reference_uri == reference
     assert result.signed_xml.findtext(".//{urn:doc}p") == "1 & 2"
+
+
+def test_a_huge_text_node_outside_the_attachments_is_refused_while_reading(
+    tmp_path: Path,
+) -> None:
+    """A 40 MB <Subject> is refused before it is buffered (the cap is 10 Mi chars),
+    not after the tree builder held it several times over."""
+    import tracemalloc
+
+    path = tmp_path / "huge-subject.xml"
+    with path.open("wb") as out:
+        out.write(b"<edXML><Subject>")
+        for _ in range(40):
+            out.write(b"a" * (1024 * 1024))
+        out.write(b"</Subject><Content>ok</Content></edXML>")
+    tracemalloc.start()
+    try:
+        with pytest.raises(XmlRejectedError, match="text node is longer than"):
+            parse_xml_streaming(path, divert=lambda tag: tag == "Attachment", max_bytes=1 << 30)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 30 * 1024 * 1024  # the cap (10 Mi chars) plus parser chunks, not 40+ MB
+
+
+def test_large_diverted_text_is_still_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "big-attachment.xml"
+    with path.open("wb") as out:
+        out.write(b"<edXML><Subject>x</Subject><Attachment>")
+        for _ in range(12):
+            out.write(b"QUJD" * (256 * 1024))
+        out.write(b"</Attachment></edXML>")
+    streamed = parse_xml_streaming(path, divert=lambda tag: tag == "Attachment", max_bytes=1 << 30)
+    try:
+        (spool,) = streamed.external.values()
+        assert spool.size == 12 * 1024 * 1024
+    finally:
+        streamed.close()

@@ -9,6 +9,7 @@ import pytest
 
 from govlink.core.clock import VN_TZ
 from govlink.core.xml import XmlRejectedError
+from govlink.documents import StatusCode
 from govlink.documents.edxml import (
     EDXML_NS,
     build_package,
@@ -187,3 +188,44 @@ def test_status_message_parse_and_kind() -> None:
     assert message.from_.organ_id == "000.00.00.G22"
     with pytest.raises(XmlRejectedError, match="status message"):
         parse_package(status)
+
+
+# The status fields directly under MessageHeader, as one public Bkav sample writes a
+# "being handled" (05) status; the wrapper is <edXML> in the default namespace.
+STATUS_UNDER_MESSAGE_HEADER = """<?xml version="1.0" encoding="UTF-8"?>
+<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+  <e:edXMLEnvelope xmlns:e="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+    <e:edXMLHeader>
+      <e:MessageHeader>
+        <e:From><e:OrganId>000.00.00.H41</e:OrganId><e:OrganName>UBND</e:OrganName></e:From>
+        <e:ResponseFor>
+          <e:OrganId>000.00.00.G22</e:OrganId>
+          <e:Code>12/VPCP-TTĐT</e:Code>
+          <e:PromulgationDate>2015/09/30</e:PromulgationDate>
+          <e:DocumentId>000.00.00.G22,2015/09/30,12/VPCP-TTĐT</e:DocumentId>
+        </e:ResponseFor>
+        <e:StaffInfo><e:Department>Văn thư</e:Department><e:Staff>A</e:Staff></e:StaffInfo>
+        <e:StatusCode>05</e:StatusCode>
+        <e:Description>Đang xử lý</e:Description>
+        <e:Timestamp>2015/09/20 11:08:36</e:Timestamp>
+      </e:MessageHeader>
+    </e:edXMLHeader>
+  </e:edXMLEnvelope>
+</edXML>
+"""
+
+
+def test_status_fields_under_message_header_are_read() -> None:
+    parsed = parse_edxml(STATUS_UNDER_MESSAGE_HEADER.encode())
+    assert parsed.kind == "status"
+    status = parsed.status
+    assert status is not None
+    assert status.status_code is StatusCode.IN_PROGRESS
+    assert status.from_ is not None
+    assert status.from_.organ_id == "000.00.00.H41"
+    assert status.response_for is not None
+    assert status.response_for.organ_id == "000.00.00.G22"
+    assert status.description == "Đang xử lý"
+    assert status.header_unknown == []
+    direct = parse_status(STATUS_UNDER_MESSAGE_HEADER.encode())
+    assert direct.status_code is StatusCode.IN_PROGRESS

@@ -1,4 +1,4 @@
-"""The exchange's wire format: signed headers, request shapes, reply parsing."""
+"""The exchange's wire format: XroadVnpt signed headers, request shapes, reply parsing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+import respx
 from documents_fixtures import PKI
 
 from govlink.core.clock import ManualClock
@@ -19,17 +20,22 @@ from govlink.documents.gateway import GatewayProtocol
 from govlink.documents.rest import (
     Operation,
     RestProtocol,
-    VdxpHmacAuth,
+    XroadSigner,
     format_axis_timestamp,
-    sign_header,
+    sdk_file_hash,
 )
-from govlink.documents.soap import SoapProtocol
 
 JSON = {"content-type": "application/json"}
+CLOCK = ManualClock(datetime(2026, 1, 2, 3, 4, 5, 6_000, tzinfo=UTC))
 
 
 def _reply(**fields: object) -> bytes:
     return json.dumps({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", **fields}).encode()
+
+
+def _signed(operation: Operation) -> tuple[object, dict[str, str]]:
+    request = RestProtocol(XroadSigner("sys-1", "s3cret", clock=CLOCK)).build(operation)
+    return request, request.headers
 
 
 def test_timestamp_is_vietnam_time_with_millis_after_plus() -> None:
@@ -37,51 +43,119 @@ def test_timestamp_is_vietnam_time_with_millis_after_plus() -> None:
     assert format_axis_timestamp(moment) == "21112026T093005+0042"
 
 
-def test_sign_header_is_hmac_sha256_hex_of_the_json() -> None:
-    text, signature = sign_header("sys-1", "21112026T093005+0042", "s3cret")
-    assert json.loads(text) == {"systemid": "sys-1", "timestamp": "21112026T093005+0042"}
-    expected = hmac.new(b"s3cret", text.encode(), hashlib.sha256).hexdigest()
-    assert signature == expected
+def test_every_field_is_an_xroadvnpt_header_signed_as_the_vendor_sdk_does() -> None:
+    _request, headers = _signed(Operation("received", messagetype="status"))
+    names = headers["XroadVnpt-sign-header-key"].split(";")
+    assert names == ["timestamp", "systemid", "Content-Type", "servicetype", "messagetype"]
+    signed = json.loads(headers["XroadVnpt-sign-header"])
+    assert list(signed) == [f"XroadVnpt-{name}" for name in names]
+    for name in names:
+        assert headers[f"XroadVnpt-{name}"] == signed[f"XroadVnpt-{name}"]
+    assert signed["XroadVnpt-timestamp"] == "02012026T100405+0006"
+    assert signed["XroadVnpt-systemid"] == "sys-1"
+    assert signed["XroadVnpt-messagetype"] == "status"
+    expected = hmac.new(
+        b"s3cret", headers["XroadVnpt-sign-header"].encode(), hashlib.sha256
+    ).hexdigest()
+    assert headers["XroadVnpt-hash-header"] == expected
+    assert headers["XroadVnpt-version"] == "3.0.201608"
 
 
-def test_mock_checks_the_same_hmac() -> None:
-    from mock_servers.vdxp import hmac_signature, parse_timestamp
-
-    text, signature = sign_header("sys-1", "21112026T093005+0042", "s3cret")
-    assert hmac_signature("s3cret", text) == signature
-    parsed = parse_timestamp("21112026T093005+0042")
-    assert parsed == datetime(2026, 11, 21, 2, 30, 5, 42_000, tzinfo=UTC)
-
-
-def test_auth_flow_adds_the_four_headers() -> None:
-    clock = ManualClock(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
-    auth = VdxpHmacAuth("sys-1", "s3cret", clock=clock)
-    request = httpx.Request("POST", "https://axis.example/getReceivedEdocList")
-    signed = next(auth.auth_flow(request))
-    assert signed.headers["systemid"] == "sys-1"
-    assert signed.headers["timestamp"] == "02012026T100405+0000"
-    text = signed.headers["signheader"]
-    assert signed.headers["signature"] == sign_header("sys-1", "02012026T100405+0000", "s3cret")[1]
-    assert json.loads(text)["timestamp"] == "02012026T100405+0000"
+def test_hash_file_is_written_like_the_sdk_without_zero_padding() -> None:
+    content = b"<edXML/>"
+    digest = hashlib.sha256(content).digest()
+    assert sdk_file_hash(content) == "".join(format(b, "x") for b in digest)
+    # sha256("abc") = ba7816bf 8f01cfea … b00361a3 … f20015ad: 0x01, 0x03, 0x00 lose a digit
+    assert sdk_file_hash(b"abc") == "ba7816bf8f1cfea414140de5dae2223b0361a396177a9cb410ff61f2015ad"
 
 
-def test_send_request_is_octet_stream_with_ascii_header_json() -> None:
-    request = RestProtocol().build(
+def test_send_is_multipart_with_the_part_file_doc() -> None:
+    request, headers = _signed(
         Operation("send", agency="000.00.00.H47", messagetype="edoc", content=b"<edXML/>")
     )
     assert (request.method, request.url) == ("POST", "/sendEdoc")
-    assert request.content == b"<edXML/>"
-    assert request.headers["Content-Type"] == "application/octet-stream"
-    header = json.loads(request.headers["header"])
-    assert header == {"from": "000.00.00.H47", "messagetype": "edoc", "servicetype": "eDoc"}
-    request.headers["header"].encode("ascii")
+    content_type = headers["Content-Type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    from mock_servers.vdxp import multipart_part  # an independent multipart reader
+
+    assert multipart_part(content_type, request.content, "file_doc") == b"<edXML/>"
+    assert headers["XroadVnpt-from"] == "000.00.00.H47"
+    assert headers["XroadVnpt-servicetype"] == "eDoc"
+    assert headers["XroadVnpt-hash-file"] == sdk_file_hash(b"<edXML/>")
+    assert headers["XroadVnpt-Content-Type"] == "application/octet-stream"
 
 
-def test_paths_and_header_names_are_configurable() -> None:
-    protocol = RestProtocol(paths={"received": "/api/v2/inbox"}, header_names={"header": "X-Edoc"})
-    request = protocol.build(Operation("received", agency="000.00.00.H47"))
-    assert request.url == "/api/v2/inbox"
-    assert "X-Edoc" in request.headers
+@pytest.mark.parametrize(
+    ("operation", "method", "path", "fields"),
+    [
+        (Operation("download", doc_id="d1"), "GET", "/downloadEdoc", {"docId": "d1"}),
+        (Operation("get", doc_id="d1"), "POST", "/getEdoc", {"docId": "d1"}),
+        (Operation("count"), "GET", "/countReceiveEdoc", {"messagetype": "edoc"}),
+        (
+            Operation("count_status", messagetype="status"),
+            "GET",
+            "/countReceiveStatus",
+            {"messagetype": "status"},
+        ),
+        (
+            Operation("update_state", doc_id="d1", state="initial"),
+            "POST",
+            "/updateStatus",
+            {"status": "initial", "docId": "d1"},
+        ),
+        (
+            Operation("delete_agency", data={"AgencyCode": "000.01.00.H47"}),
+            "POST",
+            "/deleteAgency",
+            {"AgencyCode": "000.01.00.H47"},
+        ),
+        (Operation("sync_units"), "POST", "/getSynchronizeUnit", {}),
+        (Operation("agencies"), "POST", "/getAgenciesList", {}),
+    ],
+)
+def test_every_endpoint_of_the_sdk(
+    operation: Operation, method: str, path: str, fields: dict[str, str]
+) -> None:
+    request, headers = _signed(operation)
+    assert (request.method, request.url) == (method, path)
+    for name, value in fields.items():
+        assert headers[f"XroadVnpt-{name}"] == value
+
+
+def test_paths_are_configurable() -> None:
+    protocol = RestProtocol(paths={"received": "/api/v2/inbox"})
+    assert protocol.build(Operation("received")).url == "/api/v2/inbox"
+
+
+def test_sent_list_items_have_no_docid() -> None:
+    body = _reply(
+        data=[
+            {
+                "senderDocId": "s1",
+                "receiverDocId": "r1",
+                "fromCode": "000.00.00.H47",
+                "toCode": "000.00.00.G22",
+                "sendStatus": "done",
+                "receiveStatus": "03",
+                "title": "Về việc",
+                "notation": "12/UBND-VP",
+                "somethingNew": 1,
+            }
+        ]
+    )
+    (item,) = RestProtocol().parse(Operation("sent"), 200, JSON, body)
+    assert (item.sender_doc_id, item.receiver_doc_id, item.to_code) == (
+        "s1",
+        "r1",
+        "000.00.00.G22",
+    )
+    assert item.latest_status is StatusCode.RECEIVED
+    assert item.model_extra == {"somethingNew": 1}
+
+
+def test_counts_read_the_top_level_count() -> None:
+    body = json.dumps({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "count": 7}).encode()
+    assert RestProtocol().parse(Operation("count"), 200, JSON, body) == 7
 
 
 @pytest.mark.parametrize(
@@ -120,24 +194,22 @@ def test_non_json_reply_is_a_platform_error_with_a_hint() -> None:
 def test_list_items_accept_wire_name_variants() -> None:
     body = _reply(
         data=[
-            {"docId": "a", "from": "000.00.00.G22", "to": "000.00.00.H47", "statusCode": "06"},
+            {"docId": "a", "from": "000.00.00.G22", "to": "000.00.00.H47", "status": "initial"},
             {"id": "b", "from": "000.00.00.G22", "to": ["000.00.00.H47"], "extra": 1},
         ]
     )
     items = RestProtocol().parse(Operation("received"), 200, JSON, body)
     assert [i.doc_id for i in items] == ["a", "b"]
     assert items[0].to == ["000.00.00.H47"]
-    assert items[0].status_code is StatusCode.COMPLETED
+    assert items[0].status == "initial"
     assert items[1].model_extra == {"extra": 1}
 
 
-def test_get_edoc_returns_the_package_bytes() -> None:
-    assert (
-        RestProtocol().parse(
-            Operation("get", doc_id="a"), 200, {"content-type": "application/octet-stream"}, b"<x/>"
-        )
-        == b"<x/>"
-    )
+def test_download_returns_the_package_bytes_and_get_edoc_decodes_base64() -> None:
+    octets = {"content-type": "application/octet-stream"}
+    assert RestProtocol().parse(Operation("download", doc_id="a"), 200, octets, b"<x/>") == b"<x/>"
+    body = _reply(data="PGVkWE1MLz4=")
+    assert RestProtocol().parse(Operation("get", doc_id="a"), 200, JSON, body) == b"<edXML/>"
 
 
 def test_send_reply_without_docid_is_an_error() -> None:
@@ -184,27 +256,11 @@ def test_gateway_document_content_is_base64_in_data() -> None:
     assert GatewayProtocol().parse(Operation("get", doc_id="d1"), 200, JSON, body) == b"<edXML/>"
 
 
-def test_soap_call_parameters() -> None:
-    name, params = SoapProtocol().call(
-        Operation("update_state", agency="000.00.00.H47", doc_id="d1", state="done")
-    )
-    assert name == "updateStatus"
-    assert json.loads(params["header"]) == {
-        "servicetype": "eDoc",
-        "messagetype": "edoc",
-        "agency": "000.00.00.H47",
-        "docId": "d1",
-        "status": "done",
-    }
-
-
+@respx.mock
 def test_client_signs_every_request_on_the_wire() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"status": "OK", "data": []})
-
+    route = respx.post("https://axis.example/api/getReceivedEdocList").mock(
+        return_value=httpx.Response(200, json={"status": "OK", "ErrorCode": "0", "data": []})
+    )
     settings = GovLinkSettings.load(
         documents={
             "base_url": "https://axis.example/api",
@@ -212,22 +268,23 @@ def test_client_signs_every_request_on_the_wire() -> None:
             "options": {"trust_store": str(PKI / "ca.cert.pem")},
         }
     )
-    with DocumentClient(settings, transport=httpx.MockTransport(handler)) as client:
+    with DocumentClient(settings) as client:
         assert client.received() == []
-    (request,) = seen
-    assert str(request.url) == "https://axis.example/api/getReceivedEdocList"
+    request = route.calls.last.request
     expected = hmac.new(
-        b"s3cret", request.headers["signheader"].encode(), hashlib.sha256
+        b"s3cret", request.headers["XroadVnpt-sign-header"].encode(), hashlib.sha256
     ).hexdigest()
-    assert request.headers["signature"] == expected
-    assert request.headers["systemid"] == "sys-1"
+    assert request.headers["XroadVnpt-hash-header"] == expected
+    assert request.headers["XroadVnpt-systemid"] == "sys-1"
+    assert "signheader" not in request.headers
 
 
-def test_unknown_variant_is_a_configuration_error() -> None:
+@pytest.mark.parametrize("variant", ["ftp", "soap"])  # soap: removed, never grounded
+def test_unknown_variant_is_a_configuration_error(variant: str) -> None:
     from govlink.core.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="VARIANT"):  # when settings load
-        GovLinkSettings.load(documents={"options": {"variant": "ftp"}})
+        GovLinkSettings.load(documents={"options": {"variant": variant}})
 
 
 def test_sending_without_a_key_says_which_setting() -> None:

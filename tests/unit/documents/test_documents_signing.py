@@ -235,7 +235,7 @@ def _default_namespace_signature(data: bytes) -> bytes:
     signed_info = new.find(f"{{{DSIG_NS}}}SignedInfo")
     key = serialization.load_pem_private_key((PKI / f"{AGENCY_A}.key.pem").read_bytes(), None)
     # canonicalise SignedInfo as a root carrying its in-scope namespaces (what
-    # inclusive C14N of the subset is; see govlink.core.xml._rooted)
+    # inclusive C14N of the subset is; see govlink.core.xml._signxml._rooted)
     rooted = etree.fromstring(etree.tostring(signed_info, with_tail=False))  # type: ignore[arg-type]
     value = key.sign(  # type: ignore[union-attr,call-arg]
         etree.tostring(rooted, method="c14n"), padding.PKCS1v15(), hashes.SHA256()

@@ -169,8 +169,9 @@ def _children(element: etree._Element | None, name: str) -> list[etree._Element]
 
 
 def _first(element: etree._Element | None, name: str) -> etree._Element | None:
-    found = _children(element, name)
-    return found[0] if found else None
+    if element is None:
+        return None
+    return next((c for c in element if _local(c) == name), None)
 
 
 def _unknown_children(element: etree._Element | None, known: set[str]) -> list[str]:
@@ -301,19 +302,34 @@ def package_from_tree(
     )
 
 
+def _status_element(header: etree._Element | None) -> etree._Element | None:
+    """Where the status fields sit: ``edXMLHeader/Status`` (the standard), or — as in
+    a public Bkav sample — directly under ``edXMLHeader/MessageHeader`` (recognised
+    by its ``StatusCode``)."""
+    status = _first(header, "Status")
+    if status is not None:
+        return status
+    message = _first(header, "MessageHeader")
+    if message is not None and _first(message, "StatusCode") is not None:
+        return message
+    return None
+
+
 def status_from_tree(root: etree._Element) -> StatusMessage:
-    """The status message held by ``root``."""
+    """The status message held by ``root`` (fields under ``Status`` or under
+    ``MessageHeader``)."""
     envelope, _ = _envelope_and_root(root)
     header = _first(envelope, "edXMLHeader")
-    status = _first(header, "Status")
+    status = _status_element(header)
     if status is None:
         raise XmlRejectedError(
-            "not an edXML status message: no edXMLHeader/Status element",
+            "not an edXML status message: no edXMLHeader/Status element (nor a "
+            "MessageHeader carrying a StatusCode)",
             hint="this looks like a document package; use parse_package",
         )
     message: StatusMessage = read_model(status, StatusMessage)
     message.envelope_unknown = _unknown_children(envelope, _ENVELOPE_KNOWN)
-    message.header_unknown = _unknown_children(header, {"Status"})
+    message.header_unknown = _unknown_children(header, {_local(status) or "Status"})
     return message
 
 
@@ -352,7 +368,7 @@ def read_tree(
 def kind_of(root: etree._Element) -> Literal["edoc", "status"]:
     envelope, _ = _envelope_and_root(root)
     header = _first(envelope, "edXMLHeader")
-    return "status" if _first(header, "Status") is not None else "edoc"
+    return "status" if _status_element(header) is not None else "edoc"
 
 
 def parse_edxml(
