@@ -22,7 +22,7 @@ GOOD_ROWS = (
     "H47-002,1.000894,1,20260302090000,TRẦN THỊ BÌNH,,False\n"
 )
 BAD_ROWS = (
-    "H47-003,1.001193,1,2026-03-02,LÊ C,,False\n"  # line 5: bad date
+    "H47-003,1.001193,1,02-03-2026,LÊ C,,False\n"  # line 5: bad date
     "H47-004,,1,20260302080000,PHẠM D,,False\n"  # line 6: no procedure
     "H47-002,1.000894,10,20260302090000,TRẦN THỊ BÌNH,,True\n"  # line 7: 1 -> 10 illegal
 )

@@ -10,6 +10,7 @@ once per idempotency key, and in order for every dossier.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import signal
@@ -19,6 +20,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -29,6 +31,20 @@ from govlink.sync import SqliteOutbox
 from govlink.testing import MockHandle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _load_pg_support() -> ModuleType:
+    """The PostgreSQL server fixture the integration tests use (one machinery)."""
+    path = Path(__file__).parents[1] / "integration" / "outbox_pg_support.py"
+    spec = importlib.util.spec_from_file_location("outbox_pg_support_e2e", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pg_dsn = _load_pg_support().pg_dsn
 
 DOSSIERS = 100
 START = datetime(2026, 3, 2, 8, tzinfo=VN_TZ)
@@ -138,3 +154,122 @@ def test_kill_minus_nine_mid_drain_loses_nothing_and_applies_once_in_order(
         code = f"H47.99-{n:04d}"
         assert history[code] == [key for c, key in expected if c == code]
     assert time.monotonic() - started < 60
+
+
+PRODUCER = """
+import sys, time
+from datetime import datetime, timedelta
+from govlink.core.clock import VN_TZ
+from govlink.dossiers import ProgressRecord, enqueue_progress
+from govlink.sync import open_outbox
+target, name, dossiers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+start = datetime(2026, 3, 2, 8, tzinfo=VN_TZ)
+store = open_outbox(dsn=target) if "=" in target else open_outbox(target)
+for step in range(3):
+    for n in range(dossiers):
+        record = ProgressRecord(
+            ma_ho_so=f"H47.98-{n:04d}", handler=f"producer {name}", status=4,
+            handled_at=start + timedelta(minutes=step), content=f"{name}{step}",
+        )
+        enqueue_progress(store, [record])
+    time.sleep(0.05)
+store.close()
+"""
+
+
+def _rows(target: str) -> list[tuple[str, str, str]]:
+    """(state, MaHoSo, idempotency key) of every change, in id order."""
+    from govlink.sync import open_outbox
+
+    store = open_outbox(dsn=target) if "=" in target else open_outbox(target)
+    try:
+        items = store.items(limit=100_000)
+    finally:
+        store.close()
+    return [(i.state, i.key, i.idempotency_key) for i in items]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def outbox_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "outbox.db")
+    request.applymarker(pytest.mark.postgres)
+    dsn = str(request.getfixturevalue("pg_dsn"))
+    from govlink.sync import open_outbox
+
+    with open_outbox(dsn=dsn) as store, store._transaction() as cur:  # type: ignore[attr-defined]
+        cur.execute("TRUNCATE govlink_outbox, govlink_outbox_payload")
+    return dsn
+
+
+def test_two_producers_and_leases_shorter_than_a_delivery_keep_order(
+    govlink_mock: MockHandle, tmp_path: Path, outbox_target: str
+) -> None:
+    """Two producers race on the same dossiers while two workers, one of them
+    killed and restarted, deliver with a lease shorter than one (slowed) request:
+    the heartbeat keeps the lease, and what the mock applied is, per dossier,
+    exactly the outbox order — no older change after a newer one, none twice."""
+    dossiers = 12
+    from govlink.sync import open_outbox
+
+    store = open_outbox(dsn=outbox_target) if "=" in outbox_target else open_outbox(outbox_target)
+    with store:
+        created = [
+            Dossier(
+                ma_ho_so=f"H47.98-{n:04d}", procedure_code="1.001193", status=1, received_at=START
+            )
+            for n in range(dossiers)
+        ]
+        store.enqueue_many([dossier_change(d, is_updating=False) for d in created], now=time.time())
+    govlink_mock.set_fault(platform="dossiers", status=503, probability=0.1, seed=21)
+    govlink_mock.set_fault(platform="dossiers", latency_ms=700)  # > --lease-seconds 0.5
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GOVLINK_")}
+    env |= {
+        "GOVLINK_DOSSIERS__BASE_URL": govlink_mock.url("dossiers"),
+        "GOVLINK_HTTP__MAX_RETRIES": "0",
+        "GOVLINK_HTTP__TIMEOUT": "10",
+    }
+    where = ["--outbox-dsn", outbox_target] if "=" in outbox_target else ["--outbox", outbox_target]
+    drain = [
+        *_govlink(), "outbox", "drain", *where, "--batch-size", "6", "--lease-seconds", "0.5",
+        "--backoff", "0.02", "--max-attempts", "100", "--no-wait", "--json",
+    ]  # fmt: skip
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        producers = [
+            subprocess.Popen([sys.executable, "-c", PRODUCER, outbox_target, name, str(dossiers)])
+            for name in ("A", "B")
+        ]
+        procs += producers
+        time.sleep(0.5)
+        workers = [
+            subprocess.Popen(drain, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL)
+            for _ in range(2)
+        ]
+        procs += workers
+        time.sleep(2.0)
+        workers[0].send_signal(signal.SIGKILL)  # mid-delivery: its lease must expire
+        workers[0].wait(timeout=10)
+        assert [p.wait(timeout=60) for p in producers] == [0, 0]
+        deadline = time.monotonic() + 90
+        while any(state != "done" for state, _k, _i in _rows(outbox_target)):
+            assert time.monotonic() < deadline, "the outbox did not drain"
+            if workers[-1].poll() is not None:
+                workers.append(
+                    subprocess.Popen(drain, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL)
+                )
+                procs.append(workers[-1])
+            time.sleep(0.2)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    rows = _rows(outbox_target)
+    assert len(rows) == (1 + 2 * 3) * dossiers
+    govlink_mock.clear_faults()
+    received = httpx.get(f"{govlink_mock.url('dossiers')}/_mock/received", timeout=30).json()
+    assert received["summary"]["applied_more_than_once"] == 0
+    for n in range(dossiers):
+        code = f"H47.98-{n:04d}"
+        assert received["history"][code] == [key for _s, c, key in rows if c == code]

@@ -9,21 +9,18 @@ create (``False``) or update (``True``) per row. Every row is validated first â€
 fields, and status transitions against the dossier's earlier rows and the last
 status already queued â€” and *all* bad rows are reported with their line numbers;
 nothing is queued unless every row is valid or ``--skip-invalid`` is given. Then
-the rows are queued in the durable outbox (each with an idempotency key derived
-from its content, so pushing the same file twice queues nothing new) and drained
-to the portal with a progress bar.
+the rows are queued in the durable outbox (each with an idempotency key that
+identifies the change: the ``event_id``, ``sequence`` or ``changed_at`` column, else
+the row's content and position; pushing the same file twice queues nothing new)
+and drained to the portal with a progress bar. Reading and validating live in
+:mod:`govlink.dossiers.export` (formats, dates, unknown columns).
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -49,9 +46,7 @@ from govlink.cli.outbox import (
     open_store,
     status_dict,
 )
-
-if TYPE_CHECKING:
-    from govlink.sync import Change, OutboxStore
+from govlink.dossiers.export import Kind, Problem, Validated, read_rows, validate_rows
 
 __all__ = ["Kind", "Problem", "Validated", "app", "read_rows", "validate_rows"]
 
@@ -59,223 +54,6 @@ app = typer.Typer(
     help="Dossier status, progress and results on the National Public Service Portal.",
     no_args_is_help=True,
 )
-
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
-
-
-class Kind(StrEnum):
-    dossiers = "dossiers"
-    progress = "progress"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a row cannot be sent."""
-
-    line: int
-    field: str
-    message: str
-    ma_ho_so: str | None = None
-
-
-@dataclass
-class Validated:
-    """The outcome of validating a whole file."""
-
-    rows: int = 0
-    changes: list[tuple[int, Change]] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    already_queued: int = 0
-    unknown_columns: set[str] = field(default_factory=set)
-
-    @property
-    def bad_lines(self) -> list[int]:
-        return sorted({p.line for p in self.problems})
-
-
-# ------------------------------------------------------------------------- reading
-
-
-def _is_jsonl(path: Path, head: str) -> bool:
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        return True
-    if path.suffix.lower() == ".csv":
-        return False
-    return head.lstrip().startswith("{")
-
-
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """``(line number, row)`` for each row; a row that cannot be read is a message."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(
-            f"{path} is not UTF-8 text (byte {exc.start})",
-            hint="export the file as UTF-8 (CSV UTF-8 in Excel)",
-        ) from None
-    if _is_jsonl(path, text[:200]):
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"not valid JSON ({exc.msg}, column {exc.colno})"
-                continue
-            yield number, value if isinstance(value, dict) else "not a JSON object"
-        return
-    reader = csv.DictReader(text.splitlines(keepends=True))
-    if not reader.fieldnames:
-        return
-    for row in reader:
-        cleaned: dict[str, Any] = {}
-        for name, value in row.items():
-            if name is None:  # more cells than header columns
-                yield reader.line_num, f"{len(value)} cell(s) more than the header has"
-                break
-            if value is None or not value.strip():
-                continue
-            cleaned[name.strip()] = value.strip()
-        else:
-            yield reader.line_num, cleaned
-
-
-# ----------------------------------------------------------------------- validating
-
-
-def _list_fields(model: Any) -> set[str]:
-    names: set[str] = set()
-    for name, info in model.model_fields.items():
-        if "list[" in str(info.annotation):
-            names.update({name, info.alias or name})
-    return names
-
-
-def _known_fields(model: Any) -> set[str]:
-    names: set[str] = set()
-    for name, info in model.model_fields.items():
-        names.update({name, info.alias or name})
-    return names
-
-
-def _decode_lists(row: dict[str, Any], lists: set[str], line: int) -> list[Problem]:
-    problems = []
-    for name in lists & row.keys():
-        value = row[name]
-        if isinstance(value, str):
-            try:
-                row[name] = json.loads(value)
-            except json.JSONDecodeError:
-                problems.append(Problem(line, name, "expected a JSON list, e.g. [{...}]"))
-    return problems
-
-
-def _is_updating(row: dict[str, Any], default: bool, line: int) -> bool | Problem:
-    raw = row.pop("isUpdating", row.pop("is_updating", None))
-    if raw is None:
-        return default
-    text = str(raw).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    return Problem(line, "isUpdating", f"expected True or False, got {raw!r}")
-
-
-def _key(kind: str, payload: str) -> str:
-    digest = hashlib.sha256(f"{kind}\n{payload}".encode()).hexdigest()
-    return f"push-{digest[:40]}"
-
-
-def validate_rows(
-    rows: Iterator[tuple[int, dict[str, Any] | str]],
-    *,
-    kind: Kind,
-    default_updating: bool,
-    force: bool,
-    store: OutboxStore,
-) -> Validated:
-    """Validate every row; collect every problem (nothing is queued here)."""
-    from pydantic import ValidationError as PydanticValidationError
-
-    from govlink.dossiers import (
-        Dossier,
-        IllegalTransitionError,
-        ProgressRecord,
-        check_transition,
-        dossier_change,
-        progress_change,
-    )
-    from govlink.dossiers.outbox import last_queued_status
-
-    model: Any = Dossier if kind is Kind.dossiers else ProgressRecord
-    lists, known = _list_fields(model), _known_fields(model)
-    result = Validated()
-    parsed: list[tuple[int, Any, bool]] = []
-    for line, row in rows:
-        result.rows += 1
-        if isinstance(row, str):
-            result.problems.append(Problem(line, "row", row))
-            continue
-        updating = _is_updating(row, default_updating, line) if kind is Kind.dossiers else True
-        problems = _decode_lists(row, lists, line)
-        if isinstance(updating, Problem):
-            problems.append(updating)
-        result.unknown_columns |= set(row) - known
-        ma = row.get("MaHoSo", row.get("ma_ho_so"))
-        try:
-            value = model.model_validate(row)
-        except PydanticValidationError as exc:
-            for error in exc.errors(include_url=False):
-                where = ".".join(str(part) for part in error["loc"]) or "row"
-                message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-                problems.append(Problem(line, where, message, ma if isinstance(ma, str) else None))
-        if problems:
-            result.problems.extend(problems)
-            continue
-        parsed.append((line, value, bool(updating)))
-
-    # (line, change, status) in file order; keys derived from content.
-    built: list[tuple[int, Change, Any]] = []
-    for line, value, updating in parsed:
-        if kind is Kind.dossiers:
-            change = dossier_change(value, is_updating=updating)
-        else:
-            change = progress_change(value)
-        key = _key(change.kind, change.payload_text())
-        built.append((line, replace(change, idempotency_key=key), getattr(value, "status", None)))
-    existing = store.existing_keys([c.idempotency_key for _l, c, _s in built])
-    result.already_queued = sum(1 for _l, c, _s in built if c.idempotency_key in existing)
-    fresh = [entry for entry in built if entry[1].idempotency_key not in existing]
-
-    if kind is Kind.dossiers and not force:
-        last: dict[str, Any] = {}
-        blocked: set[str] = set()
-        kept: list[tuple[int, Change, Any]] = []
-        for line, change, status in fresh:
-            if change.key in blocked:
-                result.problems.append(
-                    Problem(
-                        line, "TrangThaiHoSo", "follows a refused row of this dossier", change.key
-                    )
-                )
-                continue
-            if change.key not in last:
-                last[change.key] = last_queued_status(store, change.key)
-            try:
-                check_transition(last[change.key], status, ma_ho_so=change.key)
-            except IllegalTransitionError as exc:
-                result.problems.append(Problem(line, "TrangThaiHoSo", exc.message, change.key))
-                blocked.add(change.key)
-                continue
-            last[change.key] = status
-            kept.append((line, change, status))
-        fresh = kept
-    result.changes = [(line, change) for line, change, _status in fresh]
-    result.problems.sort(key=lambda p: p.line)
-    return result
-
 
 # --------------------------------------------------------------------------- output
 
@@ -342,6 +120,17 @@ def push(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Queue the valid rows even if some are not.")
     ] = False,
+    allow_unknown_columns: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown-columns",
+            help="Send columns govlink does not know as they are (default: an error).",
+        ),
+    ] = False,
+    encoding: Annotated[
+        str,
+        typer.Option("--encoding", help="The file's text encoding, e.g. cp1258, utf-16."),
+    ] = "utf-8",
     no_drain: Annotated[
         bool, typer.Option("--no-drain", help="Only queue; 'govlink outbox drain' sends later.")
     ] = False,
@@ -355,11 +144,31 @@ def push(
     unmask: UnmaskOption = False,
 ) -> None:
     """Validate an export, queue it in the outbox and deliver it to the portal."""
+    from govlink.dossiers.export import ExportFile, ExportFileError
+    from govlink.dossiers.outbox import transition_check
+    from govlink.dossiers.status import IllegalTransitionError
+
     settings = None if no_drain else load_settings(profile, profile_file)
     with masking(unmask), open_store(outbox, outbox_dsn) as store:
-        result = validate_rows(
-            read_rows(file), kind=kind, default_updating=not create, force=force, store=store
-        )
+        try:
+            export = ExportFile(file, encoding=encoding)
+            result = validate_rows(
+                export.rows(),
+                kind=kind,
+                default_updating=not create,
+                force=force,
+                store=store,
+                header=export.header,
+                allow_unknown_columns=allow_unknown_columns,
+            )
+        except ExportFileError as exc:
+            raise UserError(f"{file.name}: {exc.message}", hint=exc.hint) from None
+        if result.rows == 0:
+            raise UserError(
+                f"{file.name} has no rows"
+                + (" (only a header)" if export.header else " (the file is empty)"),
+                hint="export at least one dossier change; nothing was queued",
+            )
         report: dict[str, Any] = {
             "file": str(file),
             "rows": result.rows,
@@ -367,6 +176,7 @@ def push(
             "problems": [_problem_json(p) for p in result.problems],
             "already_queued": result.already_queued,
             "unknown_columns": sorted(result.unknown_columns),
+            "keyed_by": result.keyed_by,
         }
         if result.problems and not json_output:
             _print_problems(file, result)
@@ -384,7 +194,17 @@ def push(
                 f"(lines {_lines(result.bad_lines)}); nothing was queued or sent",
                 hint="fix them, or pass --skip-invalid to send the valid rows only",
             )
-        queued = store.enqueue_many([c for _l, c in result.changes], now=_now())
+        try:
+            queued = store.enqueue_many(
+                [c for _l, c in result.changes],
+                now=_now(),
+                check=transition_check(result.statuses) if result.statuses else None,
+            )
+        except IllegalTransitionError as exc:  # another producer queued in between
+            raise UserError(
+                f"{exc.message} (queued by someone else meanwhile); nothing was queued",
+                hint="push the file again to re-check it against what is queued now",
+            ) from None
         report["queued"] = queued
         if not json_output:
             console().print(

@@ -1,9 +1,11 @@
 """``govlink outbox``: look into the durable outbox and drive it.
 
 ``status`` counts changes per state; ``drain`` delivers what is pending (progress
-bar; exit 1 when changes ended in the dead letters); ``dead`` lists dead changes
-with the reason; ``retry IDS… | --all`` re-drives them; ``discard IDS…`` gives up
-on them for good (unblocking the later changes of their dossiers).
+bar; exit 1 when changes ended in the dead letters); ``worker`` runs as a service
+(waits for new changes, ``/healthz`` and ``/metrics``, JSON logs, graceful stop);
+``dead`` lists dead changes with the reason; ``retry IDS… | --all`` re-drives them;
+``discard IDS…`` gives up on them for good (unblocking the later changes of their
+dossiers). SIGTERM acts like Ctrl-C: the batch in flight is handed back.
 
 The outbox is ``--outbox PATH`` (SQLite, default ``./govlink-outbox.db``,
 ``GOVLINK_OUTBOX``) or ``--outbox-dsn DSN`` (PostgreSQL, ``GOVLINK_OUTBOX_DSN``).
@@ -78,6 +80,23 @@ ConcurrencyOption = Annotated[
     typer.Option("--concurrency", min=1, max=16, help="Batches in flight at once."),
 ]
 
+LeaseOption = Annotated[
+    float,
+    typer.Option(
+        "--lease-seconds",
+        min=0.5,
+        help="How long a claimed batch is reserved without a heartbeat; a killed worker's "
+        "batch is taken over after this. Keep it above the longest single request.",
+    ),
+]
+MaxAttemptsOption = Annotated[
+    int, typer.Option("--max-attempts", min=1, help="Attempts before a dead letter.")
+]
+BackoffOption = Annotated[
+    float,
+    typer.Option("--backoff", min=0.0, help="First retry delay in seconds (doubles each time)."),
+]
+
 
 def open_store(path: Path, dsn: str | None) -> SqlOutbox:
     """The outbox the options name (UserError for a directory that does not exist)."""
@@ -135,9 +154,12 @@ def drain_with_progress(
         def advance(batch: Any) -> None:
             bar.advance(task, batch.delivered + batch.dead)
 
-        return worker.drain(
-            wait=wait, max_seconds=max_seconds, on_batch=advance, concurrency=concurrency
-        )
+        from govlink.sync import sigterm_as_interrupt
+
+        with sigterm_as_interrupt():  # systemd/docker stop: hand the batch back like Ctrl-C
+            return worker.drain(
+                wait=wait, max_seconds=max_seconds, on_batch=advance, concurrency=concurrency
+            )
 
 
 def _render_status(status: OutboxStatus, where: str) -> None:
@@ -198,24 +220,9 @@ def drain(
         float | None,
         typer.Option("--max-seconds", min=0.1, help="Stop after this long.", show_default=False),
     ] = None,
-    lease_seconds: Annotated[
-        float,
-        typer.Option(
-            "--lease-seconds",
-            min=0.5,
-            help="How long a claimed batch is reserved; a killed worker's batch is taken "
-            "over after this. Keep it above the longest delivery of one batch.",
-        ),
-    ] = 300.0,
-    max_attempts: Annotated[
-        int, typer.Option("--max-attempts", min=1, help="Attempts before a dead letter.")
-    ] = 10,
-    backoff: Annotated[
-        float,
-        typer.Option(
-            "--backoff", min=0.0, help="First retry delay in seconds (doubles each time)."
-        ),
-    ] = 1.0,
+    lease_seconds: LeaseOption = 300.0,
+    max_attempts: MaxAttemptsOption = 10,
+    backoff: BackoffOption = 1.0,
     profile: ProfileOption = None,
     profile_file: ProfileFileOption = None,
     json_output: JsonOption = False,
@@ -256,6 +263,111 @@ def drain(
         _render_status(status, _where(outbox, outbox_dsn))
     if status.dead:
         raise typer.Exit(1)
+
+
+def _parse_http(value: str) -> tuple[str, int] | None:
+    if value.lower() in ("off", "none", ""):
+        return None
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UserError(f"--http {value!r} is not HOST:PORT", hint="e.g. 127.0.0.1:9479, or off")
+    return host or "127.0.0.1", int(port)
+
+
+def _json_logs(level: int) -> None:
+    import logging
+    import sys
+
+    from govlink.sync.service import JsonLogFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger("govlink")
+    root.handlers = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@app.command()
+def worker(
+    outbox: OutboxOption = DEFAULT_OUTBOX,
+    outbox_dsn: OutboxDsnOption = None,
+    batch_size: BatchSizeOption = 500,
+    concurrency: ConcurrencyOption = 1,
+    lease_seconds: LeaseOption = 60.0,
+    max_attempts: MaxAttemptsOption = 10,
+    backoff: BackoffOption = 1.0,
+    http: Annotated[
+        str,
+        typer.Option(
+            "--http",
+            envvar="GOVLINK_OUTBOX_HTTP",
+            help="Where to serve /healthz and /metrics (HOST:PORT), or 'off'.",
+        ),
+    ] = "127.0.0.1:9479",
+    poll_max: Annotated[
+        float,
+        typer.Option(
+            "--poll-max", min=0.1, help="Longest wait between two looks at an idle outbox."
+        ),
+    ] = 5.0,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="json (one object per line) or text.")
+    ] = "json",
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+) -> None:
+    """Run as a service: deliver changes as they come, until SIGTERM/SIGINT."""
+    import logging
+
+    from govlink.dossiers import DossierClient, DossierSink
+    from govlink.sync import Worker
+    from govlink.sync.service import OutboxService, graceful_signals
+
+    if log_format not in ("json", "text"):
+        raise UserError(f"--log-format {log_format!r}", hint="json or text")
+    address = _parse_http(http)
+    if log_format == "json":
+        _json_logs(logging.INFO)
+    else:
+        logging.getLogger("govlink").setLevel(logging.INFO)
+    settings = load_settings(profile, profile_file)
+    with (
+        open_store(outbox, outbox_dsn) as store,
+        open_store(outbox, outbox_dsn) as status_store,
+        DossierClient(settings) as client,
+    ):
+        service = OutboxService(
+            Worker(
+                store,
+                DossierSink(client),
+                batch_size=batch_size,
+                lease_seconds=lease_seconds,
+                max_attempts=max_attempts,
+                backoff_initial=backoff,
+            ),
+            status_store=status_store,
+            dsn=outbox_dsn,
+            concurrency=concurrency,
+            poll_max=poll_max,
+        )
+        try:
+            if address is not None:
+                try:
+                    host, port = service.serve_http(*address)
+                except OSError as exc:
+                    raise UserError(
+                        f"cannot serve /healthz and /metrics on {http}: {exc.strerror}",
+                        hint="pick a free port with --http HOST:PORT, or --http off",
+                    ) from None
+                logging.getLogger("govlink.sync.service").info(
+                    "serving /healthz and /metrics",
+                    extra={"event": "http", "url": f"http://{host}:{port}/"},
+                )
+            with graceful_signals(service.stop):
+                service.run()
+        finally:
+            service.close()
 
 
 @app.command()
@@ -322,6 +434,17 @@ def retry(
     if ids and all_dead:
         raise UserError("pass either ids or --all, not both")
     with open_store(outbox, outbox_dsn) as store:
+        if ids:
+            unknown = sorted(
+                i for i in set(ids) if (item := store.get(i)) is None or item.state != "dead"
+            )
+            if unknown:
+                raise UserError(
+                    f"not dead change(s): {', '.join(map(str, unknown[:10]))}"
+                    + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+                    + "; nothing was retried",
+                    hint="'govlink outbox dead' lists the dead changes and their ids",
+                )
         count = store.retry(None if all_dead else list(ids or []), now=time.time())
         stats = None
         if drain_now and count:

@@ -44,10 +44,13 @@ from govlink.dossiers.models import (
     Supplement,
 )
 from govlink.dossiers.outbox import (
+    AsyncDossierSink,
     DossierSink,
     dossier_change,
     enqueue_dossiers,
+    enqueue_dossiers_in,
     enqueue_progress,
+    enqueue_progress_in,
     progress_change,
 )
 from govlink.dossiers.status import IllegalTransitionError, allowed_next, check_transition
@@ -58,6 +61,7 @@ __all__ = [
     "AnswerPush",
     "ApplicantType",
     "AsyncDossierClient",
+    "AsyncDossierSink",
     "AttachedDocument",
     "Batch",
     "BatchRejectedError",
@@ -90,7 +94,9 @@ __all__ = [
     "check_transition",
     "dossier_change",
     "enqueue_dossiers",
+    "enqueue_dossiers_in",
     "enqueue_progress",
+    "enqueue_progress_in",
     "month_period",
     "progress_change",
 ]

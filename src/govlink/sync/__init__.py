@@ -11,6 +11,9 @@ Every change carries an idempotency key, so at-least-once delivery is applied on
     with open_outbox("govlink-outbox.db") as outbox:
         outbox.enqueue(Change("dvcqg.dossier.update", "HS-1", {...}), now=time.time())
         Worker(outbox, sink).drain()
+
+To enqueue in the same transaction as your own update, see :func:`enqueue_in`;
+:class:`AsyncWorker` drains into an async sink.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from govlink.sync.aworker import AsyncSink, AsyncWorker
 from govlink.sync.models import (
     STATES,
     Change,
@@ -27,15 +31,29 @@ from govlink.sync.models import (
     new_idempotency_key,
 )
 from govlink.sync.sqlite import SqliteOutbox
-from govlink.sync.store import SCHEMA_VERSION, OutboxStore, SqlOutbox
-from govlink.sync.worker import BatchStats, DrainStats, Sink, Worker, classify
+from govlink.sync.store import SCHEMA_VERSION, OutboxStore, SqlOutbox, Transaction
+from govlink.sync.transactional import enqueue_in
+from govlink.sync.worker import (
+    BatchStats,
+    DrainStats,
+    Fence,
+    LeaseLostError,
+    Sink,
+    Worker,
+    classify,
+    sigterm_as_interrupt,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
     "STATES",
+    "AsyncSink",
+    "AsyncWorker",
     "BatchStats",
     "Change",
     "DrainStats",
+    "Fence",
+    "LeaseLostError",
     "OutboxItem",
     "OutboxStatus",
     "OutboxStore",
@@ -43,11 +61,14 @@ __all__ = [
     "SqlOutbox",
     "SqliteOutbox",
     "State",
+    "Transaction",
     "Worker",
     "classify",
     "enqueue",
+    "enqueue_in",
     "new_idempotency_key",
     "open_outbox",
+    "sigterm_as_interrupt",
 ]
 
 DEFAULT_OUTBOX_PATH = "govlink-outbox.db"

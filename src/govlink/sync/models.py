@@ -55,6 +55,9 @@ class Change:
             raise ValueError("Change.key (the ordering key) must not be empty")
         if not self.idempotency_key:
             raise ValueError("Change.idempotency_key must not be empty")
+        for name in ("kind", "key", "idempotency_key"):
+            if "\x00" in getattr(self, name):
+                raise ValueError(f"Change.{name} must not contain a NUL character")
 
     def payload_text(self) -> str:
         """The payload as stored: JSON text."""

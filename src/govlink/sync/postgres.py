@@ -72,6 +72,15 @@ class PostgresOutbox(SqlOutbox):
 
     def _create_schema(self) -> None:
         with self._transaction() as cur:
+            # Already there: no DDL, whose table locks would wait for every open
+            # producer transaction (enqueue_in inside a vendor's long transaction).
+            cur.execute("SELECT to_regclass('govlink_outbox_meta') IS NOT NULL")
+            if cur.fetchone()[0]:
+                cur.execute("SELECT value FROM govlink_outbox_meta WHERE name = 'schema_version'")
+                row = cur.fetchone()
+                if row is not None and row[0] == str(SCHEMA_VERSION):
+                    return
+        with self._transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             for statement in render_schema(self.dialect):
                 cur.execute(statement)

@@ -22,10 +22,11 @@ or not), done, dead or discarded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from abc import abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol, runtime_checkable
@@ -34,11 +35,16 @@ from govlink.core.lifecycle import Closable
 from govlink.sync.models import Change, OutboxItem, OutboxStatus, State
 
 __all__ = [
+    "ADVISORY_NAMESPACE",
+    "NOTIFY_CHANNEL",
     "SCHEMA_VERSION",
     "Dialect",
     "OutboxStore",
     "SqlOutbox",
+    "Transaction",
+    "key_lock_id",
     "render_schema",
+    "storable",
 ]
 
 SCHEMA_VERSION = 1
@@ -73,8 +79,25 @@ class OutboxStore(Protocol):
         """
         ...
 
-    def enqueue_many(self, changes: Iterable[Change], *, now: float) -> int:
-        """Store many changes in one transaction; how many were new."""
+    def enqueue_many(
+        self,
+        changes: Iterable[Change],
+        *,
+        now: float,
+        check: Callable[[Transaction], None] | None = None,
+    ) -> int:
+        """Store many changes in one transaction; how many were new.
+
+        ``check`` runs inside that transaction after the changes' ordering keys are
+        locked and before anything is inserted (e.g. a state-machine check against
+        the latest stored change); raising there stores nothing.
+        """
+        ...
+
+    def extend(
+        self, owner: str, ids: Sequence[int], *, lease_seconds: float, now: float
+    ) -> set[int]:
+        """Renew a lease; the ids ``owner`` still holds."""
         ...
 
     def claim(
@@ -118,6 +141,10 @@ class OutboxStore(Protocol):
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these idempotency keys are already in the outbox."""
+        ...
+
+    def keys_of(self, key: str, *, kind_prefix: str = "") -> list[str]:
+        """The idempotency keys of ``key``'s changes (not discarded), oldest first."""
         ...
 
     def retry(self, ids: Sequence[int] | None = None, *, now: float) -> int:
@@ -194,6 +221,156 @@ def _joined_to_item(row: Sequence[Any]) -> OutboxItem:
     return _row_to_item(row[:10], row[10])
 
 
+# pg_advisory_xact_lock(namespace, hash of the ordering key): "govl" as an int4.
+ADVISORY_NAMESPACE = 0x676F766C
+NOTIFY_CHANNEL = "govlink_outbox"
+"""The PostgreSQL channel an enqueue notifies (at commit) so idle workers wake up."""
+
+_INSERT = (
+    "INSERT INTO govlink_outbox (kind, ordering_key, idempotency_key, state, "
+    "attempts, available_at, created_at, updated_at) "
+    "VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) "
+    "ON CONFLICT (idempotency_key) DO NOTHING"
+)
+# The payload row takes the id the change got (or already had: then nothing).
+_INSERT_PAYLOAD = (
+    "INSERT INTO govlink_outbox_payload (id, payload) SELECT o.id, ? FROM govlink_outbox o"
+    " WHERE o.idempotency_key = ? ON CONFLICT (id) DO NOTHING"
+)
+
+
+def key_lock_id(key: str) -> int:
+    """The advisory lock number (a signed int4) of an ordering key; stable everywhere."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Transaction:
+    """Outbox statements inside a transaction someone else opened and will commit.
+
+    The store's own methods use it inside their transactions; :func:`enqueue_in`
+    uses it inside the *caller's* transaction (the vendor's business update), so
+    the change and the business data commit or roll back together.
+
+    ``serial_ids``: the transaction holds the database's only write lock from its
+    first statement (the store's ``BEGIN IMMEDIATE`` on SQLite), so the rows it
+    inserts get consecutive ids.
+    """
+
+    def __init__(self, cur: Any, dialect: Dialect, *, serial_ids: bool | None = None) -> None:
+        self.cur = cur
+        self.dialect = dialect
+        self.serial_ids = dialect.serial_ids if serial_ids is None else serial_ids
+
+    def _q(self, statement: str) -> str:
+        return self.dialect.sql(statement)
+
+    def lock_keys(self, keys: Iterable[str]) -> None:
+        """Serialise producers of the same ordering keys until this transaction ends.
+
+        PostgreSQL assigns ids at insert and makes them visible at commit, so
+        without this a later change of a dossier could be committed (and claimed)
+        while an earlier one is still uncommitted in another producer. Holding a
+        transaction-scoped advisory lock per key from before the insert until the
+        commit makes ids and commits of one key come in the same order. Locks are
+        taken in a fixed order (no deadlock between two producers). SQLite needs
+        nothing: a writer holds the whole database.
+        """
+        if self.dialect.name != "postgres":
+            return
+        ids = sorted({key_lock_id(key) for key in keys})
+        if not ids:
+            return
+        self.cur.executemany(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [(ADVISORY_NAMESPACE, i) for i in ids]
+        )
+
+    def _notify(self) -> None:
+        if self.dialect.name == "postgres":
+            self.cur.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+    def insert_one(self, change: Change, *, now: float) -> int:
+        """Insert ``change`` unless its idempotency key is stored; its id."""
+        cur = self.cur
+        cur.execute(self._q(_INSERT), _insert_row(change, now))
+        cur.execute(self._q(_INSERT_PAYLOAD), (change.payload_text(), change.idempotency_key))
+        cur.execute(
+            self._q("SELECT id FROM govlink_outbox WHERE idempotency_key = ?"),
+            (change.idempotency_key,),
+        )
+        row = cur.fetchone()
+        self._notify()
+        return int(row[0])
+
+    def insert(self, batch: Sequence[Change], *, now: float) -> int:
+        """Insert the changes whose idempotency keys are new; how many."""
+        if not batch:
+            return 0
+        cur = self.cur
+        serial = self.serial_ids
+        if serial:
+            cur.execute(_MAX_ID)
+            before = int(cur.fetchone()[0])
+        # Parameters as generators: each row's tuple is freed as soon as it is bound,
+        # so a big batch does not set the garbage collector off again and again.
+        cur.executemany(self._q(_INSERT), (_insert_row(c, now) for c in batch))
+        added = max(int(cur.rowcount), 0)
+        self._notify()
+        if serial and added == len(batch):
+            cur.execute(_MAX_ID)
+            if int(cur.fetchone()[0]) - before == added:
+                # Every change is new and the ids are before+1 … before+n in order:
+                # the payload rows need no lookup by idempotency key.
+                cur.executemany(
+                    self._q("INSERT INTO govlink_outbox_payload (id, payload) VALUES (?, ?)"),
+                    ((before + n, c.payload_text()) for n, c in enumerate(batch, 1)),
+                )
+                return added
+        cur.executemany(
+            self._q(_INSERT_PAYLOAD),
+            ((c.payload_text(), c.idempotency_key) for c in batch),
+        )
+        return added
+
+    def latest(self, key: str, *, kind_prefix: str = "") -> OutboxItem | None:
+        """The most recent change of ``key`` (not discarded) this transaction sees."""
+        self.cur.execute(
+            self._q(
+                f"{_SELECT_ITEMS} WHERE o.ordering_key = ?"
+                " AND o.state <> 'discarded' AND o.kind LIKE ? ESCAPE '\\'"
+                " ORDER BY o.id DESC LIMIT 1"
+            ),
+            (time.time(), key, _like_prefix(kind_prefix)),
+        )
+        row = self.cur.fetchone()
+        return None if row is None else _joined_to_item(row)
+
+    def keys_of(self, key: str, *, kind_prefix: str = "") -> list[str]:
+        """The idempotency keys of ``key``'s changes (not discarded), oldest first."""
+        self.cur.execute(
+            self._q(
+                "SELECT idempotency_key FROM govlink_outbox WHERE ordering_key = ?"
+                " AND state <> 'discarded' AND kind LIKE ? ESCAPE '\\' ORDER BY id"
+            ),
+            (key, _like_prefix(kind_prefix)),
+        )
+        return [str(row[0]) for row in self.cur.fetchall()]
+
+    def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these idempotency keys are already stored."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 5000):
+            self.cur.execute(
+                self._q(
+                    "SELECT idempotency_key FROM govlink_outbox"
+                    f" WHERE {self.dialect.ids('idempotency_key')}"
+                ),
+                (self.dialect.ids_param(list(keys[start : start + 5000])),),
+            )
+            found.update(str(row[0]) for row in self.cur.fetchall())
+        return found
+
+
 class SqlOutbox(Closable):
     """The outbox over a DB-API connection; subclasses open it and run transactions.
 
@@ -218,59 +395,28 @@ class SqlOutbox(Closable):
 
     # -- writes -------------------------------------------------------------------------
 
-    _INSERT = (
-        "INSERT INTO govlink_outbox (kind, ordering_key, idempotency_key, state, "
-        "attempts, available_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) "
-        "ON CONFLICT (idempotency_key) DO NOTHING"
-    )
-    # The payload row takes the id the change got (or already had: then nothing).
-    _INSERT_PAYLOAD = (
-        "INSERT INTO govlink_outbox_payload (id, payload) SELECT o.id, ? FROM govlink_outbox o"
-        " WHERE o.idempotency_key = ? ON CONFLICT (id) DO NOTHING"
-    )
-
     def enqueue(self, change: Change, *, now: float) -> int:
         with self._transaction() as cur:
-            cur.execute(self._q(self._INSERT), _insert_row(change, now))
-            cur.execute(
-                self._q(self._INSERT_PAYLOAD), (change.payload_text(), change.idempotency_key)
-            )
-            cur.execute(
-                self._q("SELECT id FROM govlink_outbox WHERE idempotency_key = ?"),
-                (change.idempotency_key,),
-            )
-            row = cur.fetchone()
-        return int(row[0])
+            tx = Transaction(cur, self.dialect)
+            tx.lock_keys([change.key])
+            return tx.insert_one(change, now=now)
 
-    def enqueue_many(self, changes: Iterable[Change], *, now: float) -> int:
+    def enqueue_many(
+        self,
+        changes: Iterable[Change],
+        *,
+        now: float,
+        check: Callable[[Transaction], None] | None = None,
+    ) -> int:
         batch = list(changes)
         if not batch:
             return 0
-        serial = self.dialect.serial_ids
         with self._transaction() as cur:
-            if serial:
-                cur.execute(_MAX_ID)
-                before = int(cur.fetchone()[0])
-            # Parameters as generators: each row's tuple is freed as soon as it is bound,
-            # so a big batch does not set the garbage collector off again and again.
-            cur.executemany(self._q(self._INSERT), (_insert_row(c, now) for c in batch))
-            added = max(int(cur.rowcount), 0)
-            if serial and added == len(batch):
-                cur.execute(_MAX_ID)
-                if int(cur.fetchone()[0]) - before == added:
-                    # Every change is new and the ids are before+1 … before+n in order:
-                    # the payload rows need no lookup by idempotency key.
-                    cur.executemany(
-                        self._q("INSERT INTO govlink_outbox_payload (id, payload) VALUES (?, ?)"),
-                        ((before + n, c.payload_text()) for n, c in enumerate(batch, 1)),
-                    )
-                    return added
-            cur.executemany(
-                self._q(self._INSERT_PAYLOAD),
-                ((c.payload_text(), c.idempotency_key) for c in batch),
-            )
-        return added
+            tx = Transaction(cur, self.dialect)
+            tx.lock_keys([c.key for c in batch])
+            if check is not None:
+                check(tx)
+            return tx.insert(batch, now=now)
 
     def claim(
         self, owner: str, limit: int, *, lease_seconds: float, now: float, max_attempts: int
@@ -346,15 +492,17 @@ class SqlOutbox(Closable):
         d = self.dialect
         with self._transaction() as cur:
             if done:
-                # A reply proves delivery whoever holds the lease now, so no owner check.
+                # Fenced like the others: a worker whose lease was taken over records
+                # nothing (the new holder delivers again; the idempotency key makes
+                # that harmless), so two workers never both decide a change's fate.
                 where, params = self._ids_condition(done)
                 cur.execute(
                     self._q(
                         "UPDATE govlink_outbox SET state = 'done', lease_owner = NULL,"
                         " lease_expires_at = NULL, last_error = NULL, updated_at = ?"
-                        f" WHERE {where} AND state = 'pending'"
+                        f" WHERE {where} AND state = 'pending' AND lease_owner = ?"
                     ),
-                    (now, *params),
+                    (now, *params, owner),
                 )
             if retry:
                 cur.executemany(
@@ -363,7 +511,7 @@ class SqlOutbox(Closable):
                         " last_error = ?, lease_owner = NULL, lease_expires_at = NULL,"
                         " updated_at = ? WHERE id = ? AND state = 'pending' AND lease_owner = ?"
                     ),
-                    [(at, error, now, item_id, owner) for item_id, at, error in retry],
+                    [(at, storable(error), now, item_id, owner) for item_id, at, error in retry],
                 )
             if dead:
                 cur.executemany(
@@ -372,7 +520,7 @@ class SqlOutbox(Closable):
                         " lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
                         " WHERE id = ? AND state = 'pending' AND lease_owner = ?"
                     ),
-                    [(reason, now, item_id, owner) for item_id, reason in dead],
+                    [(storable(reason), now, item_id, owner) for item_id, reason in dead],
                 )
             if release:
                 cur.execute(
@@ -384,6 +532,28 @@ class SqlOutbox(Closable):
                     ),
                     (now, now, d.ids_param(release), owner),
                 )
+
+    def extend(
+        self, owner: str, ids: Sequence[int], *, lease_seconds: float, now: float
+    ) -> set[int]:
+        """Renew ``owner``'s lease on ``ids`` (heartbeat and fence); the ids it still holds.
+
+        An id missing from the answer was taken over by another worker after the
+        lease expired (or finished): its holder must not send it nor record it.
+        """
+        if not ids:
+            return set()
+        where, params = self._ids_condition(ids)
+        with self._transaction() as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE govlink_outbox SET lease_expires_at = ?"
+                    f" WHERE {where} AND state = 'pending' AND lease_owner = ?"
+                    " RETURNING id"
+                ),
+                (now + lease_seconds, *params, owner),
+            )
+            return {int(row[0]) for row in cur.fetchall()}
 
     def retry(self, ids: Sequence[int] | None = None, *, now: float) -> int:
         d = self.dialect
@@ -487,31 +657,25 @@ class SqlOutbox(Closable):
         return None if row is None else _joined_to_item(row)
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
-        found: set[str] = set()
         with self._transaction(immediate=False) as cur:
-            for start in range(0, len(keys), 5000):
-                cur.execute(
-                    self._q(
-                        "SELECT idempotency_key FROM govlink_outbox"
-                        f" WHERE {self.dialect.ids('idempotency_key')}"
-                    ),
-                    (self.dialect.ids_param(list(keys[start : start + 5000])),),
-                )
-                found.update(str(row[0]) for row in cur.fetchall())
-        return found
+            return Transaction(cur, self.dialect).existing_keys(keys)
 
     def latest(self, key: str, *, kind_prefix: str = "") -> OutboxItem | None:
         with self._transaction(immediate=False) as cur:
-            cur.execute(
-                self._q(
-                    f"{_SELECT_ITEMS} WHERE o.ordering_key = ?"
-                    " AND o.state <> 'discarded' AND o.kind LIKE ? ESCAPE '\\'"
-                    " ORDER BY o.id DESC LIMIT 1"
-                ),
-                (time.time(), key, _like_prefix(kind_prefix)),
-            )
-            row = cur.fetchone()
-        return None if row is None else _joined_to_item(row)
+            return Transaction(cur, self.dialect).latest(key, kind_prefix=kind_prefix)
+
+    def keys_of(self, key: str, *, kind_prefix: str = "") -> list[str]:
+        with self._transaction(immediate=False) as cur:
+            return Transaction(cur, self.dialect).keys_of(key, kind_prefix=kind_prefix)
+
+
+def storable(text: str) -> str:
+    """``text`` as every backend stores it: no NUL (PostgreSQL refuses it in TEXT)
+    and no lone surrogates (not UTF-8), both shown escaped instead."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe.replace("\x00", "\\x00")
 
 
 def _like_prefix(prefix: str) -> str:

@@ -22,7 +22,7 @@ from govlink.dossiers import (
     enqueue_progress,
 )
 from govlink.dossiers.outbox import last_queued_status
-from govlink.sync import Change, SqliteOutbox
+from govlink.sync import Change, LeaseLostError, SqliteOutbox
 
 
 def dossier(code: str, status: int) -> Dossier:
@@ -111,3 +111,33 @@ def test_a_failed_request_fails_only_its_own_items(
         verdicts = DossierSink(client).deliver(items)
     assert [type(v) for v in verdicts[:2]] == [TransportError, TransportError]
     assert verdicts[2:] == [None, None]
+
+
+def test_unpublished_status_codes_are_refused_before_queueing(outbox: SqliteOutbox) -> None:
+    with pytest.raises(ValidationError, match="TrangThaiHoSo: expected a published status"):
+        enqueue_dossiers(outbox, [dossier("A", 11)], is_updating=False)
+    record = {"MaHoSo": "A", "NguoiXuLy": "B", "ThoiDiemXuLy": "20260302080000", "TrangThai": 0}
+    with pytest.raises(ValidationError, match="TrangThai: expected a published status"):
+        enqueue_progress(outbox, [record])
+    assert outbox.status().total == 0
+
+
+def test_the_fence_keeps_taken_over_items_from_being_sent(
+    outbox: SqliteOutbox, settings: GovLinkSettings, portal: FakePortal
+) -> None:
+    enqueue_dossiers(outbox, [dossier(f"D{n}", 1) for n in range(4)], is_updating=False)
+    items = outbox.claim("w", 100, lease_seconds=30, now=1e10, max_attempts=5)
+    asked: list[list[str]] = []
+
+    def fence(chunk: object) -> list[bool]:
+        keys = [item.key for item in chunk]  # type: ignore[attr-defined]
+        asked.append(keys)
+        return [key != "D2" for key in keys]  # D2 was taken over by another worker
+
+    with DossierClient(settings, transport=httpx.MockTransport(portal)) as client:
+        client.core.chunk_size = 2
+        verdicts = DossierSink(client).deliver(items, fence=fence)
+    assert asked == [["D0", "D1"], ["D2", "D3"]]  # renewed before each request
+    assert isinstance(verdicts[2], LeaseLostError)
+    assert [verdicts[i] for i in (0, 1, 3)] == [None, None, None]
+    assert {item["MaHoSo"] for item in portal.items_sent} == {"D0", "D1", "D3"}

@@ -71,8 +71,13 @@ def test_expired_leases_come_back(store: SqliteOutbox) -> None:
     again = claim(store, now=1031.0, owner="w2")  # the first worker died
     assert [i.id for i in again] == [taken[0].id]
     assert again[0].attempts == 2
-    # The dead worker's late acknowledgement still counts (the platform applied it).
+    # Fenced: the stalled worker's late word is not recorded and it cannot renew;
+    # the new holder decides (it resends; the idempotency key makes that harmless).
+    assert store.extend("w1", [taken[0].id], lease_seconds=30, now=1032.0) == set()
     store.complete("w1", done=[taken[0].id], now=1032.0)
+    assert store.status().done == 0
+    assert store.extend("w2", [taken[0].id], lease_seconds=30, now=1032.0) == {taken[0].id}
+    store.complete("w2", done=[taken[0].id], now=1033.0)
     assert store.status().done == 1
 
 
