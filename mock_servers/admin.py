@@ -6,24 +6,33 @@ test author learns which field to fix. The reference is in ``docs/testing.md``.
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
 import json
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from mock_servers.faults import FAULT_FIELDS
-from mock_servers.journal import JournalQuery
+from mock_servers.journal import DEFAULT_PAGE, JournalQuery, masked_entry, view
 from mock_servers.runtime import MockRuntime
 from mock_servers.seed import SeedError
-from mock_servers.validation import InputError
+from mock_servers.validation import ADMIN_BODY_LIMIT, InputError, parse_admin_json
 
 __all__ = ["create_admin_app"]
 
@@ -54,13 +63,22 @@ def _guard(handler: Handler) -> Handler:
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"request body is not valid JSON: {exc}", field="body") from None
+    """The JSON body, read up to :data:`ADMIN_BODY_LIMIT` (refused while reading)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and len(declared) < 20 and int(declared) > ADMIN_BODY_LIMIT:
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > ADMIN_BODY_LIMIT:
+            raise _too_large()
+        chunks.append(chunk)
+    return parse_admin_json(b"".join(chunks))
+
+
+def _too_large() -> InputError:
+    return InputError(f"request body is over {ADMIN_BODY_LIMIT} bytes", field="body")
 
 
 def _object(data: Any) -> dict[str, Any]:
@@ -69,7 +87,50 @@ def _object(data: Any) -> dict[str, Any]:
     return data
 
 
-def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -> Starlette:
+class AdminGate:
+    """Requires ``runtime.admin_token`` (when set) on every admin route but the static
+    dashboard files, which hold no data: the page sends the token it was opened with.
+
+    The token travels as ``Authorization: Bearer <token>`` or ``X-Mock-Admin-Token``.
+    """
+
+    def __init__(self, app: Starlette, runtime: MockRuntime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = self.runtime.admin_token
+        if token is None or scope["type"] != "http" or self._static(scope):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
+        given = headers.get("x-mock-admin-token", b"")
+        bearer = headers.get("authorization", b"")
+        if bearer[:7].lower() == b"bearer ":
+            given = given or bearer[7:].strip()
+        if not hmac.compare_digest(given, token.encode("latin-1")):
+            response = _json(
+                {
+                    "error": "this mock is reachable off loopback: send the admin token printed "
+                    "at start-up as 'Authorization: Bearer <token>'",
+                    "field": "authorization",
+                },
+                401,
+            )
+            response.headers["www-authenticate"] = 'Bearer realm="govlink mock admin"'
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _static(scope: Scope) -> bool:
+        root = str(scope.get("root_path", ""))
+        path = str(scope.get("path", ""))
+        inner = path[len(root) :] if root and path.startswith(root) else path
+        return scope.get("method") == "GET" and (inner == "/ui" or inner.startswith("/ui/"))
+
+
+def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -> AdminGate:
     """The ``/__admin`` app for ``runtime``; ``urls()`` gives each platform's base URL."""
 
     async def health(request: Request) -> Response:
@@ -80,6 +141,7 @@ def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -
                 "unavailable": runtime.unavailable,
                 "clock": runtime.clock_json(),
                 "journal_entries": len(runtime.journal),
+                "journal_bytes": runtime.journal.size_bytes,
                 "faults": len(runtime.faults.list()),
                 "store": type(runtime.ctx.store).__name__,
             }
@@ -92,23 +154,57 @@ def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -
     def _query(request: Request) -> JournalQuery:
         params = dict(request.query_params)
         params.pop("brief", None)
+        params.pop("credentials", None)
         return JournalQuery.from_params(params, runtime.resolve)
 
+    def _masking(request: Request) -> bool:
+        choice = request.query_params.get("credentials", "").lower()
+        if choice not in ("", "masked", "shown"):
+            raise InputError("credentials must be 'masked' or 'shown'", field="credentials")
+        return runtime.mask_credentials if not choice else choice == "masked"
+
     async def journal(request: Request) -> Response:
-        entries = runtime.journal.query(_query(request))
-        if request.query_params.get("brief", "").lower() in ("1", "true", "yes"):
-            entries = [_brief(entry) for entry in entries]
-        return _json({"count": len(entries), "entries": entries})
+        query = _query(request)
+        limit = query.limit or DEFAULT_PAGE
+        if limit > runtime.journal.max_entries:
+            raise InputError(
+                f"limit must be <= {runtime.journal.max_entries} (page with 'since')",
+                field="limit",
+            )
+        found = runtime.journal.select(dataclasses.replace(query, limit=limit + 1))
+        more = len(found) > limit
+        entries = found[:limit]
+        brief = request.query_params.get("brief", "").lower() in ("1", "true", "yes")
+        mask = _masking(request)
+        following: dict[str, int] | None = None
+        if more:
+            following = {"before" if query.descending else "since": int(entries[-1]["id"])}
+
+        def shape(entry: dict[str, Any]) -> dict[str, Any]:
+            shown = masked_entry(view(entry)) if mask else view(entry)
+            return _brief(shown) if brief else shown
+
+        async def stream() -> AsyncIterator[bytes]:
+            head = {"count": len(entries), "more": more, "next": following}
+            yield json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "entries": ['
+            for index, entry in enumerate(entries):
+                text = json.dumps(shape(entry), ensure_ascii=False, default=str)
+                yield (b"," if index else b"") + text.encode("utf-8")
+            yield b"]}"
+
+        return StreamingResponse(
+            stream(), media_type="application/json", headers={"cache-control": "no-store"}
+        )
 
     async def journal_count(request: Request) -> Response:
         return _json({"count": runtime.journal.count(_query(request))})
 
     async def journal_entry(request: Request) -> Response:
-        raw = request.path_params["entry_id"]
-        for entry in runtime.journal.query(JournalQuery(since=max(int(raw) - 1, 0), limit=1)):
-            if entry["id"] == int(raw):
-                return _json(entry)
-        return _json({"error": f"no journal entry {raw}", "field": "id"}, 404)
+        entry_id = request.path_params["entry_id"]
+        entry = runtime.journal.get(entry_id)
+        if entry is None:
+            return _json({"error": f"no journal entry {entry_id}", "field": "id"}, 404)
+        return _json(masked_entry(entry) if _masking(request) else entry)
 
     async def journal_clear(request: Request) -> Response:
         runtime.journal.clear()
@@ -174,7 +270,10 @@ def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -
                 raise InputError(
                     "set needs a UTC offset, e.g. 2026-01-01T08:00:00+07:00 or ...Z", field="set"
                 )
-            runtime.set_clock(when)
+            try:
+                runtime.set_clock(when)
+            except (ValueError, OverflowError) as exc:
+                raise InputError(str(exc), field="set") from None
         elif "advance" in data:
             seconds = data["advance"]
             if (
@@ -183,7 +282,10 @@ def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -
                 or not math.isfinite(seconds)
             ):
                 raise InputError("advance must be a number of seconds", field="advance")
-            runtime.advance_clock(float(seconds))
+            try:
+                runtime.advance_clock(float(seconds))
+            except (ValueError, OverflowError) as exc:
+                raise InputError(str(exc), field="advance") from None
         else:
             if data["reset"] is not True:
                 raise InputError("reset must be true", field="reset")
@@ -254,7 +356,11 @@ def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -
         data = _object(await _body(request))
         try:
             platform.apply_switches(data)
-        except ValueError as exc:
+        except InputError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # a platform's own check, or its code tripping over a wrong-typed value:
+            # either way the input is wrong, never the server
             raise InputError(str(exc), field=_switch_named(exc, data)) from None
         return _json({"switches": runtime.ctx.switches(platform.name)})
 
@@ -324,7 +430,7 @@ def create_admin_app(runtime: MockRuntime, urls: Callable[[], dict[str, str]]) -
         route("/ui/", ui_index, ["GET"]),
         route("/ui/{file}", ui_file, ["GET"]),
     ]
-    return Starlette(routes=routes)
+    return AdminGate(Starlette(routes=routes), runtime)
 
 
 def _brief(entry: dict[str, Any]) -> dict[str, Any]:
@@ -336,7 +442,7 @@ def _brief(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _switch_named(exc: ValueError, data: dict[str, Any]) -> str | None:
+def _switch_named(exc: Exception, data: dict[str, Any]) -> str | None:
     """Which switch a platform's ``ValueError`` is about (attribute, quoted name, or key)."""
     for attr in ("switch", "field", "name"):
         value = getattr(exc, attr, None)

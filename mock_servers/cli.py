@@ -36,9 +36,10 @@ def loopback_warning(host: str) -> str | None:
     if is_loopback(host):
         return None
     return (
-        f"WARNING: binding {host}, not loopback. The mocks accept the demo credentials "
-        "and keep a journal of every request: anyone who can reach this address can use "
-        "them and read it. Bind 127.0.0.1 unless you really need another machine to connect."
+        f"WARNING: binding {host}, not loopback. The mocks accept the demo credentials: "
+        "anyone who can reach this address can use them. The admin API needs the token "
+        "printed below and the journal masks credentials. Bind 127.0.0.1 unless you "
+        "really need another machine to connect."
     )
 
 
@@ -48,10 +49,13 @@ _IN_MEMORY = "in memory (lost on exit; --state FILE.db keeps it)"
 def startup_info(server: Any) -> dict[str, Any]:
     """What a script needs from a started server (``--json``)."""
     runtime = server.runtime
+    token = getattr(server, "admin_token", None)
     return {
         "base_url": server.base_url,
         "admin_url": server.admin_url,
-        "dashboard_url": f"{server.admin_url}/ui/",
+        "admin_token": token,
+        "dashboard_url": f"{server.admin_url}/ui/" + (f"#token={token}" if token else ""),
+        "journal_credentials": "masked" if getattr(server, "mask_credentials", False) else "shown",
         "platforms": server.urls,
         "unavailable": runtime.unavailable if runtime else {},
         "state": str(server.state_path) if server.state_path else None,
@@ -80,6 +84,14 @@ def banner(server: Any) -> str:
         f"  {'admin':<{width}}  {info['admin_url']}",
         f"  {'dashboard':<{width}}  {info['dashboard_url']}",
         f"  {'state':<{width}}  {info['state'] or _IN_MEMORY}",
+        *(
+            [
+                f"  {'token':<{width}}  {info['admin_token']}  (admin API: "
+                "'Authorization: Bearer <token>'; journal credentials masked)"
+            ]
+            if info["admin_token"]
+            else []
+        ),
         "",
         "govlink settings for this server, as a profile file (GOVLINK_PROFILE_FILE):",
         "",
@@ -136,6 +148,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--fault-seed", type=int, help="seed of the fault random generator")
     parser.add_argument("--json", action="store_true", help="print the startup info as JSON")
+    parser.add_argument(
+        "--admin-token",
+        help="token the admin API requires (generated off loopback when not given)",
+    )
+    parser.add_argument(
+        "--journal-credentials",
+        choices=("masked", "shown"),
+        help="how journal reads show credentials (default: masked off loopback, shown on it)",
+    )
     return parser
 
 
@@ -154,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed_path=args.seed,
         separate_ports=args.separate_ports,
         fault_seed=args.fault_seed,
+        admin_token=args.admin_token,
+        mask_credentials=(
+            None if args.journal_credentials is None else args.journal_credentials == "masked"
+        ),
     )
 
     def announce(started: Any) -> None:

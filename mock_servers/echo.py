@@ -8,6 +8,7 @@ state without depending on any real platform mock.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -32,6 +33,7 @@ class EchoPlatform(MockPlatform):
         self._app = Starlette(
             routes=[
                 Route("/boom", self.boom),
+                Route("/parse", self.parse, methods=["POST"]),
                 Route("/big", self.big),
                 Route("/status/{code:int}", self.status),
                 Route("/{path:path}", self.echo, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
@@ -77,6 +79,10 @@ class EchoPlatform(MockPlatform):
 
     async def boom(self, request: Request) -> Response:
         raise RuntimeError("the echo platform blew up on purpose")
+
+    async def parse(self, request: Request) -> Response:
+        """Parses the body as JSON carelessly: bad input raises, the server answers 400."""
+        return JSONResponse({"parsed": json.loads(await request.body())})
 
     async def big(self, request: Request) -> Response:
         size = int(request.query_params.get("n", "100000"))

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_servers.journal import path_matches
-from mock_servers.validation import InputError
+from mock_servers.journal import path_matcher
+from mock_servers.validation import (
+    InputError,
+    check_content_type,
+    check_header,
+    check_retry_after,
+)
 
 __all__ = ["FAULT_FIELDS", "Fault", "FaultBook"]
 
@@ -30,7 +36,7 @@ FAULT_FIELDS: dict[str, str] = {
     "path": "glob (/sso/*) or whole-segment prefix (/sso/oauth2); full or platform-relative",
     "method": "HTTP method or list of methods; omit for every method",
     "latency_ms": "delay before answering: a number of ms, or [min, max] for a random delay",
-    "status": "answer with this HTTP status instead of calling the mock",
+    "status": "answer with this HTTP status instead of calling the mock (204/304: no body)",
     "body": "body of the status answer (string, or JSON value)",
     "content_type": "content type of the status answer",
     "headers": "extra headers of the status answer (object of strings)",
@@ -45,6 +51,8 @@ FAULT_FIELDS: dict[str, str] = {
 }
 
 _ACTIONS = ("status", "reset_connection", "truncate_body", "malformed_body")
+_BODILESS = frozenset({204, 304})
+"""Statuses HTTP sends without a body (a fault answering them sends none)."""
 
 
 @dataclass
@@ -88,9 +96,10 @@ class Fault:
             return False
         if self.methods is not None and method.upper() not in self.methods:
             return False
-        return self.path is None or (
-            path_matches(self.path, path) or path_matches(self.path, platform_path)
-        )
+        if self.path is None:
+            return True
+        matches = path_matcher(self.path)
+        return matches(path) or matches(platform_path)
 
     def roll(self) -> bool:
         """Whether this matching request is hit (consumes the RNG only when 0 < p < 1)."""
@@ -139,8 +148,14 @@ class Fault:
 
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{name} must be a number, got {json.dumps(value)}", field=name)
-    return float(value)
+        raise InputError(f"{name} must be a number, got {json.dumps(value)[:40]}", field=name)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(f"{name} must be a finite number", field=name)
+    return number
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -215,23 +230,16 @@ def parse_fault(
         fault.body = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
         fault.content_type = "text/plain; charset=utf-8" if isinstance(body, str) else None
     if data.get("content_type") is not None:
-        if not isinstance(data["content_type"], str) or "/" not in data["content_type"]:
-            raise InputError("content_type must look like 'application/json'", field="content_type")
-        fault.content_type = data["content_type"]
+        fault.content_type = check_content_type(data["content_type"])
     if data.get("headers") is not None:
         headers = data["headers"]
-        if not isinstance(headers, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
+        if not isinstance(headers, Mapping):
             raise InputError("headers must be an object of strings", field="headers")
-        fault.headers = dict(headers)
+        fault.headers = dict(check_header(k, v) for k, v in headers.items())
     if data.get("retry_after") is not None:
-        retry_after = data["retry_after"]
-        if isinstance(retry_after, bool) or not isinstance(retry_after, int | str):
-            raise InputError("retry_after must be seconds or an HTTP date", field="retry_after")
-        if isinstance(retry_after, int) and retry_after < 0:
-            raise InputError("retry_after must be >= 0", field="retry_after")
-        fault.retry_after = str(retry_after)
+        fault.retry_after = check_retry_after(data["retry_after"])
+    if fault.status in _BODILESS and fault.body is not None:
+        raise InputError(f"HTTP {fault.status} replies cannot carry a body", field="body")
 
     fault.reset_connection = _bool(data.get("reset_connection", False), "reset_connection")
     truncate = data.get("truncate_body", False)
@@ -317,6 +325,8 @@ class FaultBook:
 
     def pick(self, platform: str, path: str, platform_path: str, method: str) -> Fault | None:
         """The fault hitting this request, if any (counts it as fired)."""
+        if not self._faults:  # the common case: no lock, no loop
+            return None
         with self._lock:
             for fault in self._faults:
                 if not fault.active or not fault.matches(platform, path, platform_path, method):

@@ -19,7 +19,7 @@ from mock_servers.context import MockContext
 from mock_servers.faults import FaultBook
 from mock_servers.journal import Journal
 from mock_servers.platform import MockPlatform
-from mock_servers.seed import validate_sections
+from mock_servers.seed import SeedError, validate_sections
 
 __all__ = ["MockRuntime", "PlatformFactory", "PlatformInfo"]
 
@@ -28,6 +28,10 @@ log = logging.getLogger("mock_servers")
 PlatformFactory = Callable[[MockContext], MockPlatform]
 PlatformSource = str | PlatformFactory
 """A module path exposing ``create_platform(ctx)``, or the factory itself."""
+
+DEFAULT_REQUEST_LIMIT = 32 * 1024 * 1024
+"""Largest request body a platform route reads (a document package with attachments
+is the biggest legitimate one)."""
 
 _STATE_NAMESPACE = "__mock"
 _CLOCK_KEY = "clock_offset_seconds"
@@ -71,9 +75,18 @@ class MockRuntime:
         extra_platforms: Sequence[PlatformFactory] = (),
         fault_seed: int | None = None,
         journal: Journal | None = None,
+        request_body_limit: int = DEFAULT_REQUEST_LIMIT,
+        mask_credentials: bool = False,
+        admin_token: str | None = None,
     ) -> None:
         self.ctx = ctx
         self.journal = journal or Journal()
+        self.request_body_limit = request_body_limit
+        """Largest request body any platform route reads (413 beyond, refused while reading)."""
+        self.mask_credentials = mask_credentials
+        """Whether the journal shows credentials as ``***`` unless a read asks otherwise."""
+        self.admin_token = admin_token
+        """Bearer token the admin API requires (None: open, the loopback default)."""
         self.faults = FaultBook(seed=fault_seed)
         self.slots: dict[str, PlatformInfo] = {}
         sources = dict(registry.PLATFORM_MODULES if platforms is None else platforms)
@@ -165,12 +178,19 @@ class MockRuntime:
             self.ctx.switches(platform.name or key).clear()
 
     def set_clock(self, when: datetime) -> None:
+        """Move the virtual clock (``ClockRangeError`` if out of range; nothing changes)."""
         self.ctx.clock.set(when)
-        self._save_clock()
+        self._clock_moved()
 
     def advance_clock(self, seconds: float) -> None:
+        """Advance the virtual clock (``ClockRangeError`` if out of range; nothing changes)."""
         self.ctx.clock.advance(seconds)
+        self._clock_moved()
+
+    def _clock_moved(self) -> None:
         self._save_clock()
+        for expiring in list(self.ctx.expiring_namespaces.values()):
+            expiring.prune()
 
     def clock_json(self) -> dict[str, Any]:
         clock = self.ctx.clock
@@ -185,13 +205,22 @@ class MockRuntime:
 
     def _restore_clock(self) -> None:
         saved = self.ctx.store.get(_STATE_NAMESPACE, _CLOCK_KEY)
-        if isinstance(saved, int | float) and saved:
-            self.ctx.clock.reset()
+        if isinstance(saved, bool) or not isinstance(saved, int | float) or not saved:
+            return
+        self.ctx.clock.reset()
+        try:
             self.ctx.clock.advance(float(saved))
+        except ValueError as exc:  # a state file written before the range was enforced
+            log.warning("ignoring the saved clock offset %r: %s", saved, exc)
+            self.ctx.store.delete(_STATE_NAMESPACE, _CLOCK_KEY)
 
     def load_seed(self, sections: Any) -> list[str]:
         """Replace the sections named in ``sections`` (validated first, all or nothing)."""
         checked = validate_sections(sections, source="seed")
+        unknown = sorted(set(checked) - set(self.ctx.seed.sections))
+        if unknown:
+            known = ", ".join(sorted(self.ctx.seed.sections))
+            raise SeedError(f"seed: no section {unknown[0]!r} (known: {known})", section=unknown[0])
         # In place: a platform holding ctx.seed sees the new sections on its next request.
         self.ctx.seed.sections.update(checked)
         return sorted(checked)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import socket
 import threading
 import time
@@ -31,10 +32,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_servers.admin import create_admin_app
+from mock_servers.cli import is_loopback
 from mock_servers.context import MockContext, SeedData, VirtualClock
 from mock_servers.middleware import PlatformMiddleware
 from mock_servers.profile import build_profile
-from mock_servers.runtime import MockRuntime, PlatformFactory, PlatformSource
+from mock_servers.runtime import (
+    DEFAULT_REQUEST_LIMIT,
+    MockRuntime,
+    PlatformFactory,
+    PlatformSource,
+)
 from mock_servers.seed import load_seed
 from mock_servers.store import open_store
 
@@ -96,6 +103,9 @@ def create_app(
     extra_platforms: Sequence[PlatformFactory] = (),
     urls: Mapping[str, str] | None = None,
     fault_seed: int | None = None,
+    mask_credentials: bool = False,
+    admin_token: str | None = None,
+    request_body_limit: int = DEFAULT_REQUEST_LIMIT,
 ) -> Starlette:
     """The whole mock as one ASGI app (the runtime is ``runtime_of(app)``).
 
@@ -103,6 +113,9 @@ def create_app(
     ``extra_platforms`` adds factories (keyed by ``platform.name``) — how tests mount a
     test-only platform such as :mod:`mock_servers.echo`. ``urls`` overrides the base
     URL reported for a platform (it defaults to ``ctx.base_url + prefix``).
+    ``mask_credentials`` makes journal reads show credentials as ``***``;
+    ``admin_token`` makes the admin API require it; ``request_body_limit`` caps every
+    platform request body (413 beyond).
     """
     options = ctx_or_options if isinstance(ctx_or_options, ServerOptions) else None
     ctx = ctx_or_options if isinstance(ctx_or_options, MockContext) else None
@@ -111,7 +124,13 @@ def create_app(
         ctx = options.context()
     seed = fault_seed if fault_seed is not None else (options.fault_seed if options else None)
     runtime = MockRuntime(
-        ctx, platforms=platforms, extra_platforms=extra_platforms, fault_seed=seed
+        ctx,
+        platforms=platforms,
+        extra_platforms=extra_platforms,
+        fault_seed=seed,
+        mask_credentials=mask_credentials,
+        admin_token=admin_token,
+        request_body_limit=request_body_limit,
     )
     return _build_app(runtime, urls=dict(urls or {}))
 
@@ -204,6 +223,10 @@ class MockServer:
     platforms stay reachable under their prefix on the main port, which also carries
     the admin API): with ``port=N`` the platforms get ``N+1``, ``N+2``… in registry
     order, with ``port=0`` free ports.
+
+    Bound to anything but loopback, the admin API requires a token (``admin_token``,
+    generated when not given, printed by the CLI at start-up) and journal reads mask
+    credentials; ``mask_credentials`` overrides that default either way.
     """
 
     def __init__(
@@ -218,6 +241,9 @@ class MockServer:
         extra_platforms: Sequence[PlatformFactory] = (),
         fault_seed: int | None = None,
         log_level: str = "warning",
+        admin_token: str | None = None,
+        mask_credentials: bool | None = None,
+        request_body_limit: int = DEFAULT_REQUEST_LIMIT,
     ) -> None:
         self.host = host
         self.port = port
@@ -228,6 +254,11 @@ class MockServer:
         self._extra_platforms = tuple(extra_platforms)
         self._fault_seed = fault_seed
         self._log_level = log_level
+        loopback = is_loopback(host)
+        self.admin_token = admin_token or (None if loopback else secrets.token_urlsafe(24))
+        """Token the admin API requires (None on loopback unless one was given)."""
+        self.mask_credentials = (not loopback) if mask_credentials is None else mask_credentials
+        self._request_body_limit = request_body_limit
         self._sockets: list[socket.socket] = []
         self._servers: list[Any] = []
         self._thread: threading.Thread | None = None
@@ -263,6 +294,9 @@ class MockServer:
                 platforms=self._platform_sources,
                 extra_platforms=self._extra_platforms,
                 fault_seed=self._fault_seed,
+                mask_credentials=self.mask_credentials,
+                admin_token=self.admin_token,
+                request_body_limit=self._request_body_limit,
             )
             apps: list[tuple[socket.socket, ASGIApp]] = []
             overrides: dict[str, str] = {}
@@ -403,7 +437,8 @@ class MockServer:
         if self._admin is None:
             import httpx
 
-            self._admin = httpx.Client(base_url=self.admin_url, timeout=30.0)
+            headers = {"authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
+            self._admin = httpx.Client(base_url=self.admin_url, timeout=30.0, headers=headers)
         return self._admin
 
     def _require_runtime(self) -> MockRuntime:

@@ -25,13 +25,26 @@
     return node;
   }
 
+  // Off loopback the admin API wants the token printed at start-up; the link printed
+  // with it carries it in the fragment (#token=...), which never reaches a server.
+  const TOKEN = (function () {
+    const match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+    if (match) {
+      sessionStorage.setItem("govlink-mock-token", decodeURIComponent(match[1]));
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    return sessionStorage.getItem("govlink-mock-token");
+  })();
+
   async function getJSON(path) {
-    const response = await fetch(new URL(path, API), { cache: "no-store" });
+    const headers = TOKEN ? { Authorization: "Bearer " + TOKEN } : {};
+    const response = await fetch(new URL(path, API), { cache: "no-store", headers });
     if (!response.ok) throw new Error(path + ": HTTP " + response.status);
     return response.json();
   }
 
-  function statusClass(status) {
+  function statusClass(status, pending) {
+    if (pending) return "sp";
     if (status === null || status === undefined) return "s0";
     return "s" + String(status)[0];
   }
@@ -58,18 +71,29 @@
     return sign + parts.join(" ");
   }
 
-  function show(value) {
+  // A summary value in a few words: scalars as they are, lists and objects by size
+  // (never raw JSON: the cards must stay small beside the journal).
+  function brief(value) {
     if (value === null || value === undefined) return "—";
-    if (Array.isArray(value)) {
-      if (!value.length) return "none";
-      return value.map((item) => (typeof item === "object" && item !== null ? JSON.stringify(item) : String(item))).join(", ");
-    }
+    if (Array.isArray(value)) return value.length + (value.length === 1 ? " item" : " items");
     if (typeof value === "object") {
-      const entries = Object.entries(value);
-      if (!entries.length) return "none";
-      return entries.map(([k, v]) => k + ": " + (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))).join(" · ");
+      const size = Object.keys(value).length;
+      return size + (size === 1 ? " entry" : " entries");
     }
     return String(value);
+  }
+
+  function show(value) {
+    let text;
+    if (Array.isArray(value) && value.every((item) => item === null || typeof item !== "object")) {
+      text = value.length ? value.map(String).join(", ") : "none";
+    } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const entries = Object.entries(value);
+      text = entries.length ? entries.map(([k, v]) => k + ": " + brief(v)).join(" · ") : "none";
+    } else {
+      text = brief(value);
+    }
+    return text.length > 140 ? text.slice(0, 139) + "…" : text;
   }
 
   // --- clock ---------------------------------------------------------------------------
@@ -149,7 +173,8 @@
   // --- journal -------------------------------------------------------------------------
   function matchesFilter(entry, words) {
     if (!words.length) return true;
-    const haystack = [entry.platform, entry.method, entry.path, entry.query, entry.status === null ? "reset" : String(entry.status), entry.fault ? "fault " + entry.fault.action : ""].join(" ").toLowerCase();
+    const state = entry.pending ? "pending" : entry.status === null ? "reset" : String(entry.status);
+    const haystack = [entry.platform, entry.method, entry.path, entry.query, state, entry.fault ? "fault " + entry.fault.action : ""].join(" ").toLowerCase();
     return words.every((word) => haystack.includes(word));
   }
 
@@ -159,14 +184,14 @@
     body.replaceChildren();
     const shown = journal.filter((entry) => matchesFilter(entry, words));
     for (const entry of shown) {
-      const status = entry.status === null ? (entry.error ? "reset" : "—") : String(entry.status);
+      const status = entry.pending ? "pending" : entry.status === null ? (entry.error ? "reset" : "—") : String(entry.status);
       const row = el("tr", { "data-id": String(entry.id), class: entry.id === selectedId ? "selected" : "" }, [
         el("td", { class: "num", text: String(entry.id) }),
         el("td", { class: "mono", text: vnTime(entry.time, false) }),
         el("td", { text: entry.platform }),
         el("td", { class: "mono", text: entry.method }),
         el("td", { class: "path", text: entry.path + (entry.query ? "?" + entry.query : "") }),
-        el("td", {}, [el("span", { class: "status " + statusClass(entry.status), text: status })]),
+        el("td", {}, [el("span", { class: "status " + statusClass(entry.status, entry.pending), text: status })]),
         el("td", { class: "num", text: entry.duration_ms === null ? "" : entry.duration_ms.toFixed(1) }),
         el("td", {}, entry.fault ? [el("span", { class: "badge badge-fault", text: entry.fault.action.replace(/_/g, " ") })] : []),
       ]);
@@ -174,7 +199,14 @@
       body.appendChild(row);
     }
     const total = journal.length;
-    $("journal-count").textContent = total ? "(" + (shown.length === total ? total : shown.length + " of " + total) + (total >= JOURNAL_LIMIT ? ", latest " + JOURNAL_LIMIT : "") + ")" : "";
+    const held = renderJournal.held || total;
+    let count = "";
+    if (total) {
+      count = "(" + (shown.length === total ? total : shown.length + " of " + total);
+      if (held > total) count += ", latest " + total + " of " + held;
+      count += ")";
+    }
+    $("journal-count").textContent = count;
     $("journal-empty").hidden = total > 0;
   }
 
@@ -204,9 +236,11 @@
     }
     if (selectedId !== id) return; // another row was clicked meanwhile
     panel.hidden = false;
+    panel.scrollTop = 0;
+    $("detail-close").focus({ preventScroll: true });
     $("detail-title").textContent = "#" + entry.id + " " + entry.method + " " + entry.path + (entry.query ? "?" + entry.query : "");
     $("detail-request").textContent = prettyHeaders(entry.request.headers) + "\n\n" + prettyBody(entry.request);
-    let response = entry.response ? "HTTP " + entry.status + "\n" + prettyHeaders(entry.response.headers) + "\n\n" + prettyBody(entry.response) : "(no response)";
+    let response = entry.pending ? "(pending: no reply yet)" : entry.response ? "HTTP " + entry.status + "\n" + prettyHeaders(entry.response.headers) + "\n\n" + prettyBody(entry.response) : "(no response)";
     if (entry.error) response += "\n\n" + entry.error;
     $("detail-response").textContent = response;
   }
@@ -215,13 +249,15 @@
   async function refresh() {
     try {
       const needPlatforms = Date.now() - platformsLoadedAt > 10000;
-      const [clock, state, faults, entries, platforms] = await Promise.all([
+      const [clock, state, faults, entries, held, platforms] = await Promise.all([
         getJSON("clock"),
         getJSON("state"),
         getJSON("faults"),
         getJSON("journal?brief=true&order=desc&limit=" + JOURNAL_LIMIT),
+        getJSON("journal/count"),
         needPlatforms ? getJSON("platforms") : Promise.resolve(null),
       ]);
+      renderJournal.held = held.count;
       renderClock(clock);
       if (platforms) {
         platformsLoadedAt = Date.now();
@@ -250,7 +286,9 @@
   $("refresh").addEventListener("click", refresh);
   $("auto-refresh").addEventListener("change", schedule);
   $("journal-filter").addEventListener("input", renderJournal);
-  $("detail-close").addEventListener("click", () => { selectedId = null; $("detail").hidden = true; renderJournal(); });
+  function closeDetail() { selectedId = null; $("detail").hidden = true; renderJournal(); }
+  $("detail-close").addEventListener("click", closeDetail);
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape" && !$("detail").hidden) closeDetail(); });
   refresh();
   schedule();
 })();

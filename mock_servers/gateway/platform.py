@@ -7,6 +7,7 @@ import binascii
 import hmac
 import json
 import uuid
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,12 +18,14 @@ from starlette.routing import Route
 
 from mock_servers.context import MockContext
 from mock_servers.platform import MockPlatform
+from mock_servers.validation import Switch
 
 __all__ = ["GatewayPlatform", "bearer_client", "create_platform", "token_is_valid"]
 
 TOKENS = "gateway.tokens"
 STATS = "gateway.stats"
 DEFAULT_TTL = 3600
+MAX_TTL = 90 * 86400
 PARTNER_KEYS = ("AccessKey", "SecretKey", "AppName", "PartnerCode", "PartnerCodeCus")
 
 
@@ -32,12 +35,7 @@ def _token_record(ctx: MockContext, token: str | None) -> dict[str, Any] | None:
     value = token.strip()
     if value.lower().startswith("bearer "):
         value = value[7:].strip()
-    record = ctx.store.get(TOKENS, value)
-    if not isinstance(record, dict):
-        return None
-    if float(record.get("expires_at", 0)) <= ctx.clock.timestamp():
-        return None
-    return record
+    return ctx.expiring(TOKENS).get(value)
 
 
 def token_is_valid(ctx: MockContext, token: str | None) -> bool:
@@ -96,6 +94,12 @@ class GatewayPlatform(MockPlatform):
     prefix = "/gateway"
     title = "Provincial gateway (LGSP, WSO2 API Manager style)"
     switch_names = ("token_ttl", "reject_all")
+    switch_specs = MappingProxyType(
+        {
+            "token_ttl": Switch("int", minimum=1, maximum=MAX_TTL, help="token lifetime, s"),
+            "reject_all": Switch("bool", help="refuse every client"),
+        }
+    )
 
     def __init__(self, ctx: MockContext) -> None:
         super().__init__(ctx)
@@ -115,21 +119,6 @@ class GatewayPlatform(MockPlatform):
 
     # --- switches -----------------------------------------------------------------------
 
-    def apply_switches(self, switches: dict[str, Any]) -> None:
-        unknown = sorted(set(switches) - set(self.switch_names))
-        if unknown:
-            raise ValueError(
-                f"unknown switch {unknown[0]!r} for gateway (known: {', '.join(self.switch_names)})"
-            )
-        ttl = switches.get("token_ttl")
-        if "token_ttl" in switches and (
-            isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1
-        ):
-            raise ValueError("switch 'token_ttl' must be a whole number of seconds >= 1")
-        if "reject_all" in switches and not isinstance(switches["reject_all"], bool):
-            raise ValueError("switch 'reject_all' must be true or false")
-        self.ctx.switches(self.name).update(switches)
-
     def _ttl(self) -> int:
         return int(self.ctx.switches(self.name).get("token_ttl", DEFAULT_TTL))
 
@@ -144,19 +133,17 @@ class GatewayPlatform(MockPlatform):
 
     def _issue(self, client: dict[str, Any], scope: str | None, variant: str) -> JSONResponse:
         token = str(uuid.uuid4())
-        now = self.ctx.clock.timestamp()
         ttl = self._ttl()
         granted = scope or str(client.get("scope") or "default")
-        self.ctx.store.put(
-            TOKENS,
+        self.ctx.expiring(TOKENS).put(
             token,
             {
                 "client_id": client["client_id"],
                 "scope": granted,
-                "issued_at": now,
-                "expires_at": now + ttl,
+                "issued_at": self.ctx.clock.timestamp(),
                 "variant": variant,
             },
+            ttl,
         )
         issued = self.ctx.store.get(STATS, "issued") or 0
         self.ctx.store.put(STATS, "issued", int(issued) + 1)
@@ -248,7 +235,7 @@ class GatewayPlatform(MockPlatform):
 
     async def revoke(self, request: Request) -> Response:
         token = _form(await request.body()).get("token", "")
-        self.ctx.store.delete(TOKENS, token)
+        self.ctx.expiring(TOKENS).delete(token)
         return Response(status_code=200)
 
     async def ping(self, request: Request) -> Response:
@@ -272,13 +259,11 @@ class GatewayPlatform(MockPlatform):
     # --- dashboard ----------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
-        now = self.ctx.clock.timestamp()
-        tokens = self.ctx.store.items(TOKENS)
-        live = [r for _t, r in tokens if float(r.get("expires_at", 0)) > now]
+        issued = int(self.ctx.store.get(STATS, "issued") or 0)
+        live = self.ctx.expiring(TOKENS).count()  # counts only: never reads every token
         return {
-            "tokens_issued": int(self.ctx.store.get(STATS, "issued") or 0),
-            "tokens_live": len(live),
-            "tokens_expired": len(tokens) - len(live),
+            "tokens_issued": issued,
+            "tokens_live": live,
             "clients": [c["client_id"] for c in self._clients()],
             "token_ttl": self._ttl(),
         }

@@ -70,7 +70,17 @@ def load_seed(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def merge_seed(base: dict[str, Any], replacement: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with every section named in ``replacement`` replaced (not merged)."""
+    """``base`` with every section named in ``replacement`` replaced (not merged).
+
+    A section ``base`` does not have is refused: a typo (``citizen``) would otherwise
+    be loaded, ignored by every mock, and leave the shipped data in place silently.
+    """
+    unknown = sorted(set(replacement) - set(base))
+    if unknown:
+        raise SeedError(
+            f"seed: no section {unknown[0]!r} (known: {', '.join(sorted(base))})",
+            section=unknown[0],
+        )
     merged = dict(base)
     merged.update(replacement)
     return merged

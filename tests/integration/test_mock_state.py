@@ -98,14 +98,26 @@ def test_default_seed_has_what_the_mocks_and_the_mock_profile_need() -> None:
 def test_a_seed_file_replaces_only_the_sections_it_names(tmp_path: Path) -> None:
     one = {"so_dinh_danh": "001099000099", "ho": "TRẦN", "ten": "THỬ", "ngay_sinh": "1999"}
     path = tmp_path / "seed.json"
-    path.write_text(json.dumps({"citizens": [one], "banks": [{"code": "X"}]}), encoding="utf-8")
-    assert load_seed_file(path) == {"citizens": [one], "banks": [{"code": "X"}]}
+    path.write_text(json.dumps({"citizens": [one]}), encoding="utf-8")
+    assert load_seed_file(path) == {"citizens": [one]}
     seed = load_seed(path)
     assert seed["citizens"] == [one]
-    assert seed["banks"] == [{"code": "X"}]
     assert seed["agencies"] == load_default_seed()["agencies"]
     with MockServer(seed_path=path) as server:
         assert server.admin.get("/seed").json()["citizens"] == 1
+
+
+def test_a_seed_section_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps({"citizen": [], "banks": [{"code": "X"}]}), encoding="utf-8")
+    with pytest.raises(SeedError, match="no section 'banks'") as caught:
+        load_seed(path)
+    assert caught.value.section == "banks"
+    with MockServer() as server:
+        reply = server.admin.post("/seed", json={"citizen": []})
+        assert reply.status_code == 400
+        assert reply.json()["field"] == "citizen"
+        assert "known: agencies" in reply.json()["error"]
 
 
 @pytest.mark.parametrize(
