@@ -10,16 +10,22 @@ Against a real deployment, point the settings at it (``GOVLINK_PROFILE``/
 
 The flow is the same as in ``sso_starlette_app.py`` with the blocking
 :class:`~govlink.sso.SsoClient`: ``/login`` stores the login state in the session,
-``/callback`` finishes the login with it, ``/logout`` ends both sessions. In Django,
+``/callback`` finishes the login with it, ``/logout`` ends both sessions.
+``/thu-tuc-muc-2`` is a procedure that needs a level-2 account: ``requires_level``
+sends a weaker login back to the provider asking for ``LoA2``, and
+``finish_login`` refuses a login weaker than what was asked. In Django,
 the three views are the same functions with ``request.session`` and
 ``request.build_absolute_uri()``; create the ``SsoClient`` once per process.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+from collections.abc import Callable
 from html import escape
+from typing import Any
 
 from flask import Flask, redirect, request, session, url_for
 from werkzeug.wrappers import Response
@@ -27,7 +33,7 @@ from werkzeug.wrappers import Response
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import GovLinkError
 from govlink.core.redact import mask_value
-from govlink.sso import CitizenIdentity, SsoClient
+from govlink.sso import CitizenIdentity, SsoClient, meets_level
 
 
 def _page(body: str) -> str:
@@ -62,7 +68,9 @@ def create_app(settings: GovLinkSettings | None = None, *, secret_key: str | Non
 
     @app.get("/login")
     def login() -> Response:
-        started = sso.begin_login(url_for("callback", _external=True))
+        # ?level=LoA2 asks the provider for that level; finish_login refuses a weaker one
+        level = request.args.get("level")
+        started = sso.begin_login(url_for("callback", _external=True), acr_values=level)
         session["sso_login"] = started.state.model_dump()
         return redirect(started.url)
 
@@ -84,9 +92,36 @@ def create_app(settings: GovLinkSettings | None = None, *, secret_key: str | Non
             "name": str(mask_value(name or identity.subject)),
             "id": str(mask_value(number or "")),
             "loa": identity.level_of_assurance or "-",
+            "level": result.level,  # the signed acr: what route checks rely on
             "id_token": result.tokens.id_token,
         }
         return redirect("/")
+
+    def requires_level(minimum: str) -> Callable[[Callable[[], str]], Callable[[], Any]]:
+        """A route that only logins at ``minimum`` (e.g. ``"LoA2"``) may open."""
+
+        def decorate(view: Callable[[], str]) -> Callable[[], Any]:
+            @functools.wraps(view)
+            def guarded() -> Any:
+                user = session.get("user")
+                if not user:
+                    return redirect(url_for("login", level=minimum))
+                if not meets_level(user.get("level"), minimum):
+                    return _page(
+                        f"<p id='too-weak'>Thủ tục này cần tài khoản mức {escape(minimum)}; "
+                        f"bạn đăng nhập ở mức {escape(user.get('level') or '-')}. "
+                        f"<a href='/login?level={escape(minimum)}'>Đăng nhập lại</a></p>"
+                    ), 403
+                return view()
+
+            return guarded
+
+        return decorate
+
+    @app.get("/thu-tuc-muc-2")
+    @requires_level("LoA2")
+    def level_two_procedure() -> str:
+        return _page("<p id='procedure'>Nộp hồ sơ (yêu cầu tài khoản định danh mức 2)</p>")
 
     @app.get("/logout")
     def logout() -> Response:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from html import escape
 
@@ -38,10 +38,11 @@ from starlette.routing import Route
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import GovLinkError
 from govlink.core.redact import mask_value
-from govlink.sso import AsyncSsoClient, CitizenIdentity
+from govlink.sso import AsyncSsoClient, CitizenIdentity, meets_level
 
 SESSION_LOGIN = "sso_login"  # the LoginState between /login and /callback
 SESSION_USER = "user"
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _page(body: str) -> HTMLResponse:
@@ -74,7 +75,9 @@ def create_app(
         )
 
     async def login(request: Request) -> Response:
-        started = await sso.begin_login(str(request.url_for("callback")))
+        # ?level=LoA2 asks the provider for that level; finish_login refuses a weaker one
+        level = request.query_params.get("level")
+        started = await sso.begin_login(str(request.url_for("callback")), acr_values=level)
         request.session[SESSION_LOGIN] = started.state.model_dump()
         return RedirectResponse(started.url, status_code=302)
 
@@ -96,9 +99,36 @@ def create_app(
             "name": str(mask_value(name or identity.subject)),
             "id": str(mask_value(number or "")),
             "loa": identity.level_of_assurance or "-",
+            "level": result.level,  # the signed acr: what route checks rely on
             "id_token": result.tokens.id_token,
         }
         return RedirectResponse("/", status_code=302)
+
+    def requires_level(minimum: str) -> Callable[[Endpoint], Endpoint]:
+        """A route that only logins at ``minimum`` (e.g. ``"LoA2"``) may open."""
+
+        def decorate(endpoint: Endpoint) -> Endpoint:
+            async def guarded(request: Request) -> Response:
+                user = request.session.get(SESSION_USER)
+                if not user:
+                    return RedirectResponse(f"/login?level={minimum}", status_code=302)
+                if not meets_level(user.get("level"), minimum):
+                    page = _page(
+                        f"<p id='too-weak'>Thủ tục này cần tài khoản mức {escape(minimum)}; "
+                        f"bạn đăng nhập ở mức {escape(user.get('level') or '-')}. "
+                        f"<a href='/login?level={escape(minimum)}'>Đăng nhập lại</a></p>"
+                    )
+                    page.status_code = 403
+                    return page
+                return await endpoint(request)
+
+            return guarded
+
+        return decorate
+
+    @requires_level("LoA2")
+    async def level_two_procedure(request: Request) -> Response:
+        return _page("<p id='procedure'>Nộp hồ sơ (yêu cầu tài khoản định danh mức 2)</p>")
 
     async def logout(request: Request) -> Response:
         user = request.session.pop(SESSION_USER, None)
@@ -120,6 +150,7 @@ def create_app(
             Route("/login", login),
             Route("/callback", callback, name="callback"),
             Route("/logout", logout),
+            Route("/thu-tuc-muc-2", level_two_procedure),
         ],
         middleware=[Middleware(SessionMiddleware, secret_key=key, same_site="lax")],
         lifespan=lifespan,

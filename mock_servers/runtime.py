@@ -234,5 +234,3 @@ class MockRuntime:
                 log.exception("summary of mock platform %s failed", key)
                 out[key] = {"error": f"{type(exc).__name__}: {exc}"}
         return out
-
-

@@ -15,7 +15,14 @@ from typing import Any
 
 from mock_servers.context import MockContext
 
-__all__ = ["CUSTOM", "Identity", "claims_for", "find_identity", "seeded_identities"]
+__all__ = [
+    "CUSTOM",
+    "Identity",
+    "claims_for",
+    "find_identity",
+    "identity_level",
+    "seeded_identities",
+]
 
 CUSTOM = "sso.custom"
 
@@ -33,6 +40,12 @@ class Identity:
         if self.kind == "organisation":
             return str(self.record.get("ten_doanh_nghiep") or self.key)
         return full_name(self.record) or self.key
+
+
+def identity_level(identity: Identity) -> str:
+    """The level of assurance the account was verified at (the seed's ``loa``)."""
+    default = "LoA2" if identity.kind == "organisation" else "LoA1"
+    return str(identity.record.get("loa") or default)
 
 
 def full_name(record: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from mock_servers.sso.identities import (
     Identity,
     claims_for,
     find_identity,
+    identity_level,
     seeded_identities,
 )
 from mock_servers.sso.keys import SigningKey, compact_jws, published_or_known, signing_key
@@ -58,9 +60,17 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 
-_BOOL_SWITCHES = ("deny_access", "expired_token", "wrong_nonce", "userinfo_500")
+_BOOL_SWITCHES = (
+    "deny_access",
+    "expired_token",
+    "wrong_nonce",
+    "userinfo_500",
+    "require_pkce",
+    "iss_parameter",
+)
 _CHOICE_SWITCHES: dict[str, tuple[str, ...]] = {
     "bad_signature": ("unknown_kid",),
+    "issuer": ("root", "wso2"),
     "wrong_alg": ("HS256", "none"),
     "wrong_audience": ("multiple",),
     "rotate_keys": ("keep", "drop"),
@@ -120,6 +130,24 @@ def _root(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
 
 
+def _level(value: str | None) -> int | None:
+    digits = re.findall(r"\d+", value or "")
+    return int(digits[-1]) if digits else None
+
+
+def _no_discovery_here(issuer: str) -> Response:
+    return JSONResponse(
+        {
+            "error": "not_found",
+            "error_description": (
+                f"no discovery document here: the issuer is {issuer}, "
+                f"its document is {issuer}/.well-known/openid-configuration"
+            ),
+        },
+        status_code=404,
+    )
+
+
 def _pkce_ok(verifier: str | None, challenge: str, method: str) -> bool:
     if not verifier or not 43 <= len(verifier) <= 128:
         return False
@@ -152,6 +180,10 @@ class SsoPlatform(MockPlatform):
         "rotate_keys",
         "client_jwks",
         "allow_loopback_redirects",
+        "require_pkce",
+        "iss_parameter",
+        "issuer",
+        "acr",
     )
 
     def __init__(self, ctx: MockContext) -> None:
@@ -162,7 +194,7 @@ class SsoPlatform(MockPlatform):
                 Route("/.well-known/openid-configuration", self.discovery, methods=["GET"]),
                 Route(
                     "/oauth2/token/.well-known/openid-configuration",
-                    self.discovery,
+                    self.discovery_wso2,
                     methods=["GET"],
                 ),
                 Route("/oauth2/jwks", self.jwks, methods=["GET"]),
@@ -197,7 +229,13 @@ class SsoPlatform(MockPlatform):
         for name, value in switches.items():
             if name in _BOOL_SWITCHES and not isinstance(value, bool):
                 raise ValueError(f"switch {name!r} must be true or false")
-            if name in _CHOICE_SWITCHES and not (
+            if name == "acr":
+                if value is not None and not (isinstance(value, str) and _level(value)):
+                    raise ValueError("switch 'acr' must be a level such as 'LoA1' (or null)")
+            elif name == "issuer":
+                if value not in _CHOICE_SWITCHES[name]:
+                    raise ValueError("switch 'issuer' must be 'root' or 'wso2'")
+            elif name in _CHOICE_SWITCHES and not (
                 isinstance(value, bool) or value in _CHOICE_SWITCHES[name]
             ):
                 choices = ", ".join(repr(c) for c in _CHOICE_SWITCHES[name])
@@ -348,7 +386,7 @@ class SsoPlatform(MockPlatform):
                 "(set the mock's client_jwks switch for private_key_jwt)"
             )
         root = _root(request)
-        audiences = [root + "/oauth2/token", str(request.url).split("?")[0]]
+        audiences = [root + "/oauth2/token", self._issuer(request), str(request.url).split("?")[0]]
         claims: dict[str, Any] | None = None
         problem = "Signature or claims of the client assertion are invalid"
         for key in jwt.PyJWKSet.from_dict(jwks).keys:
@@ -424,34 +462,58 @@ class SsoPlatform(MockPlatform):
 
     # --- discovery and keys ---------------------------------------------------------------
 
-    async def discovery(self, request: Request) -> Response:
+    def _issuer(self, request: Request) -> str:
+        """The issuer identifier: ``…/sso`` (default) or WSO2's token endpoint URL.
+
+        OpenID Connect Discovery §4.3: the document is served below the issuer and names
+        exactly that issuer, so a strict relying party that discovers from the issuer
+        URL accepts it. Only the document under the configured issuer is served.
+        """
         root = _root(request)
-        return JSONResponse(
-            {
-                "issuer": root + "/oauth2/token",
-                "authorization_endpoint": root + "/oauth2/authorize",
-                "token_endpoint": root + "/oauth2/token",
-                "userinfo_endpoint": root + "/oauth2/userinfo",
-                "jwks_uri": root + "/oauth2/jwks",
-                "introspection_endpoint": root + "/oauth2/introspect",
-                "revocation_endpoint": root + "/oauth2/revoke",
-                "end_session_endpoint": root + "/oidc/logout",
-                "response_types_supported": ["code"],
-                "grant_types_supported": ["authorization_code", "refresh_token"],
-                "subject_types_supported": ["public"],
-                "scopes_supported": ["openid"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256", "plain"],
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_post",
-                    "client_secret_basic",
-                    "private_key_jwt",
-                ],
-                "userinfo_signing_alg_values_supported": ["none"],
-                "acr_values_supported": ["LoA1", "LoA2"],
-                "claims_parameter_supported": False,
-            }
-        )
+        return root + "/oauth2/token" if self._switch("issuer") == "wso2" else root
+
+    async def discovery(self, request: Request) -> Response:
+        if self._switch("issuer") == "wso2":
+            return _no_discovery_here(self._issuer(request))
+        return self._discovery_document(request)
+
+    async def discovery_wso2(self, request: Request) -> Response:
+        if self._switch("issuer") != "wso2":
+            return _no_discovery_here(self._issuer(request))
+        return self._discovery_document(request)
+
+    def _discovery_document(self, request: Request) -> Response:
+        root = _root(request)
+        document: dict[str, Any] = {
+            "issuer": self._issuer(request),
+            "authorization_endpoint": root + "/oauth2/authorize",
+            "token_endpoint": root + "/oauth2/token",
+            "userinfo_endpoint": root + "/oauth2/userinfo",
+            "jwks_uri": root + "/oauth2/jwks",
+            "introspection_endpoint": root + "/oauth2/introspect",
+            "revocation_endpoint": root + "/oauth2/revoke",
+            "end_session_endpoint": root + "/oidc/logout",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "subject_types_supported": ["public"],
+            "scopes_supported": ["openid"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256", "plain"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "client_secret_basic",
+                "private_key_jwt",
+            ],
+            "userinfo_signing_alg_values_supported": ["none"],
+            "acr_values_supported": ["LoA1", "LoA2"],
+            "claims_parameter_supported": False,
+        }
+        if self._switch("require_pkce"):
+            document["code_challenge_methods_supported"] = ["S256"]
+            document["require_pkce"] = True
+        if self._switch("iss_parameter"):
+            document["authorization_response_iss_parameter_supported"] = True
+        return JSONResponse(document)
 
     async def jwks(self, request: Request) -> Response:
         return JSONResponse({"keys": [k.public_jwk for k in self._published_keys()]})
@@ -495,7 +557,12 @@ class SsoPlatform(MockPlatform):
         def back(error: str, description: str) -> Response:
             target = _with_params(
                 redirect_uri,
-                {"error": error, "error_description": description, "state": state},
+                {
+                    "error": error,
+                    "error_description": description,
+                    "state": state,
+                    "iss": self._response_iss(request),
+                },
             )
             return RedirectResponse(target, status_code=302)
 
@@ -516,6 +583,12 @@ class SsoPlatform(MockPlatform):
             )
         if not challenge and params.get("code_challenge_method"):
             return back("invalid_request", "code_challenge_method without code_challenge")
+        if self._switch("require_pkce") and (not challenge or method != "S256"):
+            return back(
+                "invalid_request",
+                "PKCE is mandatory for this client: send code_challenge with "
+                "code_challenge_method=S256",
+            )
         if self._switch("deny_access"):
             return back("access_denied", "Access denied (mock switch deny_access)")
         auth = {
@@ -688,6 +761,7 @@ class SsoPlatform(MockPlatform):
                     "error": "access_denied",
                     "error_description": "User denied the consent",
                     "state": auth.get("state"),
+                    "iss": self._response_iss(request),
                 },
             )
             return RedirectResponse(target, status_code=302)
@@ -712,7 +786,7 @@ class SsoPlatform(MockPlatform):
                 "redirect_uri_sent": auth.get("redirect_uri_sent", True),
                 "scope": auth.get("scope") or "",
                 "nonce": auth.get("nonce"),
-                "acr": auth.get("acr_values") or "LoA1",
+                "acr": self._granted_acr(auth.get("acr_values"), identity),
                 "code_challenge": auth.get("code_challenge"),
                 "code_challenge_method": auth.get("code_challenge_method"),
                 "identity": identity.key,
@@ -730,11 +804,33 @@ class SsoPlatform(MockPlatform):
                 "code": code,
                 "state": auth.get("state"),
                 "session_state": hashlib.sha256(sid.encode()).hexdigest()[:32],
+                "iss": self._response_iss(request),
             },
         )
         response = RedirectResponse(target, status_code=302)
         self._set_cookie(response, request, sid)
         return response
+
+    def _granted_acr(self, requested: str | None, identity: Identity) -> str:
+        """The level the login is authenticated at: what was asked, if the account has it.
+
+        A provider cannot authenticate an account above the level its identity was
+        verified at; asked for more, it answers with the account's own level (the
+        client must then refuse the login). The switch ``acr`` forces a value.
+        """
+        forced = self._switch("acr")
+        if isinstance(forced, str):
+            return forced
+        account = _level(identity_level(identity)) or 1
+        asked = [v for v in (requested or "").split() if _level(v) is not None]
+        met = [v for v in asked if (_level(v) or 0) <= account]
+        if met:
+            return max(met, key=lambda v: _level(v) or 0)
+        return identity_level(identity) if asked else "LoA1"
+
+    def _response_iss(self, request: Request) -> str | None:
+        """RFC 9207 ``iss`` on authorization responses, when the switch advertises it."""
+        return self._issuer(request) if self._switch("iss_parameter") else None
 
     def _error_page(self, error: str, description: str, **details: Any) -> Response:
         return HTMLResponse(pages.error_page(error, description, **details), status_code=400)
@@ -912,7 +1008,7 @@ class SsoPlatform(MockPlatform):
         if self._switch("expired_token"):
             iat, exp = now - 2 * ID_TOKEN_TTL, now - ID_TOKEN_TTL
         claims: dict[str, Any] = {
-            "iss": _root(request) + "/oauth2/token",
+            "iss": self._issuer(request),
             "sub": identity.key,
             "aud": client_id,
             "azp": client_id,

@@ -18,7 +18,7 @@ def test_discover_lists_endpoints_and_keys(govlink_mock):
     result = CliRunner().invoke(app, ["discover", "--json"], env=_env(govlink_mock))
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["issuer"] == govlink_mock.base_url + "/sso/oauth2/token"
+    assert data["issuer"] == govlink_mock.base_url + "/sso"
     assert data["source"].startswith("discovery")
     assert data["signing_keys"][0]["kty"] == "RSA"
     table = CliRunner().invoke(app, ["discover"], env=_env(govlink_mock))

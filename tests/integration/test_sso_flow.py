@@ -45,7 +45,7 @@ def test_citizen_logs_in_sync(govlink_mock):
     assert identity.permanent_address.province_code == "01"
     assert result.id_claims["nonce"] == login.state.nonce
     assert result.id_claims["acr"] == "LoA2"
-    assert result.id_claims["iss"] == govlink_mock.base_url + "/sso/oauth2/token"
+    assert result.id_claims["iss"] == govlink_mock.base_url + "/sso"
     assert result.tokens.refresh_token
     assert CITIZEN_ID not in repr(result)
 
@@ -146,12 +146,12 @@ def test_refresh_introspect_revoke(govlink_mock):
         assert info.exp is not None
         assert info.exp > time.time()
 
-        renewed = sso.refresh(tokens.refresh_token)
+        renewed = sso.refresh(tokens)
         assert renewed.access_token != tokens.access_token
         assert renewed.id_token  # verified by refresh()
         assert not sso.introspect(tokens.access_token).active  # the old pair is gone
         with pytest.raises(SsoProviderError) as info_error:
-            sso.refresh(tokens.refresh_token)  # refresh tokens rotate
+            sso.refresh(tokens)  # refresh tokens rotate
         assert info_error.value.error == "invalid_grant"
 
         assert sso.userinfo(renewed.access_token).subject == CITIZEN_ID
@@ -162,7 +162,7 @@ def test_refresh_introspect_revoke(govlink_mock):
         assert after.value.error == "invalid_token"
         assert renewed.refresh_token
         with pytest.raises(SsoProviderError):
-            sso.refresh(renewed.refresh_token)  # revoking the access token revoked its pair
+            sso.refresh(renewed)  # revoking the access token revoked its pair
 
 
 async def test_refresh_introspect_revoke_async(govlink_mock):
@@ -170,7 +170,7 @@ async def test_refresh_introspect_revoke_async(govlink_mock):
         login = await sso.begin_login(REDIRECT_URI)
         tokens = (await sso.finish_login(headless_callback(login), login.state)).tokens
         assert tokens.refresh_token
-        renewed = await sso.refresh(tokens.refresh_token)
+        renewed = await sso.refresh(tokens)
         assert (await sso.introspect(renewed.access_token)).active
         await sso.revoke(renewed.access_token)
         assert not (await sso.introspect(renewed.access_token)).active

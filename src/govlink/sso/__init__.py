@@ -9,9 +9,15 @@ to :class:`CitizenIdentity` or :class:`OrganisationIdentity`.
 
 from __future__ import annotations
 
+from govlink.sso.assurance import meets_level
 from govlink.sso.client import AsyncSsoClient, SsoClient
 from govlink.sso.discovery import ProviderMetadata
-from govlink.sso.errors import LoginStateError, SsoProviderError, TokenVerificationError
+from govlink.sso.errors import (
+    InsufficientAssuranceError,
+    LoginStateError,
+    SsoProviderError,
+    TokenVerificationError,
+)
 from govlink.sso.models import (
     Address,
     CitizenIdentity,
@@ -32,6 +38,7 @@ __all__ = [
     "AsyncSsoClient",
     "CitizenIdentity",
     "IdTokenVerifier",
+    "InsufficientAssuranceError",
     "IntrospectionResult",
     "KeySet",
     "LevelOfAssurance",
@@ -47,4 +54,5 @@ __all__ = [
     "TokenSet",
     "TokenVerificationError",
     "identity_from_claims",
+    "meets_level",
 ]

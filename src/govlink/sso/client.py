@@ -110,8 +110,9 @@ class SsoClient(Closable):
     def userinfo(self, access_token: str) -> CitizenIdentity | OrganisationIdentity:
         return self._run(self.protocol.userinfo(access_token))
 
-    def refresh(self, refresh_token: str, *, scope: str | None = None) -> TokenSet:
-        return self._run(self.protocol.refresh(refresh_token, scope=scope))
+    def refresh(self, previous: LoginResult | TokenSet, *, scope: str | None = None) -> TokenSet:
+        """New tokens for the same person: pass the login result or token set to refresh."""
+        return self._run(self.protocol.refresh(previous, scope=scope))
 
     def introspect(self, token: str, *, token_type_hint: str | None = None) -> IntrospectionResult:
         """Ask the provider whether ``token`` is still active (and for whom)."""
@@ -184,8 +185,11 @@ class AsyncSsoClient(AsyncClosable):
     async def userinfo(self, access_token: str) -> CitizenIdentity | OrganisationIdentity:
         return await self._run(self.protocol.userinfo(access_token))
 
-    async def refresh(self, refresh_token: str, *, scope: str | None = None) -> TokenSet:
-        return await self._run(self.protocol.refresh(refresh_token, scope=scope))
+    async def refresh(
+        self, previous: LoginResult | TokenSet, *, scope: str | None = None
+    ) -> TokenSet:
+        """See :meth:`SsoClient.refresh`."""
+        return await self._run(self.protocol.refresh(previous, scope=scope))
 
     async def introspect(
         self, token: str, *, token_type_hint: str | None = None

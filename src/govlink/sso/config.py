@@ -72,6 +72,8 @@ class SsoConfig:
     scope: str = "openid"
     acr_values: str | None = "LoA1"
     fetch_userinfo: bool = True
+    min_acr: str | None = None
+    trusted_audiences: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: GovLinkSettings) -> SsoConfig:
@@ -134,6 +136,8 @@ class SsoConfig:
             scope=options.scope or "openid",
             acr_values=options.acr_values,
             fetch_userinfo=options.fetch_userinfo,
+            min_acr=options.min_acr,
+            trusted_audiences=tuple(a.strip() for a in options.trusted_audiences if a.strip()),
         )
 
     def url(self, path: str) -> str:

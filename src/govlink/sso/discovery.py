@@ -60,6 +60,8 @@ class ProviderMetadata(BaseModel):
     id_token_signing_alg_values_supported: list[str] = []
     code_challenge_methods_supported: list[str] = []
     token_endpoint_auth_methods_supported: list[str] = []
+    authorization_response_iss_parameter_supported: bool = False
+    """RFC 9207: the provider puts ``iss`` on every authorization response."""
 
 
 def discovery_calls(config: SsoConfig) -> list[Send]:
@@ -107,6 +109,8 @@ def metadata_from_document(
             values[key] = discovered
     values["issuer"] = config.issuer or document["issuer"]
     values["source"] = f"discovery ({url})"
+    if not isinstance(values.get("authorization_response_iss_parameter_supported", False), bool):
+        values.pop("authorization_response_iss_parameter_supported")
     for key in (
         "id_token_signing_alg_values_supported",
         "code_challenge_methods_supported",

@@ -11,7 +11,12 @@ from typing import Any
 
 from govlink.core.errors import AuthenticationError, SignatureError
 
-__all__ = ["LoginStateError", "SsoProviderError", "TokenVerificationError"]
+__all__ = [
+    "InsufficientAssuranceError",
+    "LoginStateError",
+    "SsoProviderError",
+    "TokenVerificationError",
+]
 
 _RULE_HINTS: dict[str, str] = {
     "format": "the value is not a signed JWT; check what was passed as the ID token",
@@ -41,6 +46,26 @@ class TokenVerificationError(SignatureError):
         super().__init__(
             f"ID token rejected ({rule}): {message}",
             hint=hint or _RULE_HINTS.get(rule),
+        )
+
+
+class InsufficientAssuranceError(AuthenticationError):
+    """The login's level of assurance is weaker than required.
+
+    ``required`` is the weakest acceptable level (``LoA2``…), ``actual`` what the
+    signed ID token (and, for VNeID, its ``loAs``/``IAL``) shows, or ``None`` when the
+    provider stated no level at all.
+    """
+
+    def __init__(self, required: str, actual: str | None, *, detail: str = "") -> None:
+        self.required = required
+        self.actual = actual
+        shown = actual if actual is not None else "no level at all"
+        super().__init__(
+            f"the login's level of assurance is {shown}, {required} or higher is required"
+            + (f" ({detail})" if detail else ""),
+            hint=f"ask the user to log in again with an account verified at {required} "
+            f"(begin_login(acr_values={required!r})); do not grant access on this login",
         )
 
 

@@ -192,19 +192,17 @@ def check_callback(
     now: float,
     login_timeout: float,
     issuer: str | None = None,
+    iss_required: bool = False,
 ) -> str:
-    """The authorization code, once the callback is proven to belong to this login."""
-    error = params.get("error")
-    if error:
-        description = params.get("error_description")
-        raise SsoProviderError(
-            f"the identity provider refused the login: {error}"
-            + (f" ({description})" if description else ""),
-            error=error,
-            error_description=description,
-            raw=dict(params),
-            hint=_CALLBACK_HINTS.get(error, "offer the user to log in again"),
-        )
+    """The authorization code, once the callback is proven to belong to this login.
+
+    Nothing from the callback is used before its ``state`` matches this login's — not
+    even ``error``/``error_description``, which an attacker could otherwise inject
+    into the application's pages and logs. Then its ``iss`` (RFC 9207) is checked:
+    required when the provider advertises
+    ``authorization_response_iss_parameter_supported`` (``iss_required``), compared
+    with the issuer whenever present.
+    """
     got_state = params.get("state")
     if not got_state:
         raise LoginStateError(
@@ -216,16 +214,32 @@ def check_callback(
             "the callback's state does not match this session's login",
             hint="a forged callback, or a login started in another tab; log in again",
         )
-    if login_timeout and now - saved.created_at > login_timeout:
-        raise LoginStateError(
-            f"the login took longer than {login_timeout:g} s",
-            hint="start the login again (GOVLINK_SSO__OPTIONS__LOGIN_TIMEOUT sets the limit)",
-        )
     callback_iss = params.get("iss")
+    if callback_iss is None and iss_required:
+        raise LoginStateError(
+            "the callback has no iss parameter, which this provider always sends (RFC 9207)",
+            hint="a mix-up attack, or a proxy that drops parameters; log in again",
+        )
     if callback_iss is not None and issuer is not None and callback_iss != issuer:
         raise LoginStateError(
             f"the callback comes from issuer {callback_iss!r}, expected {issuer!r}",
             hint="a mix-up attack or a misconfigured issuer; log in again",
+        )
+    error = params.get("error")
+    if error:
+        description = params.get("error_description")
+        raise SsoProviderError(
+            f"the identity provider refused the login: {error}"
+            + (f" ({description})" if description else ""),
+            error=error,
+            error_description=description,
+            raw=dict(params),
+            hint=_CALLBACK_HINTS.get(error, "offer the user to log in again"),
+        )
+    if login_timeout and now - saved.created_at > login_timeout:
+        raise LoginStateError(
+            f"the login took longer than {login_timeout:g} s",
+            hint="start the login again (GOVLINK_SSO__OPTIONS__LOGIN_TIMEOUT sets the limit)",
         )
     code = params.get("code")
     if not code:

@@ -227,6 +227,9 @@ class CitizenIdentity(_Identity):
     gender: str | None = _alias("GioiTinh", "gender")
     ethnicity: str | None = _alias("DanToc", "ethnicity")
     religion: str | None = _alias("TonGiao", "religion")
+    marital_status: str | None = _alias("TinhTrangHonNhan", "marital_status")
+    """``TinhTrangHonNhan`` as sent (an integer code in VNeID's userinfo)."""
+    blood_group: str | None = _alias("NhomMau", "blood_group")
     birth_date: str | None = _alias("NgayThangNamSinh", "birth_date")
     """As sent (``dd/MM/yyyy``, ``yyyy-MM-dd``, ``yyyyMMdd`` or a bare year)."""
     birth_registration_place: Address | None = _alias(
@@ -254,6 +257,12 @@ class CitizenIdentity(_Identity):
             "passport_number",
             "full_name",
             "birth_date",
+            # sensitive personal data under Decree 13/2023/NĐ-CP, masked like the
+            # population database's records
+            "ethnicity",
+            "religion",
+            "marital_status",
+            "blood_group",
         }
     )
 
@@ -390,3 +399,25 @@ class LoginResult(_MaskedModel):
     identity: CitizenIdentity | OrganisationIdentity
     userinfo: dict[str, Any] = Field(default_factory=dict)
     """The userinfo claims exactly as received."""
+
+    @property
+    def level(self) -> str | None:
+        """The level of assurance the signed ID token states (``acr``: ``LoA1``, ``LoA2``…)."""
+        from govlink.sso.assurance import login_level
+
+        return login_level(self.id_claims)
+
+    def require_level(self, minimum: str) -> None:
+        """Refuse this login for a route that needs ``minimum`` (e.g. ``"LoA2"``).
+
+        Raises :class:`~govlink.sso.errors.InsufficientAssuranceError` when the signed
+        ``acr`` — or VNeID's ``IAL``/``loAs``, when present — is weaker.
+        """
+        from govlink.sso.assurance import check_level
+
+        check_level(
+            minimum,
+            self.id_claims,
+            ial=self.identity.ial,
+            loa_levels=tuple(x.level for x in self.identity.loas if x.level),
+        )

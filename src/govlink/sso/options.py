@@ -52,6 +52,16 @@ class SsoOptions(OptionsModel):
         "LoA1", description="the requested assurance level, e.g. LoA1 (empty: none)"
     )
     fetch_userinfo: bool = Field(True, description="true or false")
+    min_acr: Annotated[OptionText | None, BlankIsNone] = Field(
+        None,
+        description="the weakest level of assurance a login may have, e.g. LoA2 "
+        "(default: the weakest of acr_values)",
+    )
+    trusted_audiences: PathList = Field(
+        [],
+        description="other client ids an ID token may also be issued to "
+        "(comma-separated; default none)",
+    )
 
 
 def _client_secret(ctx: AuthContext) -> None:

@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 from govlink.core.clock import Clock
 from govlink.core.config import GovLinkSettings
 from govlink.core.driver import Plan
+from govlink.core.errors import ValidationError
 from govlink.sso import flow
+from govlink.sso.assurance import check_level, weakest_level
 from govlink.sso.config import SsoConfig
 from govlink.sso.discovery import (
     ProviderMetadata,
@@ -53,14 +55,25 @@ Steps = Plan[T]
 class SsoProtocol:
     """State and logic of one SSO client, free of I/O."""
 
-    def __init__(self, settings: GovLinkSettings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: GovLinkSettings,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self.config = SsoConfig.from_settings(settings)
         self._now: Callable[[], float] = (
             (lambda: clock.now().timestamp()) if clock is not None else time.time
         )
+        # Cache ages (JWKS TTL, refetch cooldown) are measured on a monotonic clock: a
+        # wall-clock step (NTP, a VM resumed) must not keep a rotated key out.
+        self._monotonic: Callable[[], float] = (
+            clock.monotonic if clock is not None else time.monotonic
+        )
         self.client_auth = flow.ClientAuth(self.config)
         self._metadata: ProviderMetadata | None = None
         self._keys: KeySet | None = None
+        self._keys_loaded_at: float = 0.0
         self._last_forced_refetch: float | None = None
         self._verifier: IdTokenVerifier | None = None
 
@@ -91,13 +104,14 @@ class SsoProtocol:
     def keys(self, *, refresh: bool = False) -> Steps[KeySet]:
         """The provider's JWKS, cached for ``jwks_ttl`` seconds or until ``refresh``."""
         keys = self._keys
-        now = self.now()
-        if keys is not None and not refresh and now - keys.fetched_at < self.config.jwks_ttl:
+        age = self._monotonic() - self._keys_loaded_at
+        if keys is not None and not refresh and 0 <= age < self.config.jwks_ttl:
             return keys
         metadata = yield from self.metadata()
         reply = yield flow.oidc_request("GET", metadata.jwks_uri, safe=True)
         document = flow.parse_json_object(reply, "fetching the provider's JWKS")
-        self._keys = KeySet.from_jwks(document, fetched_at=now)
+        self._keys = KeySet.from_jwks(document, fetched_at=self.now())
+        self._keys_loaded_at = self._monotonic()
         log.debug("loaded %d signing key(s) from %s", len(self._keys), metadata.jwks_uri)
         return self._keys
 
@@ -110,6 +124,7 @@ class SsoProtocol:
                 algorithms=self.config.algorithms,
                 leeway=self.config.leeway,
                 clock=self._now,
+                trusted_audiences=self.config.trusted_audiences,
             )
         return self._verifier
 
@@ -135,11 +150,20 @@ class SsoProtocol:
         except UnknownKeyError as exc:
             if keys is not cached:
                 raise  # the key set was fetched for this very token: no second fetch
-            now = self.now()
+            now = self._monotonic()
             last = self._last_forced_refetch
-            if last is not None and now - last < self.config.jwks_refetch_cooldown:
+            cooldown = self.config.jwks_refetch_cooldown
+            if last is not None and 0 <= now - last < cooldown:
+                ago = now - last
                 log.info("ID token signed with unknown key %r; JWKS refetched recently", exc.kid)
-                raise
+                raise UnknownKeyError(
+                    exc.kid,
+                    keys.kids(),
+                    hint=f"the JWKS was not fetched again: it was refetched {ago:.0f} s ago "
+                    f"for another unknown key, and govlink waits {cooldown:g} s between such "
+                    "refetches (GOVLINK_SSO__OPTIONS__JWKS_REFETCH_COOLDOWN); if the provider "
+                    f"has just rotated its keys, retry in {cooldown - ago:.0f} s",
+                ) from None
             self._last_forced_refetch = now
             log.info("ID token signed with unknown key %r; refetching the JWKS once", exc.kid)
         keys = yield from self.keys(refresh=True)
@@ -179,6 +203,7 @@ class SsoProtocol:
             now=self.now(),
             login_timeout=self.config.login_timeout,
             issuer=metadata.issuer,
+            iss_required=metadata.authorization_response_iss_parameter_supported,
         )
         call = flow.token_call(
             self.client_auth, metadata.token_endpoint, code, saved, now=self.now()
@@ -204,6 +229,14 @@ class SsoProtocol:
                     "(OIDC Core §5.3.2 forbids using it)",
                 )
         identity = identity_from_claims(userinfo or id_claims)
+        required = self.config.min_acr or weakest_level(saved.acr_values)
+        if required is not None:
+            check_level(
+                required,
+                id_claims,
+                ial=identity.ial,
+                loa_levels=tuple(x.level for x in identity.loas if x.level),
+            )
         return LoginResult(tokens=tokens, id_claims=id_claims, identity=identity, userinfo=userinfo)
 
     def userinfo_claims(self, access_token: str) -> Steps[dict[str, Any]]:
@@ -217,15 +250,38 @@ class SsoProtocol:
         claims = yield from self.userinfo_claims(access_token)
         return identity_from_claims(claims)
 
-    def refresh(self, refresh_token: str, *, scope: str | None) -> Steps[TokenSet]:
-        """New tokens; a new ID token is verified (without a nonce, per OIDC §12.2)."""
+    def refresh(self, previous: LoginResult | TokenSet, *, scope: str | None) -> Steps[TokenSet]:
+        """New tokens for the same person (OIDC Core §12.2).
+
+        ``previous`` is the login result or token set being refreshed: its refresh
+        token is sent, and a new ID token must verify (without a nonce) *and* name the
+        same subject as the previous one — tokens for another person are refused.
+        """
+        tokens_before, subject = _previous_tokens(previous)
+        if not tokens_before.refresh_token:
+            raise ValidationError(
+                "previous", "a login result or token set that holds a refresh token"
+            )
         metadata = yield from self.metadata()
         call = flow.refresh_call(
-            self.client_auth, metadata.token_endpoint, refresh_token, scope=scope, now=self.now()
+            self.client_auth,
+            metadata.token_endpoint,
+            tokens_before.refresh_token,
+            scope=scope,
+            now=self.now(),
         )
         tokens = flow.parse_token_reply((yield call), "refreshing the tokens")
         if tokens.id_token:
-            yield from self.verify_id_token(tokens.id_token, access_token=tokens.access_token)
+            claims = yield from self.verify_id_token(
+                tokens.id_token, access_token=tokens.access_token
+            )
+            if subject is not None and claims.get("sub") != subject:
+                raise TokenVerificationError(
+                    "sub",
+                    "the refreshed ID token names another subject than the login it refreshes",
+                    hint="OIDC Core §12.2 forbids accepting it: end this session and ask the "
+                    "user to log in again",
+                )
         return tokens
 
     def introspect(self, token: str, *, token_type_hint: str | None) -> Steps[IntrospectionResult]:
@@ -259,3 +315,39 @@ class SsoProtocol:
         return flow.logout_url(
             metadata.end_session_endpoint, id_token_hint, post_logout_redirect_uri, state
         )
+
+
+def _previous_tokens(previous: LoginResult | TokenSet) -> tuple[TokenSet, str | None]:
+    """The token set being refreshed and the subject its login was for."""
+    if isinstance(previous, LoginResult):
+        subject = previous.id_claims.get("sub")
+        return previous.tokens, subject if isinstance(subject, str) else None
+    if isinstance(previous, TokenSet):
+        return previous, _stored_subject(previous.id_token)
+    raise ValidationError(
+        "previous",
+        "the LoginResult or TokenSet being refreshed (a bare refresh token cannot prove "
+        "that the new tokens are for the same person)",
+        got=type(previous).__name__,
+    )
+
+
+def _stored_subject(id_token: str | None) -> str | None:
+    """``sub`` of an ID token this application already verified and stored.
+
+    Its signature was checked when it was received; here it only says whom the
+    stored tokens belong to, so it is read without verifying again (an expired ID
+    token is normal at refresh time).
+    """
+    if not id_token:
+        return None
+    import base64
+    import json
+
+    try:
+        payload = id_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    subject = claims.get("sub") if isinstance(claims, dict) else None
+    return subject if isinstance(subject, str) else None

@@ -49,10 +49,14 @@ _MIN_RSA_BITS = 2048
 class UnknownKeyError(TokenVerificationError):
     """The token names a key (``kid``) the cached key set does not hold."""
 
-    def __init__(self, kid: str | None, known: Iterable[str | None]) -> None:
+    def __init__(
+        self, kid: str | None, known: Iterable[str | None], *, hint: str | None = None
+    ) -> None:
         self.kid = kid
         shown = ", ".join(sorted(str(k) for k in known)) or "none"
-        super().__init__("kid", f"no key {kid!r} in the provider's JWKS (keys there: {shown})")
+        super().__init__(
+            "kid", f"no key {kid!r} in the provider's JWKS (keys there: {shown})", hint=hint
+        )
 
 
 @dataclass(frozen=True)
@@ -185,9 +189,11 @@ class IdTokenVerifier:
         algorithms: Iterable[str] = ("RS256",),
         leeway: float = 60.0,
         clock: Callable[[], float] = time.time,
+        trusted_audiences: Iterable[str] = (),
     ) -> None:
         self.issuer = issuer
         self.client_id = client_id
+        self.trusted_audiences = frozenset(trusted_audiences)
         self.algorithms = frozenset(algorithms)
         self._algorithm_list = sorted(self.algorithms)
         known = get_default_algorithms()
@@ -326,13 +332,29 @@ class IdTokenVerifier:
             raise TokenVerificationError(
                 "azp", f"authorized party {azp!r} is not this client ({self.client_id!r})"
             )
+        untrusted = [
+            a for a in audiences if a != self.client_id and a not in self.trusted_audiences
+        ]
+        if untrusted:
+            raise TokenVerificationError(
+                "aud",
+                f"the token is also issued to {', '.join(repr(a) for a in untrusted)}, "
+                "which this client does not trust (OIDC Core §3.1.3.7 rule 3)",
+                hint="if those clients are yours, list them in "
+                "GOVLINK_SSO__OPTIONS__TRUSTED_AUDIENCES; otherwise refuse the token",
+            )
 
 
 def _number_claim(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
     value = claims.get(name)
     if value is None:
         if required:
-            raise TokenVerificationError(name, f"the token has no {name} claim")
+            raise TokenVerificationError(
+                name,
+                f"the token has no {name} claim",
+                hint=f"OIDC Core §2 requires {name} in every ID token: the token is malformed "
+                "(not expired); report it to the identity provider's operator",
+            )
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TokenVerificationError(name, f"{name} is not a number of seconds ({value!r})")

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -159,9 +159,27 @@ def test_wrong_audience_is_refused(verifier, keys, make_token):
     assert error.rule == "aud"
 
 
-def test_audience_list_with_azp_is_accepted(verifier, keys, make_token):
+def test_audience_list_with_azp_is_accepted_when_the_others_are_trusted(keys, make_token):
+    trusting = IdTokenVerifier(
+        issuer=ISSUER, client_id=CLIENT_ID, trusted_audiences=["api.example"]
+    )
     token = make_token(aud=[CLIENT_ID, "api.example"], azp=CLIENT_ID)
-    assert verifier.verify(token, keys, nonce=NONCE)["aud"] == [CLIENT_ID, "api.example"]
+    assert trusting.verify(token, keys, nonce=NONCE)["aud"] == [CLIENT_ID, "api.example"]
+
+
+def test_an_audience_this_client_does_not_trust_is_refused(verifier, keys, make_token):
+    token = make_token(aud=[CLIENT_ID, "api.example"], azp=CLIENT_ID)
+    error = rejected(verifier, token, keys)
+    assert error.rule == "aud"
+    assert "'api.example'" in str(error)
+    assert "TRUSTED_AUDIENCES" in str(error)
+
+
+def test_a_missing_exp_is_not_called_expired(verifier, keys, make_token):
+    error = rejected(verifier, make_token(exp=None), keys)
+    assert error.rule == "exp"
+    assert "no exp claim" in str(error)
+    assert "malformed (not expired)" in str(error)
 
 
 def test_several_audiences_without_azp_are_refused(verifier, keys, make_token):
@@ -301,6 +319,30 @@ def test_jwks_cache_expires_after_its_ttl(provider, make_token):
         clock.advance(2)
         sso.verify_id_token(make_token())
     assert provider.count("/oauth2/jwks") == 2
+
+
+def test_a_wall_clock_step_back_does_not_keep_rotated_keys_out(provider, make_token):
+    clock = ManualClock(datetime.now(UTC))
+    settings = sso_settings(options={"jwks_ttl": 300})
+    with SsoClient(settings, transport=provider.transport(), clock=clock) as sso:
+        sso.verify_id_token(make_token())
+        clock.set(clock.now() - timedelta(days=1))  # NTP steps the wall clock back a day
+        clock.advance(301)  # ... while 301 s really pass
+        sso.verify_id_token(make_token(now=clock.now().timestamp()))
+    assert provider.count("/oauth2/jwks") == 2
+
+
+def test_a_skipped_refetch_says_why(provider, make_token, other_rsa_key):
+    clock = ManualClock(datetime.now(UTC))
+    with SsoClient(sso_settings(), transport=provider.transport(), clock=clock) as sso:
+        sso.verify_id_token(make_token())
+        with pytest.raises(TokenVerificationError):
+            sso.verify_id_token(sign(base_claims(), other_rsa_key))
+        clock.advance(10)
+        with pytest.raises(TokenVerificationError) as info:
+            sso.verify_id_token(sign(base_claims(), other_rsa_key))
+    assert "refetched 10 s ago" in str(info.value)
+    assert "retry in 50 s" in str(info.value)
 
 
 def test_critical_header_extensions_are_refused(verifier, keys, rsa_key):
