@@ -92,7 +92,7 @@ def build_app(subapps: Sequence[str] | None = None) -> typer.Typer:
     """The ``govlink`` typer app with every available command group mounted."""
     import typer
 
-    from govlink.cli import config_cmd, doctor
+    from govlink.cli import config_cmd, doctor, report
     from govlink.cli._root import root
 
     app = typer.Typer(
@@ -107,6 +107,7 @@ def build_app(subapps: Sequence[str] | None = None) -> typer.Typer:
     app.callback()(root)
     app.add_typer(config_cmd.app, name="config")
     app.command("doctor")(doctor.doctor)
+    app.command("report")(report.report)
     for name in SUBAPP_NAMES if subapps is None else subapps:
         _mount(app, name)
     return app

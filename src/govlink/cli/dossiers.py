@@ -320,3 +320,12 @@ def _register_feedback_commands() -> None:
 
 
 _register_feedback_commands()
+
+
+def _mount_reconcile() -> None:
+    from govlink.cli.reconcile import reconcile_command
+
+    app.command("reconcile")(reconcile_command)
+
+
+_mount_reconcile()

@@ -1,0 +1,240 @@
+"""``govlink report EXPORT``: the indicators a province is measured on.
+
+Shares of dossiers whose status and results are synced to the portal, of fee
+payments made online and of dossiers finished on time — overall, by month, agency
+and field — as a table, ``--json``, ``--csv FILE`` and a self-contained
+``--html FILE`` (charts drawn inline: it opens on an offline intranet).
+
+By default every dossier of the export is looked up on the portal (like
+``govlink dossiers reconcile``); ``--from-reconcile FILE`` uses the output of an
+earlier ``govlink dossiers reconcile --json`` instead, without any lookup.
+``--ledger FILE`` (the payments ledger of ``govlink payments reconcile``, with a
+``MaHoSo`` column) counts dossiers paid online besides those the export marks
+``DuocThanhToanTrucTuyen``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from govlink.cli.common import (
+    JsonOption,
+    ProfileFileOption,
+    ProfileOption,
+    UnmaskOption,
+    UserError,
+    console,
+    emit_json,
+    load_settings,
+    masking,
+    progress,
+)
+
+if TYPE_CHECKING:
+    from govlink.dossiers import Dossier
+    from govlink.dossiers.reconcile import ReconcileEntry
+    from govlink.reports import IndicatorReport
+
+__all__ = ["report"]
+
+
+def _offline_entries(dossiers: Iterator[Dossier], saved: Path) -> Iterator[ReconcileEntry]:
+    from govlink.dossiers import DossierStatus
+    from govlink.dossiers.reconcile import ReconcileClass, ReconcileEntry
+
+    try:
+        data = json.loads(saved.read_text(encoding="utf-8"))
+        differences = {str(d["MaHoSo"]): d for d in data["differences"]}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(
+            f"{saved} is not the output of 'govlink dossiers reconcile --json' ({exc})",
+            hint="run reconcile with --json > FILE first, or leave --from-reconcile out",
+        ) from None
+    for local in dossiers:
+        found = differences.get(local.ma_ho_so)
+        if found is None:
+            yield ReconcileEntry(
+                local.ma_ho_so,
+                ReconcileClass.IN_SYNC,
+                DossierStatus(local.status),
+                DossierStatus(local.status),
+                "in sync at reconcile time",
+                local,
+            )
+            continue
+        try:
+            kind = ReconcileClass(found["class"])
+        except (KeyError, ValueError):
+            raise UserError(
+                f"{saved}: unknown class {found.get('class')!r} for {local.ma_ho_so}",
+                hint="use the unchanged output of 'govlink dossiers reconcile --json'",
+            ) from None
+        portal_status = found.get("portal_status")
+        yield ReconcileEntry(
+            local.ma_ho_so,
+            kind,
+            DossierStatus(local.status),
+            None if portal_status is None else DossierStatus(int(portal_status)),
+            str(found.get("reason") or ""),
+            local,
+        )
+
+
+def _ledger_rows(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(
+            f"cannot read the ledger {path} ({exc})", hint="a UTF-8 CSV or JSONL"
+        ) from None
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        rows = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except ValueError:
+                raise UserError(f"{path}:{number}: not JSON", hint="one object per line") from None
+            if not isinstance(value, dict):
+                raise UserError(f"{path}:{number}: not a JSON object", hint="one object per line")
+            rows.append(value)
+        return rows
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames or "MaHoSo" not in reader.fieldnames:
+        raise UserError(
+            f"{path} has no MaHoSo column",
+            hint="the ledger must name each payment's dossier (MaHoSo) to count it per dossier",
+        )
+    return [dict(row) for row in reader]
+
+
+def _print_table(report: IndicatorReport) -> None:
+    from rich.table import Table
+
+    from govlink.reports.indicators import INDICATORS, LABELS, TARGETS
+
+    table = Table(title=f"Indicators ({report.total.dossiers} dossiers)")
+    table.add_column("indicator")
+    table.add_column("share", justify="right")
+    table.add_column("count", justify="right")
+    table.add_column("target", justify="right")
+    for indicator in INDICATORS:
+        count, of = report.total.fraction(indicator)
+        share = report.total.share(indicator)
+        below = share is not None and share < TARGETS[indicator]
+        table.add_row(
+            LABELS[indicator],
+            "—" if share is None else f"{share * 100:.1f} %",
+            f"{count}/{of}",
+            f"{TARGETS[indicator] * 100:.0f} %",
+            style="red" if below else None,
+        )
+    console().print(table)
+
+
+def report(
+    export: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or JSON Lines export of the province's dossiers (as for push/reconcile).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    from_reconcile: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-reconcile",
+            help="Use this saved 'govlink dossiers reconcile --json' output; no lookups.",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            "--ledger",
+            help="Payments ledger (CSV/JSONL with MaHoSo and status) for the paid-online share.",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write the HTML report here.", dir_okay=False),
+    ] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write the figures as CSV here.", dir_okay=False),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Lookups in flight at once.")
+    ] = 8,
+    title: Annotated[
+        str, typer.Option("--title", help="Title of the HTML report.")
+    ] = "Chỉ số dịch vụ công — public service indicators",
+    profile: ProfileOption = None,
+    profile_file: ProfileFileOption = None,
+    json_output: JsonOption = False,
+    unmask: UnmaskOption = False,
+) -> None:
+    """Indicators the province is measured on: statuses and results synced, fees paid
+    online, dossiers on time — from an export and the portal (or a saved reconcile)."""
+    from govlink.cli.reconcile import local_dossiers
+    from govlink.core.clock import VN_TZ
+    from govlink.reports import (
+        compute_indicators,
+        paid_dossiers_from_ledger,
+        render_csv,
+        render_html,
+        report_json,
+    )
+
+    paid = paid_dossiers_from_ledger(_ledger_rows(ledger)) if ledger is not None else set()
+    dossiers = local_dossiers(export)
+    with ExitStack() as stack:
+        stack.enter_context(masking(unmask))
+        if from_reconcile is not None:
+            entries: Any = _offline_entries(dossiers, from_reconcile)
+        else:
+            from govlink.dossiers import DossierClient
+            from govlink.dossiers.reconcile import reconcile
+
+            client = stack.enter_context(DossierClient(load_settings(profile, profile_file)))
+            bar = stack.enter_context(progress(json_output=json_output))
+            task = bar.add_task(f"Looking up {export.name}", total=None)
+
+            def counted() -> Iterator[ReconcileEntry]:
+                for entry in reconcile(client, dossiers, concurrency=concurrency):
+                    bar.advance(task)
+                    yield entry
+
+            entries = counted()
+        result = compute_indicators(entries, paid_dossiers=paid)
+    now = datetime.now(VN_TZ)
+    if html is not None:
+        html.write_text(
+            render_html(result, title=title, generated_at=now, source=export.name),
+            encoding="utf-8",
+        )
+    if csv_file is not None:
+        csv_file.write_text(render_csv(result), encoding="utf-8")
+    if json_output:
+        emit_json(report_json(result, generated_at=now))
+        return
+    _print_table(result)
+    for path in (html, csv_file):
+        if path is not None:
+            console().print(f"written {path}")
