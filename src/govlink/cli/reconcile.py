@@ -72,10 +72,9 @@ def local_dossiers(path: Path) -> Iterator[Dossier]:
     """The export's dossiers, validated first: every bad row is a UserError (exit 2)."""
     from pydantic import ValidationError as PydanticValidationError
 
-    from govlink.cli.dossiers import Problem, _decode_lists, _list_fields
     from govlink.dossiers import Dossier
+    from govlink.dossiers.export import Problem, _decode_lists
 
-    lists = _list_fields(Dossier)
     problems: list[Problem] = []
     rows = 0
     for line, row in _rows_as_dossiers(path):
@@ -85,7 +84,7 @@ def local_dossiers(path: Path) -> Iterator[Dossier]:
             continue
         row.pop("isUpdating", None)
         row.pop("is_updating", None)
-        problems.extend(_decode_lists(row, lists, line))
+        problems.extend(_decode_lists(row, Dossier, line))
         try:
             Dossier.model_validate(row)
         except PydanticValidationError as exc:
@@ -108,7 +107,7 @@ def local_dossiers(path: Path) -> Iterator[Dossier]:
             assert not isinstance(row, str), line  # validated above
             row.pop("isUpdating", None)
             row.pop("is_updating", None)
-            _decode_lists(row, lists, line)
+            _decode_lists(row, Dossier, line)
             yield Dossier.model_validate(row)
 
     return dossiers()
