@@ -53,6 +53,7 @@ def _unavailable(name: str, exc: BaseException) -> typer.Typer:
         else "reinstall govlink; rerun with GOVLINK_DEBUG=1 for the traceback"
     )
     stub = typer.Typer(
+        rich_markup_mode=None,
         help=f"(unavailable: {reason})",
         invoke_without_command=True,
         add_completion=False,
@@ -95,7 +96,10 @@ def build_app(subapps: Sequence[str] | None = None) -> typer.Typer:
     from govlink.cli import config_cmd, doctor, report
     from govlink.cli._root import root
 
+    # rich_markup_mode=None for the whole tree: help texts are plain text, so
+    # "[profiles.NAME]" or "[default]" in an option's help is shown, not eaten as markup
     app = typer.Typer(
+        rich_markup_mode=None,
         name="govlink",
         help=_HELP,
         no_args_is_help=True,

@@ -20,6 +20,7 @@ from govlink.cli.common import UserError, console, err_console
 __all__ = ["app"]
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Run the local mock platforms (SSO, DVCQG, payments, population DB, document axis, "
     "gateway) with an admin API, request journal and fault injection.",
     no_args_is_help=True,
