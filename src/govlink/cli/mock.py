@@ -73,6 +73,11 @@ def up(
 
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is not a TCP port", hint="use 1-65535, or 0 for a free one")
+    if state is not None and not state.parent.is_dir():
+        raise UserError(
+            f"--state {state}: the directory {state.parent} does not exist",
+            hint="create it first, or give a path in an existing directory",
+        )
     warning = loopback_warning(host)
     if warning:
         err_console().print(f"[bold red]{warning}[/]", soft_wrap=True)
