@@ -172,9 +172,21 @@ def load_settings(profile: str | None = None, profile_file: Path | None = None) 
         raise UserError(exc.message, hint=f"pass {option[0]}{expected}") from None
 
 
+PIPE_WIDTH = 100_000
+"""Width of stdout when it is not a terminal: tables take their natural width."""
+
+
 def console() -> Console:
-    """Rich console on stdout, for tables and reports."""
-    return Console(soft_wrap=False)
+    """Rich console on stdout, for tables and reports.
+
+    When stdout is not a terminal (a pipe, a file, a CI log), nothing may be cut to
+    fit an assumed 80 columns: a script that greps a MaHoSo out of a table must find
+    it whole. So the width is then unbounded and tables take their natural width.
+    """
+    out = Console(soft_wrap=False)
+    if out.is_terminal:
+        return out
+    return Console(soft_wrap=False, width=PIPE_WIDTH)
 
 
 def err_console() -> Console:

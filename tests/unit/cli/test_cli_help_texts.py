@@ -62,3 +62,18 @@ def test_help_shows_every_option_text_whole(path: list[str], command: Any) -> No
 def test_profile_file_help_keeps_its_brackets() -> None:
     result = CliRunner().invoke(build_app(), ["config", "show", "--help"], terminal_width=200)
     assert "TOML file with [profiles.NAME] tables" in _flat(result.output)
+
+
+# `outbox worker` is a service: it logs (--log-format json, the default), prints no result
+NO_RESULT = {"outbox worker"}
+
+
+def test_every_command_has_json_output() -> None:
+    missing = []
+    for path, command in COMMANDS:
+        if getattr(command, "commands", None) or not path:
+            continue
+        opts = {opt for param in command.params for opt in getattr(param, "opts", ())}
+        if "--json" not in opts and " ".join(path) not in NO_RESULT:
+            missing.append(" ".join(path))
+    assert missing == []
