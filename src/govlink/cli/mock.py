@@ -2,8 +2,8 @@
 
 ``govlink mock up`` starts every mock (``mock_servers``) on loopback, prints the
 URLs and the govlink settings that point at them, and runs until Ctrl-C or SIGTERM
-(exit code 0: stopping is the normal way to end it). Other ``govlink mock``
-commands (``issue-cert``) are added to :data:`app` by their own issues.
+(exit code 0: stopping is the normal way to end it). ``govlink mock issue-cert``
+issues a test signing certificate from the mock axis's CA.
 """
 
 from __future__ import annotations
