@@ -3,8 +3,9 @@
 The top-level app owns ``--version``, ``config`` and ``doctor``; every other
 command group lives in its own module ``govlink.cli.<name>`` exposing
 ``app: typer.Typer`` and is mounted when it imports (a group whose optional
-dependencies are missing is replaced by one that says what to install). All errors are turned into one line on stderr here (see
-:mod:`govlink.cli.common` for the exit codes).
+dependencies are missing is replaced by one that says what to install). All errors
+are turned into one line on stderr here (see :mod:`govlink.cli.common` for the exit
+codes).
 
 ``govlink --version`` is answered before typer, rich or any platform module is
 imported: it is what scripts and bug reports call most, and it should cost nothing.
