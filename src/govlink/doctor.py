@@ -539,6 +539,10 @@ def check_credentials(
     except (OSError, ssl.SSLError) as exc:
         reason = f"cannot set up the connection: {exc}"
         return [Check(target, "credentials", Status.FAIL, _one_line(reason))]
+    except Exception as exc:  # a check reports, it never takes the whole report down
+        log.debug("doctor: %s credentials probe crashed", target, exc_info=True)
+        reason = f"the probe failed unexpectedly ({type(exc).__name__}: {exc})"
+        return [Check(target, "credentials", Status.FAIL, _one_line(reason))]
 
 
 # --- the document axis signing key -------------------------------------------------
