@@ -16,7 +16,12 @@ __all__ = ["build_profile", "profile_env", "profile_toml"]
 
 _DEFAULTS: dict[str, dict[str, str | None]] = {
     "sso": {"client_id": "govlink-demo", "client_secret": "demo-secret"},
-    "dvcqg": {"username": "govlink-demo", "password": "demo-password", "madonvi": "000.00.00.H47"},
+    "dvcqg": {
+        "username": "govlink-demo",
+        "password": "demo-password",
+        "madonvi": "000.00.00.H47",
+        "dstcode": "000.00.00.H47",
+    },
     "payment": {"client_id": "GOVLINKDEMO", "client_secret": "demo-payment-secret"},
     "dancu": {"username": "govlink-demo", "client_secret": "demo-dancu-secret"},
     "vdxp": {"client_id": "000.00.00.H47", "client_secret": "demo-vdxp-secret"},
@@ -29,7 +34,8 @@ def _client(clients: Any, kind: str) -> dict[str, Any]:
     if isinstance(clients, list):
         for item in clients:
             if isinstance(item, dict) and item.get("kind") == kind:
-                for key in ("client_id", "client_secret", "username", "password", "madonvi"):
+                keys = ("client_id", "client_secret", "username", "password", "madonvi", "dstcode")
+                for key in keys:
                     if key in found and item.get(key) is not None:
                         found[key] = item[key]
                 break
@@ -59,7 +65,7 @@ def build_profile(urls: Mapping[str, str], clients: Any = None) -> dict[str, Any
                 "style": "dvcqg_session",
                 "username": dvcqg["username"],
                 "password": dvcqg["password"],
-                "extra": {"madonvi": dvcqg["madonvi"]},
+                "extra": {"madonvi": dvcqg["madonvi"], "dstcode": dvcqg["dstcode"]},
             },
             # this mock drops repeated idempotency keys, so replaying a write is safe
             "options": {"portal_deduplicates": True},

@@ -4,13 +4,21 @@ Routes (under ``/dvcqg``):
 
 * ``POST /auth`` (also ``/api/auth``) — ``{"username", "password"}`` →
   ``{"session", "error_code": 0, "expires_in"}``; accounts are the seed's
-  ``clients`` of kind ``dvcqg``. Sessions expire by the virtual clock
-  (``session_ttl`` switch, default 1800 s).
+  ``clients`` of kind ``dvcqg`` (with their ``dstcode`` header when the account has
+  one). Sessions expire by the virtual clock (``session_ttl`` switch, default
+  1800 s) and are pruned at the next login.
 * ``POST /integration`` (also ``/api/integration``) — ``{"session", "madonvi",
-  "service", …}`` for ``DongBoHoSoMC``, ``CapNhatTienDoHoSoMC``, ``TraCuuHoSo``,
-  ``LayDanhSachTTHC``, ``LayThuTuc``, ``LayDanhMucCoQuan``, ``LayDanhMucLinhVuc``.
+  "service", …}`` with the session's ``dstcode`` header: ``DongBoHoSoMC``
+  (``isUpdating`` "True"/"False"), ``CapNhatTienDoHoSoMC``, ``TraCuuHoSo``
+  (``mahoso``), ``LayThuTuc`` (``maTTHC``, :mod:`.catalogue`) and the statistics /
+  Q&A / ``LayDVC`` / ``DongBoTrangThaiHoSo`` services (:mod:`.feedback`).
+* ``POST /share`` (also ``/api/share``) — the sharing services ``LayDanhSachTTHC``,
+  ``LayDanhMucCoQuan``, ``LayDanhMucLinhVuc``, ``TraCuuTechID`` ([OC]).
+* ``POST /proxy/create|update|progress`` — a provincial proxy ([TD]): bare arrays.
 * ``GET /_mock/received`` — not a portal route: what was applied, per idempotency
   key and per dossier, for tests and the demo to verify exactly-once and order.
+* ``/_mock/submitted``, ``/_mock/deliver`` — dossiers that flow down
+  (:mod:`.inbound`).
 
 Top-level codes: ``00`` ok, ``01`` login refused, ``02`` session expired or unknown,
 ``03`` unknown service, ``04`` malformed request, ``10`` some items refused (see
@@ -30,7 +38,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 import secrets
 import threading
 from collections import Counter
@@ -38,14 +45,17 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_servers.context import MockContext
-from mock_servers.dvcqg.validation import check_dossier, check_progress, is_compact_date
+from mock_servers.dvcqg.catalogue import CatalogueServices
+from mock_servers.dvcqg.feedback import FeedbackServices
+from mock_servers.dvcqg.inbound import Submissions
+from mock_servers.dvcqg.validation import check_dossier, check_progress
+from mock_servers.dvcqg.wire import error, json_body, reply
 from mock_servers.platform import MockPlatform
 
 __all__ = ["IDEMPOTENCY_FIELD", "DvcqgPlatform", "create_platform"]
@@ -57,54 +67,8 @@ NS_SESSIONS = "dossiers.sessions"
 NS_APPLIED = "dossiers.applied"
 NS_DUPLICATES = "dossiers.duplicates"
 NS_STATS = "dossiers.stats"
-NS_SATISFACTION = "dossiers.satisfaction"
-NS_QUESTIONS = "dossiers.questions"
-NS_ANSWERS = "dossiers.answers"
-NS_PROMOTION = "dossiers.promotion"
-NS_SUBMITTED = "dossiers.submitted"
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-DELIVERY_SERVICE = "NhanHoSoDVCQG"
-"""The ``service`` named in a push (assumed: [OC] only distinguishes NhanChungTuThueDat)."""
-
-_PERIOD = re.compile(r"(1[0-2]|[1-9])-[0-9]{4}")
-_PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]+)?%")
-_DAY = re.compile(r"(0[1-9]|[12][0-9]|3[01])/(0[1-9]|1[0-2])/[0-9]{4}")
-
 SERVICE_SYNC = "DongBoHoSoMC"
 SERVICE_PROGRESS = "CapNhatTienDoHoSoMC"
-
-
-def _reply(payload: dict[str, Any], status: int = 200) -> Response:
-    return Response(
-        json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-        status_code=status,
-        media_type="application/json",
-    )
-
-
-def _error(code: str, message: str) -> Response:
-    return _reply({"error_code": code, "message": message, "result": []})
-
-
-def _json_body(raw: bytes, kind: type[dict[str, Any]] | type[list[Any]]) -> Any:
-    """The decoded body when it is a JSON ``kind``, else the portal's ``04`` answer."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return _error("04", "Dữ liệu gửi lên không phải JSON hợp lệ (body is not JSON)")
-    if not isinstance(data, kind):
-        shape = "một đối tượng JSON (expected an object)"
-        if kind is list:
-            shape = "một danh sách JSON (expected a JSON array)"
-        return _error("04", f"Dữ liệu gửi lên phải là {shape}")
-    return data
-
-
-def _missing_any(item: dict[str, Any], names: tuple[str, ...]) -> Response | None:
-    for name in names:
-        if item.get(name) in (None, ""):
-            return _error("11", f"Thiếu trường bắt buộc {name} (missing required field)")
-    return None
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -137,6 +101,14 @@ class DvcqgPlatform(MockPlatform):
         super().__init__(ctx)
         self._lock = threading.RLock()
         self._index: _Index | None = None
+        self.catalogue = CatalogueServices(ctx, self._procedures)
+        self.feedback = FeedbackServices(
+            ctx,
+            count=self._count,
+            procedures=self._procedures,
+            agency_names=self.catalogue.agency_names,
+        )
+        self.submissions = Submissions(ctx, self._lock, self.name)
         self._app = Starlette(
             routes=[
                 Route("/auth", self.login, methods=["POST"]),
@@ -149,9 +121,9 @@ class DvcqgPlatform(MockPlatform):
                 Route("/proxy/update", self.proxy_update, methods=["POST"]),
                 Route("/proxy/progress", self.proxy_progress, methods=["POST"]),
                 Route("/_mock/received", self.received, methods=["GET"]),
-                Route("/_mock/submitted", self.submitted_list, methods=["GET"]),
-                Route("/_mock/submitted", self.submit, methods=["POST"]),
-                Route("/_mock/deliver", self.deliver, methods=["POST"]),
+                Route("/_mock/submitted", self.submissions.listing, methods=["GET"]),
+                Route("/_mock/submitted", self.submissions.submit, methods=["POST"]),
+                Route("/_mock/deliver", self.submissions.deliver, methods=["POST"]),
             ]
         )
 
@@ -212,6 +184,12 @@ class DvcqgPlatform(MockPlatform):
     def _save_counters(self, index: _Index) -> None:
         self.ctx.store.put(NS_STATS, "counters", dict(index.counters))
 
+    def _count(self, name: str, n: int) -> None:
+        with self._lock:
+            index = self._idx()
+            index.counters[name] += n
+            self._save_counters(index)
+
     def apply_switches(self, switches: dict[str, Any]) -> None:
         super().apply_switches(switches)
         ttl = switches.get("session_ttl")
@@ -228,9 +206,9 @@ class DvcqgPlatform(MockPlatform):
         try:
             data = json.loads(await request.body())
         except ValueError:
-            return _reply({"error_code": "04", "message": "Dữ liệu đăng nhập không phải JSON"})
+            return reply({"error_code": "04", "message": "Dữ liệu đăng nhập không phải JSON"})
         if not isinstance(data, dict):
-            return _reply({"error_code": "04", "message": "Dữ liệu đăng nhập phải là đối tượng"})
+            return reply({"error_code": "04", "message": "Dữ liệu đăng nhập phải là đối tượng"})
         username, password = data.get("username"), data.get("password")
         account = None
         for client in self.ctx.seed.section("clients"):
@@ -240,7 +218,7 @@ class DvcqgPlatform(MockPlatform):
                 account = client
                 break
         if account is None:
-            return _reply(
+            return reply(
                 {
                     "error_code": "01",
                     "message": "Sai tên đăng nhập hoặc mật khẩu (wrong username or password)",
@@ -248,7 +226,7 @@ class DvcqgPlatform(MockPlatform):
             )
         wanted_dstcode = account.get("dstcode")
         if wanted_dstcode and not _same(request.headers.get("dstcode"), str(wanted_dstcode)):
-            return _reply(
+            return reply(
                 {"error_code": "01", "message": "Thiếu hoặc sai dstcode (missing or wrong dstcode)"}
             )
         self._prune_sessions()
@@ -266,7 +244,7 @@ class DvcqgPlatform(MockPlatform):
         )
         with self._lock:
             self._idx().counters["logins"] += 1
-        return _reply(
+        return reply(
             {
                 "session": session,
                 "error_code": 0,
@@ -304,24 +282,17 @@ class DvcqgPlatform(MockPlatform):
     def _share_services(self) -> dict[str, Callable[[dict[str, Any]], Response]]:
         """What [OC] sends to the share endpoint (``getSharingDictCollection``)."""
         return {
-            "LayDanhSachTTHC": self._procedure_list,
-            "LayDanhMucCoQuan": self._agencies,
-            "LayDanhMucLinhVuc": self._fields,
-            "TraCuuTechID": self._tech_id,
+            "LayDanhSachTTHC": self.catalogue.procedure_list,
+            "LayDanhMucCoQuan": self.catalogue.agencies,
+            "LayDanhMucLinhVuc": self.catalogue.fields,
+            "TraCuuTechID": self.catalogue.tech_id,
         }
 
     def _integration_services(self) -> dict[str, Callable[[dict[str, Any]], Response]]:
         return {
             "TraCuuHoSo": self._lookup,
-            "LayThuTuc": self._procedure_one,
-            "LayDVC": self._public_services,
-            "LayDanhSachHoiDapGuiTuDVCQG": lambda data: self._questions("portal"),
-            "LayDanhSachHoiDapBoCoQuan": lambda data: self._questions("ministry"),
-            "LayNoiDungTraLoiTheoCauHoi": self._answers,
-            "DongBoDanhGia": self._satisfaction,
-            "DongBoHoiDap": self._question_push,
-            "DongBoKetQuaHoiDapGuiTuDVCQG": self._answer_push,
-            "DongBoTrangThaiHoSo": self._promotion_status,
+            "LayThuTuc": self.catalogue.procedure_one,
+            **self.feedback.handlers(),
         }
 
     async def _endpoint(
@@ -332,28 +303,28 @@ class DvcqgPlatform(MockPlatform):
         writes: bool,
     ) -> Response:
         raw = await request.body()
-        data = _json_body(raw, dict)
+        data = json_body(raw, dict)
         if isinstance(data, Response):
             return data
         record = self._session(data.get("session"))
         if record is None:
             with self._lock:
                 self._idx().counters["expired_sessions"] += 1
-            return _error(
+            return error(
                 "02", "Phiên làm việc không hợp lệ hoặc đã hết hạn (session expired or unknown)"
             )
         wanted_dstcode = record.get("dstcode")
         if wanted_dstcode and not _same(request.headers.get("dstcode"), wanted_dstcode):
-            return _error("04", "Thiếu header dstcode (dstcode header missing on this call)")
+            return error("04", "Thiếu header dstcode (dstcode header missing on this call)")
         if self.ctx.switches(self.name).get("busy"):
-            return _error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
+            return error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
         if not isinstance(data.get("madonvi"), str) or not data["madonvi"].strip():
-            return _error("04", "Thiếu madonvi (missing unit code)")
+            return error("04", "Thiếu madonvi (missing unit code)")
         service = data.get("service")
         service = service if isinstance(service, str) else ""
         is_write = writes and service in (SERVICE_SYNC, SERVICE_PROGRESS)
         if service not in reads and not is_write:
-            return _error("03", f"Dịch vụ không tồn tại: {service[:60]!r} (unknown service)")
+            return error("03", f"Dịch vụ không tồn tại: {service[:60]!r} (unknown service)")
         with self._lock:
             if service in reads:
                 return reads[service](data)
@@ -372,11 +343,11 @@ class DvcqgPlatform(MockPlatform):
     async def _proxy(self, request: Request, service: str, is_updating: str | None) -> Response:
         """A provincial proxy ([TD]): one URL per write, the body a bare JSON array,
         no session; the answer is the top-level code and message only."""
-        items = _json_body(await request.body(), list)
+        items = json_body(await request.body(), list)
         if isinstance(items, Response):
             return items
         if self.ctx.switches(self.name).get("busy"):
-            return _error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
+            return error("99", "Hệ thống đang bận, vui lòng thử lại sau (portal busy)")
         data: dict[str, Any] = {"service": service, "data": items}
         if is_updating is not None:
             data["isUpdating"] = is_updating
@@ -386,13 +357,11 @@ class DvcqgPlatform(MockPlatform):
         assert isinstance(answer, list)
         refused = [r for r in answer if r.get("error_code") not in ("0", "00")]
         if not refused:
-            return _reply({"error_code": "0", "message": "Đồng bộ thành công"})
+            return reply({"error_code": "0", "message": "Đồng bộ thành công"})
         codes = {r.get("error_code") for r in refused}
         if len(refused) == len(answer) and len(codes) == 1:
-            return _reply(
-                {"error_code": refused[0]["error_code"], "message": refused[0]["message"]}
-            )
-        return _reply(
+            return reply({"error_code": refused[0]["error_code"], "message": refused[0]["message"]})
+        return reply(
             {
                 "error_code": "10",
                 "message": f"{len(refused)}/{len(answer)} hồ sơ bị từ chối (items refused)",
@@ -403,7 +372,7 @@ class DvcqgPlatform(MockPlatform):
     def _batch_items(self, data: dict[str, Any]) -> list[Any] | Response:
         items = data.get("data")
         if not isinstance(items, list):
-            return _error("04", "data phải là một danh sách (data must be a list)")
+            return error("04", "data phải là một danh sách (data must be a list)")
         return items
 
     def _finish_batch(
@@ -432,14 +401,14 @@ class DvcqgPlatform(MockPlatform):
         index.counters["rejected_items"] += rejected
         self._save_counters(index)
         if rejected:
-            return _reply(
+            return reply(
                 {
                     "error_code": "10",
                     "message": f"{rejected}/{len(results)} hồ sơ bị từ chối (items refused)",
                     "result": results,
                 }
             )
-        return _reply({"error_code": "00", "message": "Thành công", "result": results})
+        return reply({"error_code": "00", "message": "Thành công", "result": results})
 
     def _duplicate(self, index: _Index, key: str, ma: Any) -> dict[str, Any]:
         index.deliveries[key] += 1
@@ -524,368 +493,13 @@ class DvcqgPlatform(MockPlatform):
         spelling is an unknown parameter, so the code is missing."""
         ma = data.get("mahoso")
         if not isinstance(ma, str) or not ma:
-            return _error("04", "Thiếu tham số mahoso (missing parameter mahoso)")
+            return error("04", "Thiếu tham số mahoso (missing parameter mahoso)")
         index = self._idx()
         record = index.dossiers.get(ma)
         if record is None:
-            return _error("15", f"Không tìm thấy hồ sơ {ma[:60]} (dossier not found)")
+            return error("15", f"Không tìm thấy hồ sơ {ma[:60]} (dossier not found)")
         found = {**record, "QuaTrinhXuLy": list(index.progress.get(ma, []))}
-        return _reply({"error_code": "00", "message": "Thành công", "result": [found]})
-
-    def _agency_names(self) -> dict[str, str]:
-        return {
-            str(a.get("code")): str(a.get("name", ""))
-            for a in self.ctx.seed.section("agencies")
-            if isinstance(a, dict)
-        }
-
-    def _procedure_wire(self, p: dict[str, Any], *, full: bool) -> dict[str, Any]:
-        """A procedure in the portal's upper-case shape ([OC] reads these keys)."""
-        summary = {"MATTHC": p.get("ma_tthc"), "TENTTHC": p.get("ten_tthc")}
-        if not full:
-            return summary
-        agency = str(p.get("co_quan", ""))
-        fee = p.get("le_phi", 0)
-        return {
-            **summary,
-            "MACOQUANCONGBO": agency,
-            "TRANGTHAI": 1,
-            "LINHVUCTHUCHIEN": [
-                {"MALINHVUC": p.get("ma_linh_vuc"), "TENLINHVUC": p.get("ten_linh_vuc")}
-            ],
-            "COQUANTHUCHIEN": [
-                {"MADONVI": agency, "TENDONVI": self._agency_names().get(agency, "")}
-            ],
-            "CACHTHUCTHUCHIEN": [
-                {
-                    "KENH": 2,
-                    "THOIGIAN": [
-                        {
-                            "THOIGIANGIAIQUYET": p.get("thoi_han_ngay", 5),
-                            "DONVITINH": "Ngày làm việc",
-                            "MOTA": "",
-                            "PHILEPHI": [
-                                {"MAPHILEPHI": "LP", "SOTIEN": fee, "DONVI": "Đồng", "MOTA": ""}
-                            ],
-                        }
-                    ],
-                }
-            ],
-            "TRINHTUTHUCHIEN": [],
-            "YEUCAU": "",
-            "DOITUONGTHUCHIEN": [],
-            "KETQUATHUCHIEN": [],
-            "CANCUPHAPLY": [],
-            "THANHPHANHOSO": [],
-        }
-
-    def _procedure_list(self, data: dict[str, Any]) -> Response:
-        result = [self._procedure_wire(p, full=False) for p in self._procedures()]
-        return _reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _procedure_one(self, data: dict[str, Any]) -> Response:
-        """``LayThuTuc`` with ``maTTHC`` ([OC]); other spellings count as missing."""
-        code = data.get("maTTHC")
-        if not isinstance(code, str) or not code:
-            return _error("04", "Thiếu tham số maTTHC (missing parameter maTTHC)")
-        for p in self._procedures():
-            if p.get("ma_tthc") == code:
-                result = [self._procedure_wire(p, full=True)]
-                return _reply({"error_code": "00", "message": "Thành công", "result": result})
-        return _error("15", f"Không tìm thấy thủ tục {code[:40]} (procedure not found)")
-
-    def _agencies(self, data: dict[str, Any]) -> Response:
-        agencies = [a for a in self.ctx.seed.section("agencies") if isinstance(a, dict)]
-        codes = {a.get("code"): a for a in agencies}
-
-        def level(agency: dict[str, Any]) -> int:
-            depth, parent = 1, agency.get("parent")
-            while parent in codes and depth < 10:
-                depth, parent = depth + 1, codes[parent].get("parent")
-            return depth
-
-        result = [
-            {"MADONVI": a.get("code"), "TENDONVI": a.get("name"), "CAPDONVI": str(level(a))}
-            for a in agencies
-        ]
-        return _reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _fields(self, data: dict[str, Any]) -> Response:
-        seen: dict[str, str] = {}
-        for p in self._procedures():
-            code = p.get("ma_linh_vuc")
-            if isinstance(code, str) and code not in seen:
-                seen[code] = str(p.get("ten_linh_vuc", ""))
-        madonvi = str(data.get("madonvi", ""))
-        result = [
-            {"MALINHVUC": code, "TENLINHVUC": name, "MANGANH": madonvi}
-            for code, name in seen.items()
-        ]
-        return _reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _tech_id(self, data: dict[str, Any]) -> Response:
-        """``TraCuuTechID``: ``provider`` ("wso2is") and ``mstorcmnd`` (a tax code or
-        an ID number) → ``result[{"TECHNICALID"}]`` ([OC]); empty when unknown."""
-        number = data.get("mstorcmnd")
-        if not isinstance(number, str) or not number.strip():
-            return _error("04", "Thiếu tham số mstorcmnd (missing parameter mstorcmnd)")
-        if data.get("provider") != "wso2is":
-            return _error("04", "Thiếu hoặc sai tham số provider (expected wso2is)")
-        found = [
-            {"TECHNICALID": str(person.get("tech_id"))}
-            for section in ("citizens", "organisations")
-            for person in self.ctx.seed.section(section)
-            if isinstance(person, dict)
-            and person.get("tech_id")
-            and number.strip()
-            in (
-                person.get("so_dinh_danh"),
-                person.get("ma_so_thue"),
-                person.get("ma_so_doanh_nghiep"),
-            )
-        ]
-        return _reply({"error_code": "00", "message": "Thành công", "result": found[:1]})
-
-    # --- statistics, Q&A, public services, promotion notices ([OC]) ----------------------
-
-    def _public_services(self, data: dict[str, Any]) -> Response:
-        """``LayDVC``: ``result`` is an object whose ``data`` lists the services [OC]."""
-        services = [
-            {
-                "MADVC": f"DVC.{p.get('ma_tthc')}",
-                "TENDVC": f"Dịch vụ công trực tuyến: {p.get('ten_tthc')}",
-                "MATTHC": p.get("ma_tthc"),
-                "TENTTHC": p.get("ten_tthc"),
-                "TENCOQUANBANHANH": self._agency_names().get(str(p.get("co_quan")), ""),
-                "TENLINHVUC": p.get("ten_linh_vuc"),
-                "APDUNGDVC": [{"MADONVI": p.get("co_quan")}],
-            }
-            for p in self._procedures()
-        ]
-        return _reply({"error_code": "00", "message": "Thành công", "result": {"data": services}})
-
-    def _seed_questions(self) -> list[dict[str, Any]]:
-        return [q for q in self.ctx.seed.section("questions") if isinstance(q, dict)]
-
-    def _questions(self, source: str) -> Response:
-        pushed = dict(self.ctx.store.items(NS_ANSWERS))
-        result = []
-        for q in self._seed_questions():
-            if q.get("source", "portal") != source:
-                continue
-            answers = list(q.get("answers") or []) + pushed.get(str(q.get("id")), [])
-            first = answers[0] if answers else {}
-            result.append(
-                {
-                    "HOIDAPID": q.get("id"),
-                    "MALINHVUC": q.get("field_code"),
-                    "MADONVI": q.get("agency_code"),
-                    "TENDONVI": q.get("agency_name"),
-                    "NOIDUNG": q.get("content"),
-                    "HOVATEN": q.get("asker_name"),
-                    "THUDIENTU": q.get("asker_email"),
-                    "MATTHCDP": q.get("procedure_code", ""),
-                    "TRANGTHAI": q.get("status", 1),
-                    "TRALOIID": first.get("id", 0),
-                    "NOIDUNGTRALOI": first.get("content", ""),
-                }
-            )
-        return _reply({"error_code": "00", "message": "Thành công", "result": result})
-
-    def _answers(self, data: dict[str, Any]) -> Response:
-        """``LayNoiDungTraLoiTheoCauHoi`` with ``cauhoiid`` (a number in [OC])."""
-        wanted = data.get("cauhoiid")
-        if wanted in (None, ""):
-            return _error("04", "Thiếu tham số cauhoiid (missing parameter cauhoiid)")
-        key = str(wanted)
-        pushed = dict(self.ctx.store.items(NS_ANSWERS)).get(key, [])
-        for q in self._seed_questions():
-            if str(q.get("id")) == key:
-                answers = list(q.get("answers") or []) + pushed
-                result = [
-                    {"TRALOIID": a.get("id"), "NOIDUNGTRALOI": a.get("content")} for a in answers
-                ]
-                return _reply({"error_code": "00", "message": "Thành công", "result": result})
-        return _error("15", f"Không tìm thấy câu hỏi {key[:30]} (question not found)")
-
-    def _items(self, data: dict[str, Any]) -> list[dict[str, Any]] | Response:
-        items = data.get("data")
-        if not isinstance(items, list) or not items:
-            return _error("04", "data phải là một danh sách không rỗng (data must be a list)")
-        if not all(isinstance(item, dict) for item in items):
-            return _error("04", "Mỗi phần tử của data phải là một đối tượng JSON")
-        return items
-
-    def _stored(self, namespace: str, key: str, value: Any, what: str) -> Response:
-        self.ctx.store.put(namespace, key, value)
-        self._idx().counters[what] += 1
-        self._save_counters(self._idx())
-        return _reply({"error_code": "00", "message": "Đồng bộ thành công"})
-
-    def _satisfaction(self, data: dict[str, Any]) -> Response:
-        """``DongBoDanhGia``: monthly statistics; ``NgayTongHop`` ``M-YYYY``, percentages
-        as ``"85%"`` [OC]."""
-        items = self._items(data)
-        if isinstance(items, Response):
-            return items
-        for item in items:
-            period = str(item.get("NgayTongHop", ""))
-            if _PERIOD.fullmatch(period) is None:
-                return _error("14", f"NgayTongHop phải có dạng M-YYYY, nhận {period[:20]!r}")
-            for name, value in item.items():
-                bad = _PERCENT.fullmatch(str(value)) is None and value not in ("", None)
-                if name.startswith("PhanTram") and bad:
-                    return _error("14", f"{name} phải có dạng 85%, nhận {str(value)[:20]!r}")
-        key = f"{self.ctx.clock.timestamp():.6f}"
-        return self._stored(NS_SATISFACTION, key, items, "satisfaction_reports")
-
-    def _question_push(self, data: dict[str, Any]) -> Response:
-        """``DongBoHoiDap``: questions asked at the province (``HOIDAPID``, ``NOIDUNG``)."""
-        items = self._items(data)
-        if isinstance(items, Response):
-            return items
-        for item in items:
-            problem = _missing_any(item, ("HOIDAPID", "NOIDUNG"))
-            if problem:
-                return problem
-        for item in items:
-            self.ctx.store.put(NS_QUESTIONS, str(item["HOIDAPID"]), item)
-        self._idx().counters["questions_pushed"] += len(items)
-        self._save_counters(self._idx())
-        return _reply({"error_code": "00", "message": "Đồng bộ thành công"})
-
-    def _answer_push(self, data: dict[str, Any]) -> Response:
-        """``DongBoKetQuaHoiDapGuiTuDVCQG``: answers to portal questions; ``NGAYTRALOI``
-        ``dd/MM/yyyy`` [OC]."""
-        items = self._items(data)
-        if isinstance(items, Response):
-            return items
-        known = {str(q.get("id")) for q in self._seed_questions()}
-        for item in items:
-            problem = _missing_any(item, ("HOIDAPID", "NOIDUNGTRALOI"))
-            if problem:
-                return problem
-            if str(item["HOIDAPID"]) not in known:
-                return _error("15", f"Không tìm thấy câu hỏi {str(item['HOIDAPID'])[:30]}")
-            day = str(item.get("NGAYTRALOI", ""))
-            if day and _DAY.fullmatch(day) is None:
-                return _error("13", f"NGAYTRALOI phải có dạng dd/MM/yyyy, nhận {day[:20]!r}")
-        pushed = dict(self.ctx.store.items(NS_ANSWERS))
-        for item in items:
-            key = str(item["HOIDAPID"])
-            answers = pushed.setdefault(key, [])
-            answers.append({"id": 990000 + len(answers) + 1, "content": item["NOIDUNGTRALOI"]})
-            self.ctx.store.put(NS_ANSWERS, key, answers)
-        self._idx().counters["answers_pushed"] += len(items)
-        self._save_counters(self._idx())
-        return _reply({"error_code": "00", "message": "Đồng bộ thành công"})
-
-    def _promotion_status(self, data: dict[str, Any]) -> Response:
-        """``DongBoTrangThaiHoSo`` with ``type`` ``"2"`` and ``data`` one object [OC]."""
-        if str(data.get("type", "")) != "2":
-            return _error("04", 'Thiếu hoặc sai tham số type (expected "2")')
-        item = data.get("data")
-        if not isinstance(item, dict):
-            return _error("04", "data phải là một đối tượng JSON (expected an object)")
-        problem = _missing_any(item, ("MaHoSo", "NgayXuLy", "TrangThai"))
-        if problem:
-            return problem
-        if not is_compact_date(item["NgayXuLy"]):
-            return _error("13", "NgayXuLy phải có dạng yyyyMMddHHmmss")
-        return self._stored(NS_PROMOTION, str(item["MaHoSo"]), item, "promotion_statuses")
-
-    # --- dossiers that flow down ([OC] /nhanhsdvcqg) -------------------------------------
-
-    def _submitted(self) -> dict[str, dict[str, Any]]:
-        """Citizen-submitted dossiers: the seed's ``submitted_dossiers`` plus those
-        injected through ``POST /dvcqg/_mock/submitted``, with their delivery state."""
-        state = dict(self.ctx.store.items(NS_SUBMITTED))
-        out: dict[str, dict[str, Any]] = {}
-        for position, item in enumerate(self.ctx.seed.section("submitted_dossiers")):
-            if isinstance(item, dict) and isinstance(item.get("data"), dict):
-                key = f"seed-{position:04d}"
-                out[key] = {**item, **state.get(key, {})}
-        for key, record in state.items():
-            if not key.startswith("seed-"):
-                out[key] = record
-        return out
-
-    async def submit(self, request: Request) -> Response:
-        """Inject a dossier "submitted by a citizen on the portal":
-        ``{"data": {"MaHoSo", "MaTTHC", …}, "isUpdating": false}``."""
-        item = _json_body(await request.body(), dict)
-        if isinstance(item, Response):
-            return item
-        data = item.get("data")
-        if not isinstance(data, dict) or not isinstance(data.get("MaHoSo"), str):
-            return _error("04", 'cần {"data": {"MaHoSo": …}} (data with MaHoSo needed)')
-        with self._lock:
-            key = f"inj-{self.ctx.store.count(NS_SUBMITTED):06d}"
-            record = {"data": data, "isUpdating": bool(item.get("isUpdating", False))}
-            self.ctx.store.put(NS_SUBMITTED, key, record)
-        return _reply({"error_code": "00", "message": "Đã thêm", "key": key})
-
-    async def submitted_list(self, request: Request) -> Response:
-        with self._lock:
-            submitted = self._submitted()
-        return _reply(
-            {
-                "submitted": [
-                    {
-                        "key": key,
-                        "MaHoSo": record["data"].get("MaHoSo"),
-                        "acknowledged": bool(record.get("acknowledged")),
-                        "attempts": int(record.get("attempts", 0)),
-                        "last": record.get("last"),
-                    }
-                    for key, record in submitted.items()
-                ]
-            }
-        )
-
-    async def deliver(self, request: Request) -> Response:
-        """Push every dossier not yet acknowledged to the province (switch
-        ``deliver_to``, or ``?to=URL``), as [OC]'s ``/nhanhsdvcqg`` receives it; a
-        dossier stays pending until the province answers ``error_code`` 0."""
-        target = request.query_params.get("to") or self.ctx.switches(self.name).get("deliver_to")
-        if not isinstance(target, str) or not target.startswith(("http://", "https://")):
-            return _error("04", "cần switch deliver_to hoặc ?to=URL (no receiver URL)")
-        if httpx.URL(target).host not in _LOOPBACK:  # a test tool: never call out
-            return _error("04", "deliver_to phải là địa chỉ loopback (127.0.0.1, localhost)")
-        with self._lock:
-            pending = {k: r for k, r in self._submitted().items() if not r.get("acknowledged")}
-        results = []
-        async with httpx.AsyncClient(timeout=15) as client:
-            for key, record in pending.items():
-                body = {
-                    "service": DELIVERY_SERVICE,
-                    "isUpdating": bool(record.get("isUpdating", False)),
-                    "data": record["data"],
-                }
-                outcome: dict[str, Any] = {"at": self.ctx.clock.now_vn().isoformat()}
-                try:
-                    response = await client.post(target, json=body)
-                    reply = response.json()
-                    code = reply.get("error_code") if isinstance(reply, dict) else None
-                    outcome |= {"status_code": response.status_code, "error_code": code}
-                    ok = response.status_code == 200 and str(code) == "0"
-                except (httpx.HTTPError, ValueError) as exc:
-                    outcome["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-                    ok = False
-                state = {
-                    "data": record["data"],
-                    "isUpdating": bool(record.get("isUpdating", False)),
-                    "acknowledged": ok,
-                    "attempts": int(record.get("attempts", 0)) + 1,
-                    "last": outcome,
-                }
-                with self._lock:
-                    self.ctx.store.put(NS_SUBMITTED, key, state)
-                results.append({"key": key, "MaHoSo": record["data"].get("MaHoSo"), **outcome})
-        delivered = sum(1 for r in results if str(r.get("error_code")) == "0")
-        return _reply(
-            {"delivered": delivered, "pending": len(results) - delivered, "results": results}
-        )
+        return reply({"error_code": "00", "message": "Thành công", "result": [found]})
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -901,7 +515,7 @@ class DvcqgPlatform(MockPlatform):
                 deliveries = dict(index.deliveries)
                 history = {ma: list(keys) for ma, keys in index.history.items()}
             summary = self._summary(index)
-        return _reply({"deliveries": deliveries, "history": history, "summary": summary})
+        return reply({"deliveries": deliveries, "history": history, "summary": summary})
 
     def summary(self) -> dict[str, Any]:
         with self._lock:
