@@ -167,6 +167,7 @@ def test_send_receive_status_through_the_mock(govlink_mock: MockHandle, tmp_path
     assert "thử dòng lệnh" in (folder / "message.json").read_text(encoding="utf-8")
     verified = _run("verify", str(folder / "original.edxml"), cwd=tmp_path, mock=govlink_mock)
     assert verified.returncode == 0, verified.stderr  # the stored original still verifies
+    assert "thử dòng lệnh" not in verified.stdout  # subjects are masked here too
 
     refused = _run("status", doc_id, "07", cwd=tmp_path, mock=govlink_mock, agency=B)
     assert refused.returncode == 2

@@ -199,10 +199,12 @@ def sign(
 
 
 def _describe(verified: VerifiedEdxml) -> dict[str, Any]:
+    from govlink.core.redact import mask_value
+
     summary = verified.summary()
     if verified.package is not None:
         header = verified.package.message_header
-        summary["subject"] = header.subject
+        summary["subject"] = mask_value(header.subject)
         summary["document_id"] = header.document_id
         summary["recipients"] = verified.package.recipients
         summary["attachments"] = [a.attachment_name for a in verified.package.attachments]
@@ -245,6 +247,7 @@ def verify(
     profile: ProfileOption = None,
     profile_file: ProfileFileOption = None,
     json_output: JsonOption = False,
+    unmask: UnmaskOption = False,
 ) -> None:
     """Verify a package's signature: who signed, which algorithm, trusted or not.
 
@@ -272,7 +275,8 @@ def verify(
     assert verifier is not None  # require_trusted=False always builds one
     verified = verifier.verify(source)
     try:
-        summary = _describe(verified)
+        with masking(unmask):
+            summary = _describe(verified)
     finally:
         verified.close()
     if json_output:
