@@ -128,3 +128,20 @@ def test_bad_dsn_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"password=\*\*\*") as caught:
         PostgresOutbox("host=127.0.0.1 port=1 user=x password=secret connect_timeout=1")
     assert "secret" not in str(caught.value)
+
+
+def test_error_texts_with_nul_bytes_are_stored(pg: PostgresOutbox) -> None:
+    pg.enqueue_many([change("A", 1), change("B", 1)], now=1.0)
+    taken = pg.claim("w1", 10, lease_seconds=30, now=100.0, max_attempts=5)
+    pg.complete(
+        "w1",
+        retry=[(taken[0].id, 101.0, "reply: bad\x00byte")],
+        dead=[(taken[1].id, "refused \udcff\x00")],
+        now=100.5,
+    )
+    first, second = pg.get(taken[0].id), pg.get(taken[1].id)
+    assert first is not None
+    assert second is not None
+    assert first.last_error == "reply: bad\\x00byte"
+    assert second.state == "dead"
+    assert "\\x00" in (second.last_error or "")
