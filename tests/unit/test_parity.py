@@ -20,8 +20,6 @@ import govlink.client as facade
 
 # Known gaps in platforms this change does not own: (namespace, method) -> reason.
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("payments", "callback_verifier"): "AsyncPaymentClient.callback_verifier is a second, "
-    "sync copy of PaymentClient.callback_verifier (no I/O: it belongs in a shared base)",
     ("payments", "reconcile"): "AsyncPaymentClient.reconcile takes concurrency=, "
     "PaymentClient.reconcile does not",
 }

@@ -414,7 +414,29 @@ def _settled(report: ReconcileReport, reference: str, error: Exception | None) -
         report.errors.append(ReconcileProblem(reference, f"settle failed: {error}"))
 
 
-class PaymentClient(Closable):
+class _PaymentHelpers:
+    """What both clients offer without I/O: written once, shared by both."""
+
+    _plans: PaymentPlans
+
+    def callback_verifier(
+        self,
+        lookup: Lookup,
+        store: ProcessedCallbackStore | None = None,
+        *,
+        tolerance: timedelta | str | None = "default",
+    ) -> CallbackVerifier:
+        """A :class:`CallbackVerifier` with this deployment's partner code, secret and
+        profile (``verify`` in sync code, ``averify`` in async code)."""
+        return self._plans.callback_verifier(lookup, store, tolerance)
+
+    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
+        """A :class:`~govlink.payments.pull.PaymentPullHandler` answering the portal's
+        pull of a dossier's payments (by ``MaHoSo``) with this deployment's secret."""
+        return self._plans.pull_handler(lookup)
+
+
+class PaymentClient(_PaymentHelpers, Closable):
     """Synchronous payment client (DVCQG PaymentPlatform)::
 
     with PaymentClient(settings) as payments:
@@ -529,26 +551,11 @@ class PaymentClient(Closable):
                     on_progress(row, difference)
         return report
 
-    def callback_verifier(
-        self,
-        lookup: Lookup,
-        store: ProcessedCallbackStore | None = None,
-        *,
-        tolerance: timedelta | str | None = "default",
-    ) -> CallbackVerifier:
-        """A :class:`CallbackVerifier` with this deployment's partner code, secret and profile."""
-        return self._plans.callback_verifier(lookup, store, tolerance)
-
-    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
-        """A :class:`~govlink.payments.pull.PaymentPullHandler` answering the portal's
-        pull of a dossier's payments (by ``MaHoSo``) with this deployment's secret."""
-        return self._plans.pull_handler(lookup)
-
     def close(self) -> None:
         self._http.close()
 
 
-class AsyncPaymentClient(AsyncClosable):
+class AsyncPaymentClient(_PaymentHelpers, AsyncClosable):
     """Asynchronous twin of :class:`PaymentClient` (same plans, same results)."""
 
     def __init__(
@@ -660,21 +667,6 @@ class AsyncPaymentClient(AsyncClosable):
             for _rows, pending in window:
                 pending.cancel()
         return report
-
-    def callback_verifier(
-        self,
-        lookup: Lookup,
-        store: ProcessedCallbackStore | None = None,
-        *,
-        tolerance: timedelta | str | None = "default",
-    ) -> CallbackVerifier:
-        """See :meth:`PaymentClient.callback_verifier` (use ``averify`` in async code)."""
-        return self._plans.callback_verifier(lookup, store, tolerance)
-
-    def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
-        """A :class:`~govlink.payments.pull.PaymentPullHandler` answering the portal's
-        pull of a dossier's payments (by ``MaHoSo``) with this deployment's secret."""
-        return self._plans.pull_handler(lookup)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -9,16 +9,19 @@ mask personal data in ``repr()`` so a logged result never leaks an ID number.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, ClassVar
 
-from pydantic import AliasChoices, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator, model_validator
 
 from govlink.core.driver import EvidenceModel
 from govlink.core.redact import masked_repr_args
+
+log = logging.getLogger("govlink.sso")
 
 __all__ = [
     "Address",
@@ -70,9 +73,14 @@ class Address(_MaskedModel):
     The provider may send an object or plain text; text lands in ``detail``.
     """
 
+    country: str | None = _alias("QuocGia", "country")
     province_code: str | None = _alias("MaTinhThanh", "MaTinh", "ma_tinh", "province_code")
+    province_name: str | None = _alias("TenTinhThanh", "province_name")
     district_code: str | None = _alias("MaQuanHuyen", "MaHuyen", "ma_huyen", "district_code")
-    commune_code: str | None = _alias("MaPhuongXa", "MaXa", "ma_xa", "commune_code")
+    district_name: str | None = _alias("TenQuanHuyen", "district_name")
+    ward_code: str | None = _alias("MaPhuongXa", "MaXa", "ma_xa", "ward_code", "commune_code")
+    """Ward / commune code (``MaPhuongXa``): the same name as in the population database."""
+    ward_name: str | None = _alias("TenPhuongXa", "ward_name")
     detail: str | None = _alias("ChiTiet", "chi_tiet", "DiaChi", "detail")
 
     _personal = frozenset({"detail"})
@@ -215,6 +223,28 @@ _BIRTH_FORMATS = (
 )
 
 
+_UNREADABLE = object()
+
+
+def _birth_date(value: Any) -> Any:
+    """``date`` (full date), ``int`` (year only), ``None``, or ``_UNREADABLE``."""
+    if value is None or isinstance(value, date | int):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    if len(text) == 4 and text.isdigit():
+        return int(text)
+    for pattern in _BIRTH_FORMATS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return date(int(match["y"]), int(match["m"]), int(match["d"]))
+            except ValueError:
+                return _UNREADABLE
+    return _UNREADABLE
+
+
 class CitizenIdentity(_Identity):
     """A citizen's account (``LoaiTaiKhoan`` 1)."""
 
@@ -230,8 +260,10 @@ class CitizenIdentity(_Identity):
     marital_status: str | None = _alias("TinhTrangHonNhan", "marital_status")
     """``TinhTrangHonNhan`` as sent (an integer code in VNeID's userinfo)."""
     blood_group: str | None = _alias("NhomMau", "blood_group")
-    birth_date: str | None = _alias("NgayThangNamSinh", "birth_date")
-    """As sent (``dd/MM/yyyy``, ``yyyy-MM-dd``, ``yyyyMMdd`` or a bare year)."""
+    birth_date: date | int | None = _alias("NgayThangNamSinh", "birth_date")
+    """The full date, or the year alone when that is all the provider knows — the form
+    :meth:`govlink.citizens.CitizenClient.lookup` takes, so an identity can be looked
+    up directly. Read from ``dd/MM/yyyy``, ``yyyy-MM-dd``, ``yyyyMMdd`` or ``yyyy``."""
     birth_registration_place: Address | None = _alias(
         "NoiDangKyKhaiSinh", "birth_registration_place"
     )
@@ -266,26 +298,36 @@ class CitizenIdentity(_Identity):
         }
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_birth_date(cls, data: Any) -> Any:
+        """A birth date we cannot read is kept as sent in ``extra`` (never dropped), so
+        the login still works and nobody is looked up with a wrong date."""
+        if not isinstance(data, Mapping):
+            return data
+        for key in ("NgayThangNamSinh", "birth_date"):
+            if key in data and _birth_date(data[key]) is _UNREADABLE:
+                data = dict(data)
+                extra = dict(data.get("extra") or {})
+                extra[key] = data.pop(key)
+                data["extra"] = extra
+                log.warning("NgayThangNamSinh in an unknown form; kept as sent in extra")
+        return data
+
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _birth_date_value(cls, value: Any) -> Any:
+        return _birth_date(value)
+
     @property
     def birth_date_value(self) -> date | None:
         """The birth date as a date, or None when only the year (or nothing) is known."""
-        text = (self.birth_date or "").strip()
-        for pattern in _BIRTH_FORMATS:
-            match = pattern.match(text)
-            if match:
-                try:
-                    return date(int(match["y"]), int(match["m"]), int(match["d"]))
-                except ValueError:
-                    return None
-        return None
+        return self.birth_date if isinstance(self.birth_date, date) else None
 
     @property
     def birth_year(self) -> int | None:
-        value = self.birth_date_value
-        if value is not None:
-            return value.year
-        text = (self.birth_date or "").strip()
-        return int(text) if len(text) == 4 and text.isdigit() else None
+        value = self.birth_date
+        return value.year if isinstance(value, date) else value
 
 
 class OrganisationIdentity(_Identity):

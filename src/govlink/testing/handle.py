@@ -197,11 +197,20 @@ class MockHandle:
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
         """Journal entries, oldest first. Filters: ``platform``, ``path`` (prefix or
         glob), ``method``, ``status`` (``503``, ``"5xx"``), ``since`` (id), ``limit``,
-        ``order`` (``"desc"``), ``fault`` (bool)."""
-        entries: list[dict[str, Any]] = self._call("GET", "/journal", params=_params(filters))[
-            "entries"
-        ]
-        return entries
+        ``order`` (``"desc"``), ``fault`` (bool), ``pending`` (bool).
+
+        The mock serves the journal in pages; without a ``limit`` every page is
+        fetched (following ``next``), so nothing the mock kept is missed.
+        """
+        params = _params(filters)
+        entries: list[dict[str, Any]] = []
+        while True:
+            page = self._call("GET", "/journal", params=params)
+            entries.extend(page["entries"])
+            following = page.get("next")
+            if "limit" in filters or not page.get("more") or not following:
+                return entries
+            params = {**params, **{k: str(v) for k, v in following.items()}}
 
     def count(self, **filters: Any) -> int:
         """How many journal entries match (same filters as :meth:`journal`)."""
