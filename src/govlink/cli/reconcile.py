@@ -62,40 +62,42 @@ _CHECKPOINT_EVERY = 500
 # ------------------------------------------------------------------------ the export
 
 
-def _rows_as_dossiers(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    from govlink.cli.dossiers import read_rows
+def local_dossiers(path: Path, *, encoding: str = "utf-8") -> Iterator[Dossier]:
+    """The export's dossiers, read as ``push`` reads them and validated first: every
+    bad row (and every unknown or missing column) is one UserError, exit 2."""
+    from govlink.dossiers.export import (
+        ExportFile,
+        ExportFileError,
+        check_dossier_columns,
+        parse_dossier_row,
+    )
 
-    return read_rows(path)
-
-
-def local_dossiers(path: Path) -> Iterator[Dossier]:
-    """The export's dossiers, validated first: every bad row is a UserError (exit 2)."""
-    from pydantic import ValidationError as PydanticValidationError
-
-    from govlink.dossiers import Dossier
-    from govlink.dossiers.export import Problem, _decode_lists
-
-    problems: list[Problem] = []
+    try:
+        export = ExportFile(path, encoding=encoding)
+    except ExportFileError as exc:
+        raise UserError(exc.message, hint=exc.hint) from None
+    problems: list[Any] = []
+    columns: dict[str, int] = {}
     rows = 0
-    for line, row in _rows_as_dossiers(path):
+    for line, row in export.rows():
         rows += 1
         if isinstance(row, str):
-            problems.append(Problem(line, "row", row))
+            problems.append(f"line {line}: {row}")
             continue
-        row.pop("isUpdating", None)
-        row.pop("is_updating", None)
-        problems.extend(_decode_lists(row, Dossier, line))
-        try:
-            Dossier.model_validate(row)
-        except PydanticValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "row"
-            problems.append(Problem(line, where, str(first.get("msg", "invalid"))))
+        for name in row:
+            columns.setdefault(name, line)
+        parsed = parse_dossier_row(row, line)
+        if isinstance(parsed, list):
+            problems += [f"line {p.line}: {p.field}: {p.message}" for p in parsed]
+    try:
+        check_dossier_columns(columns, export.header)
+    except ExportFileError as exc:
+        raise UserError(f"{path.name}: {exc.message}", hint=exc.hint) from None
     if problems:
-        shown = "; ".join(f"line {p.line}: {p.field}: {p.message}" for p in problems[:5])
+        shown = "; ".join(problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise UserError(
-            f"{len(problems)} invalid row(s) in {path.name}: {shown}{more}",
+            f"{len(problems)} problem(s) in {path.name}: {shown}{more}",
             hint="fix the export (the same format as 'govlink dossiers push'); "
             "nothing was looked up",
         )
@@ -103,18 +105,21 @@ def local_dossiers(path: Path) -> Iterator[Dossier]:
         raise UserError(f"{path.name} has no dossier rows", hint="check the export file")
 
     def dossiers() -> Iterator[Dossier]:
-        for line, row in _rows_as_dossiers(path):
-            assert not isinstance(row, str), line  # validated above
-            row.pop("isUpdating", None)
-            row.pop("is_updating", None)
-            _decode_lists(row, Dossier, line)
-            yield Dossier.model_validate(row)
+        for line, row in export.rows():
+            if isinstance(row, str):  # validated above; the file did not change
+                raise UserError(f"{path.name} changed while it was read (line {line})")
+            parsed = parse_dossier_row(row, line)
+            if isinstance(parsed, list):
+                raise UserError(f"{path.name} changed while it was read (line {line})")
+            yield parsed
 
     return dossiers()
 
 
 def _count_rows(path: Path) -> int:
-    return sum(1 for _ in _rows_as_dossiers(path))
+    from govlink.dossiers.export import read_rows
+
+    return sum(1 for _ in read_rows(path))
 
 
 # ------------------------------------------------------------------------ checkpoint

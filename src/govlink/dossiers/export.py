@@ -59,8 +59,10 @@ __all__ = [
     "Problem",
     "Row",
     "Validated",
+    "check_dossier_columns",
     "event_key",
     "normalise_date",
+    "parse_dossier_row",
     "read_rows",
     "validate_rows",
 ]
@@ -578,3 +580,42 @@ def _check_transitions(
         last[change.key] = status
         kept.append((line, change, status))
     return kept
+
+
+# ------------------------------------------------------------- reading dossiers only
+
+
+def parse_dossier_row(row: dict[str, Any], line: int) -> Dossier | list[Problem]:
+    """One export row as a :class:`Dossier` (read as ``push`` reads it), or its problems.
+
+    For readers that compare rather than send (``govlink dossiers reconcile``, the
+    indicators report): control columns are dropped, list fields and dates are read
+    the same way, and every problem of the row is returned instead of raised.
+    """
+    from pydantic import ValidationError as PydanticValidationError
+
+    data = {k: v for k, v in row.items() if k not in CONTROL_COLUMNS}
+    problems = _decode_lists(data, Dossier, line)
+    problems += _normalise_dates(data, Dossier, line)
+    ma = data.get("MaHoSo", data.get("ma_ho_so"))
+    try:
+        dossier = Dossier.model_validate(data)
+    except PydanticValidationError as exc:
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "row"
+            if any(p.field == where for p in problems):
+                continue
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            problems.append(Problem(line, where, message, ma if isinstance(ma, str) else None))
+        return problems
+    return problems or dossier
+
+
+def check_dossier_columns(columns: dict[str, int], header: Sequence[str] | None) -> None:
+    """Raise :class:`ExportFileError` for unknown or missing dossier columns (each once)."""
+    problems = check_columns(columns, Dossier, header=header, allow_unknown=False)
+    if problems:
+        raise ExportFileError(
+            "; ".join(problems),
+            hint="rename the columns (wire names like MaHoSo, or attribute names like ma_ho_so)",
+        )
