@@ -172,3 +172,45 @@ def test_unreachable_platform_credentials_are_skipped_not_ok(govlink_mock: MockH
     check = next(c for c in report.checks if c.name == "credentials")
     assert check.status is Status.SKIP
     assert "not reachable" in check.reason
+
+
+def test_the_builtin_mock_profile_sends_and_verifies_documents(govlink_mock: MockHandle) -> None:
+    """No signing setting given: the mock profile's test certificate and CA are used."""
+    from datetime import date
+
+    from govlink.documents import DocumentClient, EdxmlPackage
+
+    settings = govlink_mock.settings()
+    package = EdxmlPackage.new(
+        sender="000.00.00.H47",
+        recipients=["000.00.00.H47"],
+        subject="Thử nghiệm hồ sơ mặc định",
+        code_number="1",
+        code_notation="UBND-VP",
+        promulgation_date=date(2026, 3, 4),
+    )
+    with DocumentClient(settings) as client:
+        sent = client.send(package)
+        verified = client.get(sent.doc_id)
+    assert verified.trusted
+    assert verified.signer_agency_code == "000.00.00.H47"
+
+
+def test_sending_without_a_signing_key_names_issue_cert(govlink_mock: MockHandle) -> None:
+    from datetime import date
+
+    from govlink.core.errors import ConfigurationError
+    from govlink.documents import DocumentClient, EdxmlPackage
+
+    settings = govlink_mock.settings(documents={"options": {"signing_key": "", "signing_cert": ""}})
+    package = EdxmlPackage.new(
+        sender="000.00.00.H47",
+        recipients=["000.00.00.H47"],
+        subject="Không ký",
+        code_number="2",
+        code_notation="UBND-VP",
+        promulgation_date=date(2026, 3, 4),
+    )
+    with DocumentClient(settings) as client, pytest.raises(ConfigurationError) as caught:
+        client.send(package)
+    assert "govlink mock issue-cert" in str(caught.value)
