@@ -250,7 +250,7 @@ def _mock_signing_options(agency_code: str) -> dict[str, Any]:
                 "agency_code": agency_code,
                 "signing_key": str(key),
                 "signing_cert": str(cert),
-                "trust_store": [str(ca)],
+                "trust_store": str(ca),
             }
     return {}
 
