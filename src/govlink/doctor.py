@@ -17,6 +17,14 @@ The checks, per configured endpoint:
   credentials, the header-JSON variant), a token is actually requested through
   :func:`govlink.core.auth.auth_for`.
 
+* ``credentials``: one harmless authenticated call per platform
+  (:func:`check_credentials`): the DVCQG login, a payment QUERY of a sentinel
+  reference whose reply checksum verifies, a population ``GetRequestStatus``, a
+  signed axis ``countReceiveEdoc``, and for SSO discovery, the JWKS and client
+  authentication at the token endpoint. Never OK unless the platform answered past
+  its authentication; SKIP (with the reason) when nothing could be tried.
+* ``signing-key`` / ``chain`` (documents): :func:`check_signing_key`.
+
 and once for the profile: the TLS client certificate and key (readable, key
 unencrypted and matching, certificate valid for more than ``expiry_warning``) and
 the custom CA bundle.
