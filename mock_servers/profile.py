@@ -93,6 +93,7 @@ def build_profile(urls: Mapping[str, str], clients: Any = None) -> dict[str, Any
                 "client_id": vdxp["client_id"],
                 "client_secret": vdxp["client_secret"],
             },
+            **_signing(vdxp["client_id"]),
         },
         "gateway": {
             "base_url": urls.get("gateway"),
@@ -105,6 +106,26 @@ def build_profile(urls: Mapping[str, str], clients: Any = None) -> dict[str, Any
         },
     }
     return {name: section for name, section in profile.items() if section["base_url"]}
+
+
+def _signing(agency_code: str | None) -> dict[str, Any]:
+    """The test PKI's key and certificate of ``agency_code`` and its CA, as documents
+    options (what the built-in profile signs and verifies with), when they exist."""
+    from mock_servers.vdxp.pki import PKI_DIR
+
+    if not agency_code:
+        return {}
+    key, cert = PKI_DIR / f"{agency_code}.key.pem", PKI_DIR / f"{agency_code}.cert.pem"
+    ca = PKI_DIR / "ca.cert.pem"
+    if not (key.is_file() and cert.is_file() and ca.is_file()):
+        return {}
+    options = {
+        "agency_code": agency_code,
+        "signing_key": str(key),
+        "signing_cert": str(cert),
+        "trust_store": str(ca),
+    }
+    return {"options": options}
 
 
 def _toml_value(value: Any) -> str:

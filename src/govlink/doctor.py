@@ -17,6 +17,14 @@ The checks, per configured endpoint:
   credentials, the header-JSON variant), a token is actually requested through
   :func:`govlink.core.auth.auth_for`.
 
+* ``credentials``: one harmless authenticated call per platform
+  (:func:`check_credentials`): the DVCQG login, a payment QUERY of a sentinel
+  reference whose reply checksum verifies, a population ``GetRequestStatus``, a
+  signed axis ``countReceiveEdoc``, and for SSO discovery, the JWKS and client
+  authentication at the token endpoint. Never OK unless the platform answered past
+  its authentication; SKIP (with the reason) when nothing could be tried.
+* ``signing-key`` / ``chain`` (documents): :func:`check_signing_key`.
+
 and once for the profile: the TLS client certificate and key (readable, key
 unencrypted and matching, certificate valid for more than ``expiry_warning``) and
 the custom CA bundle.
@@ -24,6 +32,7 @@ the custom CA bundle.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import os
@@ -42,7 +51,13 @@ import httpx
 
 from govlink.core.clock import Clock, SystemClock
 from govlink.core.config import PLATFORMS, GovLinkSettings
-from govlink.core.errors import GovLinkError
+from govlink.core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    GovLinkError,
+    NotFoundError,
+    SignatureError,
+)
 from govlink.core.redact import redact_text
 
 if TYPE_CHECKING:
@@ -55,6 +70,8 @@ __all__ = [
     "Status",
     "check_ca_bundle",
     "check_client_certificate",
+    "check_credentials",
+    "check_signing_key",
     "run_doctor",
 ]
 
@@ -356,6 +373,332 @@ def _token_check(
     )
 
 
+# --- credentials: one harmless authenticated call per platform ---------------------
+
+PROBE_REFERENCE = "GOVLINK-DOCTOR-PROBE"
+"""The sentinel reference the payment and population probes ask about (never a real one)."""
+
+_CREDENTIAL_SETTINGS = {
+    "sso": "GOVLINK_SSO__AUTH__CLIENT_ID / __CLIENT_SECRET (or __PRIVATE_KEY_FILE)",
+    "dossiers": "GOVLINK_DOSSIERS__AUTH__USERNAME / __PASSWORD",
+    "payments": "GOVLINK_PAYMENTS__AUTH__CLIENT_ID (MaDoiTac) / __CLIENT_SECRET",
+    "citizens": "GOVLINK_CITIZENS__AUTH__USERNAME / __CLIENT_SECRET",
+    "documents": "GOVLINK_DOCUMENTS__AUTH__CLIENT_ID (system id) / __CLIENT_SECRET",
+}
+
+
+def _quiet(settings: GovLinkSettings, timeout: float) -> GovLinkSettings:
+    """``settings`` with no retries and ``timeout``: a probe answers once, quickly."""
+    http = settings.http.model_copy(update={"max_retries": 0, "timeout": timeout})
+    return settings.model_copy(update={"http": http})
+
+
+def _refused(target: str, exc: GovLinkError) -> Check:
+    setting = _CREDENTIAL_SETTINGS[target]
+    text = _one_line(exc.message)
+    return Check(target, "credentials", Status.FAIL, f"refused: {text} — check {setting}")
+
+
+def _probe_dossiers(settings: GovLinkSettings, transport: httpx.BaseTransport | None) -> Check:
+    from govlink.core.auth import auth_for
+    from govlink.core.http import build_client
+    from govlink.dossiers.session import build_login_request, parse_login_reply
+
+    login = build_login_request(settings.dossiers)
+    auth = auth_for(settings, "dossiers")
+    with build_client(settings, "dossiers", transport=transport, auth=auth) as client:
+        reply = client.post(login.url, json=login.json, headers=login.headers)
+    parse_login_reply(reply.status_code, reply.content)
+    # the adapter publishes no logout: the session lapses on its own
+    return Check(
+        "dossiers",
+        "credentials",
+        Status.OK,
+        f"login accepted for {settings.dossiers.auth.username} at {login.url} "
+        "(session obtained; the adapter has no logout, it lapses on its own)",
+    )
+
+
+def _probe_payments(settings: GovLinkSettings, transport: httpx.BaseTransport | None) -> Check:
+    from govlink.client import GovLink
+    from govlink.payments.options import PaymentsOptions
+
+    verified = PaymentsOptions.of(settings).verify_replies
+    with GovLink(settings, transport=transport) as gl, contextlib.suppress(NotFoundError):
+        gl.payments.query_payment(PROBE_REFERENCE)
+    if not verified:
+        return Check(
+            "payments",
+            "credentials",
+            Status.WARN,
+            f"QUERY {PROBE_REFERENCE} accepted, but replies are not verified "
+            "(GOVLINK_PAYMENTS__OPTIONS__VERIFY_REPLIES=false): the secret is only half checked",
+        )
+    return Check(
+        "payments",
+        "credentials",
+        Status.OK,
+        f"QUERY {PROBE_REFERENCE} accepted and the reply's checksum verifies with the secret",
+    )
+
+
+def _probe_citizens(settings: GovLinkSettings, transport: httpx.BaseTransport | None) -> Check:
+    from govlink.client import GovLink
+
+    with GovLink(settings, transport=transport) as gl, contextlib.suppress(NotFoundError):
+        gl.citizens.request_status(PROBE_REFERENCE)
+    return Check(
+        "citizens",
+        "credentials",
+        Status.OK,
+        f"GetRequestStatus {PROBE_REFERENCE} answered past authentication (no personal data read)",
+    )
+
+
+def _probe_documents(settings: GovLinkSettings, transport: httpx.BaseTransport | None) -> Check:
+    from govlink.client import GovLink
+
+    with GovLink(settings, transport=transport) as gl:
+        count = gl.documents.count()
+    return Check(
+        "documents",
+        "credentials",
+        Status.OK,
+        f"signed countReceiveEdoc accepted ({count} document(s) waiting)",
+    )
+
+
+def _probe_sso(settings: GovLinkSettings, transport: httpx.BaseTransport | None) -> list[Check]:
+    from govlink.client import GovLink
+    from govlink.sso.errors import SsoProviderError
+    from govlink.sso.models import TokenSet
+
+    with GovLink(settings, transport=transport) as gl:
+        metadata = gl.sso.discover()
+        checks = [
+            Check("sso", "discovery", Status.OK, f"issuer {metadata.issuer}"),
+        ]
+        keys = gl.sso.signing_keys()
+        count = len(list(getattr(keys, "keys", ()) or ()))
+        if count == 0:
+            checks.append(Check("sso", "jwks", Status.FAIL, "the JWKS holds no signing key"))
+        else:
+            checks.append(Check("sso", "jwks", Status.OK, f"{count} signing key(s)"))
+        try:
+            dummy = TokenSet(access_token="-", refresh_token=PROBE_REFERENCE)  # noqa: S106
+            gl.sso.refresh(dummy)
+        except SsoProviderError as exc:
+            if exc.error == "invalid_grant":
+                reason = (
+                    f"the token endpoint authenticated the client ({exc.error} for a dummy "
+                    "grant, as expected)"
+                )
+                checks.append(Check("sso", "credentials", Status.OK, reason))
+                return checks
+            raise
+    checks.append(
+        Check(
+            "sso",
+            "credentials",
+            Status.FAIL,
+            "the token endpoint accepted a dummy refresh token: it does not check grants",
+        )
+    )
+    return checks
+
+
+def check_credentials(
+    settings: GovLinkSettings,
+    target: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 5.0,
+) -> list[Check]:
+    """One harmless authenticated call to ``target`` with the configured credentials.
+
+    ``dossiers``: the session login; ``payments``: a QUERY for
+    :data:`PROBE_REFERENCE` whose reply checksum must verify; ``citizens``:
+    GetRequestStatus of that reference; ``documents``: a signed countReceiveEdoc;
+    ``sso``: discovery, the JWKS and client authentication at the token endpoint
+    (``invalid_grant`` for a dummy grant means the client credentials are fine,
+    ``invalid_client`` that they are not). A refusal is a FAIL naming the settings.
+    """
+    quiet = _quiet(settings, timeout)
+    try:
+        if target == "sso":
+            return _probe_sso(quiet, transport)
+        probe = {
+            "dossiers": _probe_dossiers,
+            "payments": _probe_payments,
+            "citizens": _probe_citizens,
+            "documents": _probe_documents,
+        }[target]
+        return [probe(quiet, transport)]
+    except (AuthenticationError, SignatureError) as exc:
+        return [_refused(target, exc)]
+    except ConfigurationError as exc:
+        return [Check(target, "credentials", Status.FAIL, _one_line(str(exc)))]
+    except GovLinkError as exc:
+        reason = f"the probe failed, so the credentials are unproven: {_one_line(str(exc))}"
+        return [Check(target, "credentials", Status.FAIL, reason)]
+    except httpx.HTTPError as exc:
+        reason = f"the probe failed: {_describe_http_error(exc, timeout)}"
+        return [Check(target, "credentials", Status.FAIL, _one_line(reason))]
+    except (OSError, ssl.SSLError) as exc:
+        reason = f"cannot set up the connection: {exc}"
+        return [Check(target, "credentials", Status.FAIL, _one_line(reason))]
+    except Exception as exc:  # a check reports, it never takes the whole report down
+        log.debug("doctor: %s credentials probe crashed", target, exc_info=True)
+        reason = f"the probe failed unexpectedly ({type(exc).__name__}: {exc})"
+        return [Check(target, "credentials", Status.FAIL, _one_line(reason))]
+
+
+# --- the document axis signing key -------------------------------------------------
+
+
+def check_signing_key(
+    settings: GovLinkSettings,
+    *,
+    now: datetime,
+    expiry_warning: timedelta = timedelta(days=30),
+) -> list[Check]:
+    """The document-axis signing key and certificate: present, matching, chained to the
+    trust store (or pinned), and not expiring within ``expiry_warning``."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+
+    from govlink.documents.options import DocumentsOptions
+
+    options = DocumentsOptions.of(settings)
+    key_setting = "GOVLINK_DOCUMENTS__OPTIONS__SIGNING_KEY"
+    key_name = options.signing_key or settings.documents.auth.private_key_file
+    if not key_name or not options.signing_cert:
+        missing = key_setting if not key_name else "GOVLINK_DOCUMENTS__OPTIONS__SIGNING_CERT"
+        reason = (
+            f"no signing {'key' if not key_name else 'certificate'} configured ({missing}): "
+            "documents cannot be sent; for the mock run 'govlink mock issue-cert "
+            "AGENCY_CODE' and set the paths it prints"
+        )
+        return [Check("documents", "signing-key", Status.FAIL, reason)]
+    key_path, cert_path = Path(str(key_name)), Path(options.signing_cert)
+    data, error = _read(cert_path, "signing certificate")
+    if data is None:
+        return [Check("documents", "signing-key", Status.FAIL, error)]
+    key_data, error = _read(key_path, "signing key")
+    if key_data is None:
+        return [Check("documents", "signing-key", Status.FAIL, error)]
+    try:
+        cert = _load_certificates(data)[0]
+    except ValueError as exc:
+        reason = f"{cert_path} holds no PEM or DER certificate ({_one_line(str(exc))})"
+        return [Check("documents", "signing-key", Status.FAIL, reason)]
+    password = options.signing_key_password
+    try:
+        key = serialization.load_pem_private_key(
+            key_data, password=password.encode() if password else None
+        )
+    except (TypeError, ValueError) as exc:
+        reason = (
+            f"{key_path} is not a usable private key ({_one_line(str(exc))}); "
+            f"check {key_setting} and __SIGNING_KEY_PASSWORD"
+        )
+        return [Check("documents", "signing-key", Status.FAIL, reason)]
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    subject = _subject(cert)
+    if key.public_key().public_bytes(der, spki) != cert.public_key().public_bytes(der, spki):
+        reason = f"{key_path} does not belong to {subject} in {cert_path} ({key_setting})"
+        return [Check("documents", "signing-key", Status.FAIL, reason)]
+    checks: list[Check] = []
+    not_after, not_before = cert.not_valid_after_utc, cert.not_valid_before_utc
+    left = not_after - now
+    if now < not_before:
+        checks.append(
+            Check(
+                "documents",
+                "signing-key",
+                Status.FAIL,
+                f"{subject} is not valid before {not_before:%Y-%m-%d} (check the clock)",
+            )
+        )
+    elif left <= timedelta(0):
+        checks.append(
+            Check(
+                "documents",
+                "signing-key",
+                Status.FAIL,
+                f"{subject} in {cert_path} expired on {not_after:%Y-%m-%d}; renew it",
+            )
+        )
+    elif left < expiry_warning:
+        checks.append(
+            Check(
+                "documents",
+                "signing-key",
+                Status.WARN,
+                f"{subject} expires on {not_after:%Y-%m-%d} (in {left.days} days); renew it soon",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "documents",
+                "signing-key",
+                Status.OK,
+                f"key matches {subject}, valid until {not_after:%Y-%m-%d}",
+            )
+        )
+
+    anchors: list[x509.Certificate] = []
+    for name in options.trust_store or ():
+        raw, error = _read(Path(name), "trust store")
+        if raw is None:
+            checks.append(Check("documents", "chain", Status.FAIL, error))
+            return checks
+        try:
+            anchors.extend(_load_certificates(raw))
+        except ValueError:
+            reason = f"{name} holds no certificate (GOVLINK_DOCUMENTS__OPTIONS__TRUST_STORE)"
+            checks.append(Check("documents", "chain", Status.FAIL, reason))
+            return checks
+    pinned = []
+    for name in options.pinned_certs or ():
+        raw, _ = _read(Path(name), "pinned certificate")
+        if raw is not None:
+            with contextlib.suppress(ValueError):
+                pinned.extend(_load_certificates(raw))
+    if cert in pinned:
+        checks.append(Check("documents", "chain", Status.OK, f"{subject} is a pinned certificate"))
+        return checks
+    if not anchors:
+        reason = (
+            "no trust store configured (GOVLINK_DOCUMENTS__OPTIONS__TRUST_STORE): "
+            "the chain is not checked"
+        )
+        checks.append(Check("documents", "chain", Status.SKIP, reason))
+        return checks
+    for anchor in anchors:
+        try:
+            cert.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        checks.append(
+            Check(
+                "documents",
+                "chain",
+                Status.OK,
+                f"{subject} is issued by {_subject(anchor)} in the trust store",
+            )
+        )
+        return checks
+    reason = (
+        f"{subject} is not issued by a CA in the trust store "
+        "(GOVLINK_DOCUMENTS__OPTIONS__TRUST_STORE): receivers will refuse its signatures"
+    )
+    checks.append(Check("documents", "chain", Status.FAIL, reason))
+    return checks
+
+
 def _check_target(
     settings: GovLinkSettings,
     target: str,
@@ -364,6 +707,7 @@ def _check_target(
     clock: Clock,
     timeout: float,
     max_skew: float,
+    expiry_warning: timedelta = timedelta(days=30),
 ) -> list[Check]:
     from govlink.core.http import build_client
 
@@ -414,6 +758,19 @@ def _check_target(
     kinds = {getattr(auth_style(b.style), "kind", None) for b in blocks if b is not None}
     if "token" in kinds:
         checks.append(_token_check(settings, target, transport, timeout))
+    if target in _CREDENTIAL_SETTINGS:
+        auth = platform.auth
+        given = (auth.client_id, auth.client_secret, auth.username, auth.password)
+        if not any(given) and not auth.private_key_file:
+            reason = f"no credentials configured ({_CREDENTIAL_SETTINGS[target]}): nothing to try"
+            checks.append(Check(target, "credentials", Status.SKIP, reason))
+        elif local is None:
+            reason = "endpoint not reachable: the credentials were not tried"
+            checks.append(Check(target, "credentials", Status.SKIP, reason))
+        else:
+            checks.extend(check_credentials(settings, target, transport=transport, timeout=timeout))
+    if target == "documents":
+        checks.extend(check_signing_key(settings, now=clock.now(), expiry_warning=expiry_warning))
     return checks
 
 
@@ -467,6 +824,7 @@ def run_doctor(
             clock=clock,
             timeout=timeout,
             max_skew=max_skew_seconds,
+            expiry_warning=expiry_warning,
         )
         if on_check is not None:
             for check in results:

@@ -25,10 +25,11 @@ def _govlink() -> list[str]:
 
 
 def _run(
-    *args: str, cwd: Path, mock: MockHandle | None = None, agency: str = A
+    *args: str, cwd: Path, mock: MockHandle | None = None, agency: str = A, **extra: str
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GOVLINK_")}
     env["COLUMNS"] = "200"
+    env |= extra
     if mock is not None:
         system_id, secret = SYSTEMS[agency]
         env |= {
@@ -102,10 +103,20 @@ def test_build_sign_verify_offline(tmp_path: Path) -> None:
     assert "rsa-sha256" in trusted.stdout
     assert "trusted:    yes" in trusted.stdout
 
-    untrusted = _run("verify", str(signed), "--json", cwd=tmp_path)
+    # the built-in mock profile trusts the mock CA: empty its trust store for this call
+    untrusted = _run(
+        "verify", str(signed), "--json", cwd=tmp_path, GOVLINK_DOCUMENTS__OPTIONS__TRUST_STORE=""
+    )
     assert untrusted.returncode == 1  # intact but nobody vouches for the signer
     assert "not trusted" in untrusted.stderr
-    inspected = _run("verify", str(signed), "--json", "--integrity-only", cwd=tmp_path)
+    inspected = _run(
+        "verify",
+        str(signed),
+        "--json",
+        "--integrity-only",
+        cwd=tmp_path,
+        GOVLINK_DOCUMENTS__OPTIONS__TRUST_STORE="",
+    )
     assert inspected.returncode == 0, inspected.stderr
     data = json.loads(inspected.stdout)
     assert data["trusted"] is False

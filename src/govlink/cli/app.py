@@ -2,9 +2,10 @@
 
 The top-level app owns ``--version``, ``config`` and ``doctor``; every other
 command group lives in its own module ``govlink.cli.<name>`` exposing
-``app: typer.Typer`` and is mounted when present, so platforms can land one issue
-at a time. All errors are turned into one line on stderr here (see
-:mod:`govlink.cli.common` for the exit codes).
+``app: typer.Typer`` and is mounted when it imports (a group whose optional
+dependencies are missing is replaced by one that says what to install). All errors
+are turned into one line on stderr here (see :mod:`govlink.cli.common` for the exit
+codes).
 
 ``govlink --version`` is answered before typer, rich or any platform module is
 imported: it is what scripts and bug reports call most, and it should cost nothing.
@@ -53,6 +54,7 @@ def _unavailable(name: str, exc: BaseException) -> typer.Typer:
         else "reinstall govlink; rerun with GOVLINK_DEBUG=1 for the traceback"
     )
     stub = typer.Typer(
+        rich_markup_mode=None,
         help=f"(unavailable: {reason})",
         invoke_without_command=True,
         add_completion=False,
@@ -95,7 +97,10 @@ def build_app(subapps: Sequence[str] | None = None) -> typer.Typer:
     from govlink.cli import config_cmd, doctor, report
     from govlink.cli._root import root
 
+    # rich_markup_mode=None for the whole tree: help texts are plain text, so
+    # "[profiles.NAME]" or "[default]" in an option's help is shown, not eaten as markup
     app = typer.Typer(
+        rich_markup_mode=None,
         name="govlink",
         help=_HELP,
         no_args_is_help=True,

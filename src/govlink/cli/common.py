@@ -172,9 +172,21 @@ def load_settings(profile: str | None = None, profile_file: Path | None = None) 
         raise UserError(exc.message, hint=f"pass {option[0]}{expected}") from None
 
 
+PIPE_WIDTH = 100_000
+"""Width of stdout when it is not a terminal: tables take their natural width."""
+
+
 def console() -> Console:
-    """Rich console on stdout, for tables and reports."""
-    return Console(soft_wrap=False)
+    """Rich console on stdout, for tables and reports.
+
+    When stdout is not a terminal (a pipe, a file, a CI log), nothing may be cut to
+    fit an assumed 80 columns: a script that greps a MaHoSo out of a table must find
+    it whole. So the width is then unbounded and tables take their natural width.
+    """
+    out = Console(soft_wrap=False)
+    if out.is_terminal:
+        return out
+    return Console(soft_wrap=False, width=PIPE_WIDTH)
 
 
 def err_console() -> Console:
@@ -304,11 +316,60 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, OSError) and exc.filename is not None:
         reason = exc.strerror or type(exc).__name__
         return f"cannot use {exc.filename}: {reason}", EXIT_USAGE
+    bad_input = _bad_input(exc, kinds)
+    if bad_input is not None:
+        return bad_input, EXIT_USAGE
     return (
         f"unexpected {type(exc).__name__}: {redact_text(str(exc))} — this is a govlink bug; "
         "rerun with GOVLINK_DEBUG=1 for the traceback and report it",
         EXIT_FAILURE,
     )
+
+
+MOCK_EXTRA_MODULES = frozenset({"starlette", "uvicorn", "multipart", "python_multipart", "fpdf"})
+"""Top-level modules of the ``mock`` extra: missing means ``pip install 'govlink[mock]'``."""
+
+
+def _bad_input(exc: BaseException, kinds: set[str]) -> str | None:
+    """The one line for an error caused by what the user gave (a file, a value), or None.
+
+    These come from the standard library and parsers deep below a command, where no
+    code knows which option the input came from; they are the user's to fix, never
+    a govlink bug.
+    """
+    from govlink.core.redact import redact_text
+
+    text = redact_text(" ".join(str(exc).split()))[:300]
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        top = exc.name.split(".")[0]
+        if top in MOCK_EXTRA_MODULES:
+            return (
+                f"the mock platforms need govlink's 'mock' extra ({top} is not installed): "
+                "pip install 'govlink[mock]'"
+            )
+        if top != "govlink":
+            return f"the Python package {top!r} is not installed: pip install it and retry"
+        return None
+    if isinstance(exc, UnicodeError):
+        return (
+            "an input file or value is not UTF-8 text (binary, or another encoding): "
+            f"{text} — save it as UTF-8"
+        )
+    if isinstance(exc, RecursionError):
+        return "an input file is nested too deeply to read (JSON or TOML): flatten it"
+    if "DatabaseError" in kinds and type(exc).__module__ == "sqlite3":
+        return f"a file given as a database is not a usable SQLite database: {text}"
+    if kinds & {"JSONDecodeError", "TOMLDecodeError"}:
+        return (
+            f"an input file is not valid {'JSON' if 'JSONDecodeError' in kinds else 'TOML'}: {text}"
+        )
+    if "Error" in kinds and type(exc).__module__ == "_csv":
+        return f"the CSV file cannot be read: {text} (a field too large, or not CSV)"
+    if kinds & {"InvalidURL", "UnsupportedProtocol"} or (
+        isinstance(exc, ValueError) and "URL" in str(exc) and "character" in str(exc)
+    ):
+        return f"a URL setting or argument is not a valid URL: {text}"
+    return None
 
 
 def _format_click(exc: BaseException) -> str:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["SettingRow", "app", "mask_secrets", "setting_rows"]
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Inspect the effective settings of a profile.",
     no_args_is_help=True,
     add_completion=False,

@@ -76,7 +76,8 @@ def doctor(
         typer.Option("--timeout", min=0.1, help="Seconds to wait for each endpoint."),
     ] = 5.0,
 ) -> None:
-    """Check a profile: endpoints reachable, TLS client certificate, clock skew, gateway token.
+    """Check a profile: endpoints, TLS, clock skew, gateway token, each platform's
+    credentials (one harmless authenticated call) and the document signing key.
 
     Exit code 0 when no check failed (warnings are fine), 1 otherwise.
     """

@@ -169,6 +169,9 @@ def receive(
     max_count: Annotated[
         int, typer.Option("--max", help="Stop after this many dossiers are stored (0: never).")
     ] = 0,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="One JSON line when listening, one when stopped.")
+    ] = False,
 ) -> None:
     """Receive the dossiers citizens submitted on the portal (pushed to /nhanhsdvcqg).
 
@@ -224,7 +227,11 @@ def receive(
             f"cannot listen on {host}:{port}: {exc.strerror}", hint="pick --port"
         ) from None
     bound = server.server_address[1]
-    console().print(f"listening on http://{host}:{bound}{path}; writing to {out}", highlight=False)
+    listening = f"http://{host}:{bound}{path}"
+    if json_output:
+        print(json.dumps({"listening": listening, "out": str(out)}), flush=True)
+    else:
+        console().print(f"listening on {listening}; writing to {out}", highlight=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -235,4 +242,7 @@ def receive(
     finally:
         server.shutdown()
         server.server_close()
-    console().print(f"stored {len(stored)} dossier(s) in {out}", highlight=False)
+    if json_output:
+        print(json.dumps({"stored": stored, "out": str(out)}), flush=True)
+    else:
+        console().print(f"stored {len(stored)} dossier(s) in {out}", highlight=False)

@@ -2,8 +2,8 @@
 
 ``govlink mock up`` starts every mock (``mock_servers``) on loopback, prints the
 URLs and the govlink settings that point at them, and runs until Ctrl-C or SIGTERM
-(exit code 0: stopping is the normal way to end it). Other ``govlink mock``
-commands (``issue-cert``) are added to :data:`app` by their own issues.
+(exit code 0: stopping is the normal way to end it). ``govlink mock issue-cert``
+issues a test signing certificate from the mock axis's CA.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from govlink.cli.common import UserError, console, err_console
 __all__ = ["app"]
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Run the local mock platforms (SSO, DVCQG, payments, population DB, document axis, "
     "gateway) with an admin API, request journal and fault injection.",
     no_args_is_help=True,
@@ -72,6 +73,11 @@ def up(
 
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is not a TCP port", hint="use 1-65535, or 0 for a free one")
+    if state is not None and not state.parent.is_dir():
+        raise UserError(
+            f"--state {state}: the directory {state.parent} does not exist",
+            hint="create it first, or give a path in an existing directory",
+        )
     warning = loopback_warning(host)
     if warning:
         err_console().print(f"[bold red]{warning}[/]", soft_wrap=True)

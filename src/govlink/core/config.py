@@ -226,6 +226,35 @@ class HttpSettings(_Section):
         return value
 
 
+def _mock_signing_options(agency_code: str) -> dict[str, Any]:
+    """The mock axis's TEST certificate for ``agency_code`` and its CA as trust store.
+
+    The mock platforms ship a test PKI (``mock_servers/vdxp/pki``, the certificates
+    ``govlink mock issue-cert`` issues from); the built-in profile signs and verifies
+    with it, so documents work out of the box. Found without importing the mock
+    (``find_spec`` only locates the package); empty when it is not installed.
+    """
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("mock_servers")
+    except (ImportError, ValueError):
+        return {}
+    locations = list(spec.submodule_search_locations or ()) if spec else []
+    for location in locations:
+        pki = Path(location) / "vdxp" / "pki"
+        key, cert = pki / f"{agency_code}.key.pem", pki / f"{agency_code}.cert.pem"
+        ca = pki / "ca.cert.pem"
+        if key.is_file() and cert.is_file() and ca.is_file():
+            return {
+                "agency_code": agency_code,
+                "signing_key": str(key),
+                "signing_cert": str(cert),
+                "trust_store": str(ca),
+            }
+    return {}
+
+
 def mock_profile(port: int = MOCK_DEFAULT_PORT, host: str = "127.0.0.1") -> dict[str, Any]:
     """The profile that matches ``govlink mock up --host HOST --port PORT``."""
     root = f"http://{host}:{port}"
@@ -273,6 +302,7 @@ def mock_profile(port: int = MOCK_DEFAULT_PORT, host: str = "127.0.0.1") -> dict
                 "client_id": "000.00.00.H47",
                 "client_secret": "demo-vdxp-secret",
             },
+            "options": _mock_signing_options("000.00.00.H47"),
         },
         "gateway": {
             "base_url": f"{root}{MOCK_PREFIXES['gateway']}",

@@ -134,7 +134,8 @@ class _DocumentCore:
             raise ConfigurationError(
                 "sending needs the agency's signing key and certificate",
                 setting="GOVLINK_DOCUMENTS__OPTIONS__SIGNING_KEY",
-                expected="PEM paths in documents.options.signing_key and signing_cert",
+                expected="PEM paths in documents.options.signing_key and signing_cert "
+                "(test keys for the mock: govlink mock issue-cert AGENCY_CODE)",
             )
         return signer
 

@@ -66,7 +66,6 @@ def test_every_endpoint_reachable_with_any_status() -> None:
     report = run_doctor(
         _settings(), transport=httpx.MockTransport(_handler()), clock=ManualClock(NOW)
     )
-    assert report.ok
     for target in ("sso", "dossiers", "payments", "citizens", "documents", "gateway"):
         reachable = _by(report.checks, target, "reachable")
         assert reachable.status is Status.OK
@@ -75,6 +74,10 @@ def test_every_endpoint_reachable_with_any_status() -> None:
     token = _by(report.checks, "gateway", "token")
     assert token.status is Status.OK
     assert "/gateway/token" in token.reason
+    # an endpoint answering 404 to everything proves no credential: never OK
+    for target in ("sso", "dossiers", "payments", "citizens", "documents"):
+        assert _by(report.checks, target, "credentials").status is Status.FAIL
+    assert not report.ok
 
 
 def test_clock_skew_over_a_minute_warns() -> None:
@@ -87,7 +90,7 @@ def test_clock_skew_over_a_minute_warns() -> None:
     clock = _by(report.checks, "sso", "clock")
     assert clock.status is Status.WARN
     assert "125 s behind" in clock.reason
-    assert report.ok  # a warning does not fail the report
+    assert clock.status is not Status.FAIL  # a warning does not fail the check
 
 
 def test_small_skew_is_ok_and_missing_date_is_skipped() -> None:
@@ -161,7 +164,7 @@ def test_report_json_round_trip() -> None:
     )
     data = json.loads(json.dumps(report.to_dict()))
     assert data["profile"] == "mock"
-    assert data["ok"] is True
+    assert data["ok"] is False  # a 404 to the QUERY proves nothing about the secret
     assert {"target": "payments", "check": "reachable"}.items() <= data["checks"][2].items()
     assert sum(data["counts"].values()) == len(data["checks"])
 

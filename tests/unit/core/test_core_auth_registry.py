@@ -424,6 +424,9 @@ def test_doctor_proves_a_new_token_style_and_a_platform_gateway_block(
         return_value=httpx.Response(200, json={"access_token": "gw", "expires_in": 60})
     )
     respx_mock.get(url__startswith=LGSP).mock(return_value=httpx.Response(200))  # reachable
+    login = respx_mock.post(f"{PORTAL}/auth").mock(  # doctor's credentials probe
+        return_value=httpx.Response(200, json={"error_code": "0", "session": "s"})
+    )
     settings = GovLinkSettings.load(
         gateway={"base_url": LGSP, "auth": HG_AUTH},
         dossiers={
@@ -442,4 +445,6 @@ def test_doctor_proves_a_new_token_style_and_a_platform_gateway_block(
     assert "lgsp_user_token" in tokens["gateway"].reason
     assert tokens["dossiers"].status is Status.OK, tokens["dossiers"].reason
     assert "client_credentials_basic" in tokens["dossiers"].reason
-    assert (hg.call_count, wso2.call_count) == (1, 1)
+    # the gateway token twice for dossiers: the token check, then the login probe's client
+    assert (hg.call_count, wso2.call_count) == (1, 2)
+    assert login.calls.last.request.headers["Authorization"] == "Bearer gw"

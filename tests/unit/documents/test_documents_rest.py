@@ -291,12 +291,14 @@ def test_sending_without_a_key_says_which_setting() -> None:
     from govlink.core.errors import ConfigurationError
     from govlink.documents import EdxmlPackage
 
-    settings = GovLinkSettings.load()
+    # the built-in mock profile carries a test key: take it away
+    settings = GovLinkSettings.load(documents={"options": {"signing_key": "", "signing_cert": ""}})
     with DocumentClient(
         settings, transport=httpx.MockTransport(lambda r: httpx.Response(500))
     ) as c:
         package = EdxmlPackage.new(
             sender="000.00.00.H47", recipients=["000.00.00.G22"], subject="x"
         )
-        with pytest.raises(ConfigurationError, match="SIGNING_KEY"):
+        with pytest.raises(ConfigurationError, match="SIGNING_KEY") as caught:
             c.send(package)
+        assert "govlink mock issue-cert" in str(caught.value)
