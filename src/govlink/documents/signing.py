@@ -52,6 +52,7 @@ from govlink.documents.edxml.build import BuiltTree, package_tree, status_tree
 from govlink.documents.edxml.models import EDXML_NS, EdxmlPackage, StatusMessage
 from govlink.documents.edxml.parse import (
     DEFAULT_PACKAGE_MAX_BYTES,
+    edxml_local,
     kind_of,
     package_from_tree,
     read_tree,
@@ -75,11 +76,7 @@ SignatureScope = Literal["document", "envelope"]
 _HEADER_LOCATION = f"./{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader/"
 
 
-def _local(element: Any) -> str | None:
-    if not isinstance(element.tag, str):
-        return None
-    qname = etree.QName(element)
-    return qname.localname if qname.namespace in (EDXML_NS, None) else None
+_local = edxml_local
 
 
 def _child(element: etree._Element | None, name: str) -> etree._Element | None:

@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_PACKAGE_MAX_BYTES",
     "ParsedEdxml",
     "SignatureInfo",
+    "edxml_local",
     "kind_of",
     "package_from_tree",
     "parse_edxml",
@@ -60,19 +61,31 @@ __all__ = [
 DEFAULT_PACKAGE_MAX_BYTES = 256 * 1024 * 1024
 """Packages larger than this (256 MiB) are refused unless the caller raises it."""
 
-_EDXML_NAMESPACES = (EDXML_NS, None)
+
+_EDXML_PREFIX = "{" + EDXML_NS + "}"
 
 
-def _local(element: Any) -> str | None:
-    """The edXML local name of ``element`` (None for comments, other namespaces)."""
-    if not isinstance(element.tag, str):
+def edxml_local(element: Any) -> str | None:
+    """The edXML local name of ``element`` (None for comments, other namespaces).
+
+    Plain string work on the Clark-notation tag: called for every element of a
+    package on each parse and verification, where building an ``etree.QName`` per
+    element is a measurable part of the cost.
+    """
+    tag = element.tag
+    if not isinstance(tag, str):
         return None
-    qname = etree.QName(element)
-    return qname.localname if qname.namespace in _EDXML_NAMESPACES else None
+    if tag.startswith("{"):
+        return tag[len(_EDXML_PREFIX) :] if tag.startswith(_EDXML_PREFIX) else None
+    return tag
+
+
+_local = edxml_local
 
 
 def _is_signature(element: Any) -> bool:
-    return isinstance(element.tag, str) and etree.QName(element).localname == "Signature"
+    tag = element.tag
+    return isinstance(tag, str) and (tag == "Signature" or tag.endswith("}Signature"))
 
 
 @dataclass(frozen=True)
