@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from _mockserver import start_mock
 
 from govlink.cli.reconcile import local_dossiers
 from govlink.core.clock import VN_TZ
@@ -46,21 +46,6 @@ from govlink.dossiers import Dossier, DossierClient
 from govlink.dossiers.reconcile import reconcile
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=VN_TZ)
-
-
-def start_mock() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mock_servers", "--port", "0", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise SystemExit("the mock server did not start")
-    return proc, json.loads(line)["base_url"]
 
 
 def dossier(n: int, status: int) -> Dossier:

@@ -46,7 +46,6 @@ import json
 import os
 import resource
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -57,6 +56,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from _mockserver import start_mock
+
 from govlink.core.clock import VN_TZ, format_compact
 from govlink.core.config import GovLinkSettings, mock_profile
 from govlink.dossiers import Dossier, DossierClient, DossierSink, dossier_change
@@ -65,21 +66,7 @@ from govlink.sync import Change, SqliteOutbox, Worker, enqueue_in, open_outbox
 
 STATUSES = (1, 2, 4, 9, 10)
 PROCEDURE = "1.001193"
-
-
-def start_mock() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mock_servers", "--port", "0", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise SystemExit("the mock server did not start")
-    return proc, json.loads(line)["base_url"]
+DSTCODE = "000.00.00.H47"  # the mock profile's unit (seed clients.json)
 
 
 def process_cpu_seconds(pid: int) -> float | None:
@@ -326,7 +313,9 @@ def run_baseline(base_url: str, sample: int) -> float:
         conn = http.client.HTTPConnection(host, port, timeout=30)
         try:
             body = json.dumps(payload, ensure_ascii=False).encode()
-            conn.request("POST", path, body, {"Content-Type": "application/json"})
+            # the portal wants the unit's dstcode header on the login and every call
+            headers = {"Content-Type": "application/json", "dstcode": DSTCODE}
+            conn.request("POST", path, body, headers)
             reply: dict[str, object] = json.loads(conn.getresponse().read())
             return reply
         finally:
