@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from govlink.citizens.client import WSDL_PATH
-from govlink.testing.transports import SyncASGITransport
+from govlink.testing._transports import SyncASGITransport
 from mock_servers.context import VN_TZ, MockContext, SeedData, VirtualClock
 from mock_servers.dancu import FAULTS, DanCuPlatform, create_platform
 from mock_servers.dancu.wsdl import CANONICAL_ADDRESS

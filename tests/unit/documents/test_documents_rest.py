@@ -16,8 +16,8 @@ from govlink.core.clock import ManualClock
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import AuthenticationError, NotFoundError, PlatformError
 from govlink.documents import DocumentClient, StatusCode
-from govlink.documents.gateway import GatewayProtocol
-from govlink.documents.rest import (
+from govlink.documents._gateway import GatewayProtocol
+from govlink.documents._rest import (
     Operation,
     RestProtocol,
     XroadSigner,

@@ -21,7 +21,7 @@ from govlink.dossiers import (
     enqueue_dossiers,
     enqueue_progress,
 )
-from govlink.dossiers.outbox import last_queued_status
+from govlink.dossiers._outbox import last_queued_status
 from govlink.sync import Change, LeaseLostError, SqliteOutbox
 
 

@@ -1,4 +1,4 @@
-"""The DVCQG session login (govlink.dossiers.session) and its single flight in the runner."""
+"""The DVCQG session login (govlink.dossiers._session) and its single flight in the runner."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from govlink.core.clock import ManualClock
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import AuthenticationError, ConfigurationError, PlatformError
 from govlink.dossiers import AsyncDossierClient, DossierClient
-from govlink.dossiers.session import SessionProvider, build_login_request, parse_login_reply
+from govlink.dossiers._session import SessionProvider, build_login_request, parse_login_reply
 
 
 def test_login_request_from_the_mock_profile() -> None:

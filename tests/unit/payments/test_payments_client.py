@@ -29,9 +29,9 @@ from govlink.payments import (
     PaymentClient,
     PaymentState,
     ReceiptInfo,
-    checksum,
 )
-from govlink.payments.checksum import MessageKind
+from govlink.payments import _checksum as checksum
+from govlink.payments._checksum import MessageKind
 
 NOW = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)
 PDF = b"%PDF-1.4\n" + b"x" * 5000 + b"\n%%EOF"

@@ -16,7 +16,7 @@ from sso_testkit import BASE, CLIENT_ID, ISSUER, FakeProvider, sso_settings
 
 from govlink.core.errors import AuthenticationError, ConfigurationError, ValidationError
 from govlink.sso import LoginState, LoginStateError, SsoClient, SsoProviderError
-from govlink.sso.flow import (
+from govlink.sso._flow import (
     authorization_url,
     check_callback,
     new_login_state,
