@@ -133,9 +133,10 @@ def test_hashed_basic_accepted_and_checked(http: Http, ctx: MockContext) -> None
 
 def test_timestamp_tolerance_follows_the_virtual_clock(http: Http, ctx: MockContext) -> None:
     headers = _hashed(ctx)
-    ctx.clock.advance(299)
+    # The virtual clock also moves with real time: leave a margin for a loaded machine.
+    ctx.clock.advance(290)
     assert _fault_code(_post(http, _request(), headers)) is None
-    ctx.clock.advance(10)
+    ctx.clock.advance(20)
     assert _fault_code(_post(http, _request(), headers)) == "XAC_THUC_THAT_BAI"
 
 
