@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from _dvcqg_fake import BASE, portal_settings
+from _dvcqg_fake import BASE, portal_settings, served
 
 from govlink.core.clock import ManualClock
 from govlink.core.config import GovLinkSettings
@@ -112,7 +112,7 @@ def test_fifty_threads_log_in_once_and_relogin_once_after_expiry() -> None:
     portal = SlowPortal()
     settings = portal_settings(BASE)
     barrier = threading.Barrier(50)
-    with DossierClient(settings, transport=httpx.MockTransport(portal)) as client:
+    with served(portal), DossierClient(settings) as client:
 
         def worker(_: int) -> int:
             barrier.wait()
@@ -130,11 +130,12 @@ def test_fifty_threads_log_in_once_and_relogin_once_after_expiry() -> None:
 async def test_fifty_tasks_log_in_once_and_relogin_once_after_expiry() -> None:
     portal = SlowPortal()
     settings = portal_settings(BASE)
-    async with AsyncDossierClient(settings, transport=httpx.MockTransport(portal)) as client:
-        await asyncio.gather(*(client.procedures() for _ in range(50)))
-        assert portal.logins == 1
-        portal.expired.add("s1")
-        await asyncio.gather(*(client.procedures() for _ in range(50)))
+    with served(portal):
+        async with AsyncDossierClient(settings) as client:
+            await asyncio.gather(*(client.procedures() for _ in range(50)))
+            assert portal.logins == 1
+            portal.expired.add("s1")
+            await asyncio.gather(*(client.procedures() for _ in range(50)))
     assert portal.logins == 2
 
 
