@@ -42,8 +42,7 @@ from _mockserver import start_mock
 from govlink.cli.reconcile import local_dossiers
 from govlink.core.clock import VN_TZ
 from govlink.core.config import GovLinkSettings, mock_profile
-from govlink.dossiers import Dossier, DossierClient
-from govlink.dossiers import reconcile
+from govlink.dossiers import Dossier, DossierClient, reconcile
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=VN_TZ)
 
