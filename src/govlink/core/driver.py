@@ -76,9 +76,7 @@ openai-python, for any plan.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import weakref
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,6 +94,7 @@ from govlink.core.http import (
     Sink,
     new_correlation_id,
 )
+from govlink.core.locks import LoopLocks
 from govlink.core.redact import redact_text
 
 __all__ = [
@@ -226,25 +225,6 @@ class CredentialProvider(Protocol):
 
     def invalidate(self, value: str) -> None:
         """Forget ``value`` if it is still the current credential."""
-
-
-class _LoopLocks:
-    """One :class:`asyncio.Lock` per running event loop (loops held weakly)."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._guard = threading.Lock()
-
-    def get(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        with self._guard:
-            lock = self._locks.get(loop)
-            if lock is None:
-                lock = asyncio.Lock()
-                self._locks[loop] = lock
-            return lock
 
 
 # -- evidence -------------------------------------------------------------------------
@@ -551,7 +531,7 @@ class AsyncRunner:
         self.transport = transport
         self.credentials: dict[str, CredentialProvider] = dict(credentials or {})
         self.handlers: dict[type[Any], Callable[[Any, CallContext], Any]] = dict(handlers or {})
-        self._locks: dict[str, _LoopLocks] = {}
+        self._locks: dict[str, LoopLocks] = {}
 
     async def run(self, plan: Plan[T], *, correlation_id: str | None = None) -> T:
         """See :meth:`Runner.run`."""
@@ -623,7 +603,7 @@ class AsyncRunner:
         value = provider.cached()
         if value is not None:
             return value
-        async with self._locks.setdefault(step.provider, _LoopLocks()).get():
+        async with self._locks.setdefault(step.provider, LoopLocks()).get():
             value = provider.cached()
             if value is None:
                 value = await self._drive(provider.obtain(), run)
