@@ -76,10 +76,9 @@ openai-python, for any plan.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import weakref
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -96,6 +95,7 @@ from govlink.core.http import (
     Sink,
     new_correlation_id,
 )
+from govlink.core.locks import LoopLocks
 from govlink.core.redact import redact_text
 
 __all__ = [
@@ -226,25 +226,6 @@ class CredentialProvider(Protocol):
 
     def invalidate(self, value: str) -> None:
         """Forget ``value`` if it is still the current credential."""
-
-
-class _LoopLocks:
-    """One :class:`asyncio.Lock` per running event loop (loops held weakly)."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._guard = threading.Lock()
-
-    def get(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        with self._guard:
-            lock = self._locks.get(loop)
-            if lock is None:
-                lock = asyncio.Lock()
-                self._locks[loop] = lock
-            return lock
 
 
 # -- evidence -------------------------------------------------------------------------
@@ -405,41 +386,60 @@ class _Run:
             exchanges=tuple(self.exchanges),
         )
 
-    def finish(self, result: Any) -> Any:
+    def traced(self, result: T) -> Traced[T]:
+        """The plan's result, given the call's evidence when it opts in, and that evidence."""
         if isinstance(result, CarriesEvidence):
             result.attach_evidence(self.evidence())
-        return result
+        return Traced(result, self.evidence())
 
     def context(self) -> CallContext:
         return CallContext(self.cid, self.t0)
 
-    def fail(self, exc: BaseException) -> None:
-        if isinstance(exc, GovLinkError):
+    @contextmanager
+    def failing(self) -> Iterator[None]:
+        """A :class:`GovLinkError` ending the plan gets the call's evidence and id."""
+        try:
+            yield
+        except GovLinkError as exc:
             exc.evidence = self.evidence()
             if exc.correlation_id is None:
                 exc.correlation_id = self.cid
+            raise
 
-    def send_kwargs(self, step: Send) -> dict[str, Any]:
-        return {
-            "safe": step.safe,
+    def transport_kwargs(self, step: Send | Stream) -> dict[str, Any]:
+        """The arguments of ``transport.request`` (a :class:`Send`) or ``.download``."""
+        send = step.request if isinstance(step, Stream) else step
+        kwargs: dict[str, Any] = {
+            "method": send.method,
+            "url": send.url,
+            "safe": send.safe,
             "correlation_id": self.cid,
-            "retry_statuses": step.retry_statuses,
+            "retry_statuses": send.retry_statuses,
+            "max_bytes": step.max_bytes,
             "budget_started": self.t0,
-            **step.kwargs(),
+            **send.kwargs(),
         }
+        if isinstance(step, Stream):
+            kwargs["sink"] = step.sink
+        return kwargs
 
 
-def _provider(
+def _current_credential(
     credentials: Mapping[str, CredentialProvider], step: NeedCredential
-) -> CredentialProvider:
+) -> tuple[CredentialProvider, str | None]:
+    """The provider ``step`` names and its current credential (after invalidating
+    ``step.expired``), or None when one must be obtained."""
     try:
-        return credentials[step.provider]
+        provider = credentials[step.provider]
     except KeyError:
         raise ConfigurationError(
             f"no credential provider named {step.provider!r} is configured for this client",
             setting=f"GOVLINK_{step.provider.upper()}__AUTH__STYLE",
             expected="an auth style this platform accepts",
         ) from None
+    if step.expired is not None:
+        provider.invalidate(step.expired)
+    return provider, provider.cached()
 
 
 class Runner:
@@ -468,13 +468,9 @@ class Runner:
     def run_traced(self, plan: Plan[T], *, correlation_id: str | None = None) -> Traced[T]:
         """Run ``plan``; its result and the :class:`CallEvidence` of the call."""
         run = _Run(self.transport, correlation_id)
-        try:
+        with run.failing():
             result = self._drive(plan, run)
-        except BaseException as exc:
-            run.fail(exc)
-            raise
-        run.finish(result)
-        return Traced(result, run.evidence())
+        return run.traced(result)
 
     def _drive(self, plan: Plan[T], run: _Run) -> T:
         try:
@@ -495,22 +491,9 @@ class Runner:
 
     def _step(self, step: Step, run: _Run) -> Any:
         if isinstance(step, Send):
-            return run.record(
-                self.transport.request(
-                    step.method, step.url, max_bytes=step.max_bytes, **run.send_kwargs(step)
-                )
-            )
+            return run.record(self.transport.request(**run.transport_kwargs(step)))
         if isinstance(step, Stream):
-            kwargs = run.send_kwargs(step.request)
-            return run.record(
-                self.transport.download(
-                    step.request.method,
-                    step.request.url,
-                    step.sink,
-                    max_bytes=step.max_bytes,
-                    **kwargs,
-                )
-            )
+            return run.record(self.transport.download(**run.transport_kwargs(step)))
         if isinstance(step, NeedCredential):
             return self._credential(step, run)
         if isinstance(step, Invoke):
@@ -521,10 +504,7 @@ class Runner:
         raise TypeError(f"a plan yielded {redact_text(repr(step))}, which is not a step")
 
     def _credential(self, step: NeedCredential, run: _Run) -> str:
-        provider = _provider(self.credentials, step)
-        if step.expired is not None:
-            provider.invalidate(step.expired)
-        value = provider.cached()
+        provider, value = _current_credential(self.credentials, step)
         if value is not None:
             return value
         with self._guard:
@@ -551,7 +531,7 @@ class AsyncRunner:
         self.transport = transport
         self.credentials: dict[str, CredentialProvider] = dict(credentials or {})
         self.handlers: dict[type[Any], Callable[[Any, CallContext], Any]] = dict(handlers or {})
-        self._locks: dict[str, _LoopLocks] = {}
+        self._locks: dict[str, LoopLocks] = {}
 
     async def run(self, plan: Plan[T], *, correlation_id: str | None = None) -> T:
         """See :meth:`Runner.run`."""
@@ -560,13 +540,9 @@ class AsyncRunner:
     async def run_traced(self, plan: Plan[T], *, correlation_id: str | None = None) -> Traced[T]:
         """See :meth:`Runner.run_traced`."""
         run = _Run(self.transport, correlation_id)
-        try:
+        with run.failing():
             result = await self._drive(plan, run)
-        except BaseException as exc:
-            run.fail(exc)
-            raise
-        run.finish(result)
-        return Traced(result, run.evidence())
+        return run.traced(result)
 
     async def _drive(self, plan: Plan[T], run: _Run) -> T:
         try:
@@ -587,22 +563,9 @@ class AsyncRunner:
 
     async def _step(self, step: Step, run: _Run) -> Any:
         if isinstance(step, Send):
-            return run.record(
-                await self.transport.request(
-                    step.method, step.url, max_bytes=step.max_bytes, **run.send_kwargs(step)
-                )
-            )
+            return run.record(await self.transport.request(**run.transport_kwargs(step)))
         if isinstance(step, Stream):
-            kwargs = run.send_kwargs(step.request)
-            return run.record(
-                await self.transport.download(
-                    step.request.method,
-                    step.request.url,
-                    step.sink,
-                    max_bytes=step.max_bytes,
-                    **kwargs,
-                )
-            )
+            return run.record(await self.transport.download(**run.transport_kwargs(step)))
         if isinstance(step, NeedCredential):
             return await self._credential(step, run)
         if isinstance(step, Invoke):
@@ -617,13 +580,10 @@ class AsyncRunner:
         return run.record(result)
 
     async def _credential(self, step: NeedCredential, run: _Run) -> str:
-        provider = _provider(self.credentials, step)
-        if step.expired is not None:
-            provider.invalidate(step.expired)
-        value = provider.cached()
+        provider, value = _current_credential(self.credentials, step)
         if value is not None:
             return value
-        async with self._locks.setdefault(step.provider, _LoopLocks()).get():
+        async with self._locks.setdefault(step.provider, LoopLocks()).get():
             value = provider.cached()
             if value is None:
                 value = await self._drive(provider.obtain(), run)

@@ -1,11 +1,8 @@
-"""The token and session caches' shared pieces: a token with its refresh deadline,
-the one-token cache, and one asyncio lock per event loop (single flight)."""
+"""The token cache: a token with its refresh deadline, and the one-token cache."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import weakref
 from dataclasses import dataclass, field
 
 from govlink.core.clock import Clock, SystemClock
@@ -76,27 +73,3 @@ class TokenCache:
     def clear(self) -> None:
         with self._state:
             self._token = None
-
-
-class _LoopLocks:
-    """One :class:`asyncio.Lock` per running event loop.
-
-    An asyncio lock binds to the first loop that waits on it, so a strategy object
-    shared by two loops (two threads, or successive ``asyncio.run`` calls) needs one
-    lock per loop. Loops are held weakly so closed loops do not pile up.
-    """
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._guard = threading.Lock()
-
-    def get(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        with self._guard:
-            lock = self._locks.get(loop)
-            if lock is None:
-                lock = asyncio.Lock()
-                self._locks[loop] = lock
-            return lock

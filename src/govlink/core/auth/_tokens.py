@@ -30,7 +30,7 @@ from urllib.parse import quote
 import httpx
 
 from govlink._version import __version__
-from govlink.core.auth._cache import Token, TokenCache, _LoopLocks
+from govlink.core.auth._cache import Token, TokenCache
 from govlink.core.auth._headers import (
     LGSP_CREDENTIAL_SETTINGS,
     basic_authorization,
@@ -40,6 +40,7 @@ from govlink.core.auth._registry import AuthContext, AuthStyle, register_auth_st
 from govlink.core.clock import Clock
 from govlink.core.errors import AuthenticationError, TokenUnavailableError
 from govlink.core.http import CORRELATION_HEADER as _CORRELATION_HEADER
+from govlink.core.locks import LoopLocks
 from govlink.core.redact import redact_text
 
 __all__ = ["ClientCredentialsAuth", "GatewayHeaderJsonAuth", "LgspUserTokenAuth", "TokenAuth"]
@@ -87,7 +88,7 @@ class TokenAuth(httpx.Auth, ABC):
         self.settings_prefix = settings_prefix
         self.cache = TokenCache(clock, refresh_margin)
         self._thread_lock = threading.Lock()
-        self._async_locks = _LoopLocks()
+        self._async_locks = LoopLocks()
 
     # -- what differs between gateway styles ---------------------------------------
 
