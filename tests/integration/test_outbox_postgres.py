@@ -53,6 +53,9 @@ def test_same_contract_as_sqlite(pg: PostgresOutbox) -> None:
     latest = pg.latest("A", kind_prefix="k")
     assert latest is not None
     assert latest.payload_json() == {"n": 2}
+    assert pg.release_owner("w2", now=201.0) == 0  # w2's lease was taken over
+    assert pg.release_owner("w3", now=201.0) == 1
+    assert pg.status().inflight == 0
 
 
 def test_schema_is_created_once_by_racing_workers(pg_dsn: str) -> None:

@@ -98,37 +98,49 @@ class AsyncWorker(WorkerSettings):
         self.sink = sink
         self._fenced = _accepts_fence(sink)
 
+    async def _release_after(self, claim: asyncio.Future[Any], token: str) -> None:
+        """Hand back what ``token`` leased, once its claim has finished."""
+        with contextlib.suppress(BaseException):
+            await asyncio.wait([claim])
+        await asyncio.to_thread(self.store.release_owner, token, now=self.clock())
+
     async def run_once(self) -> BatchStats:
         """Claim, deliver and record one batch (empty stats when nothing is due)."""
         token = self._token()
-        items = await asyncio.to_thread(
-            self.store.claim,
-            token,
-            self.batch_size,
-            lease_seconds=self.lease_seconds,
-            now=self.clock(),
-            max_attempts=self.max_attempts,
+        claim = asyncio.ensure_future(
+            asyncio.to_thread(
+                self.store.claim,
+                token,
+                self.batch_size,
+                lease_seconds=self.lease_seconds,
+                now=self.clock(),
+                max_attempts=self.max_attempts,
+            )
         )
-        if not items:
-            return BatchStats()
-        ids = [i.id for i in items]
-        sink: Any = self.sink
-        async with _AsyncHeartbeat(self, token, ids) as beat:
-            try:
-                if self._fenced:
-                    results = list(await sink.deliver(items, fence=beat.fence))
-                else:
-                    results = list(await sink.deliver(items))
-            except BaseException as exc:
-                if not isinstance(exc, Exception):  # cancelled, KeyboardInterrupt
-                    await asyncio.shield(
-                        asyncio.to_thread(self.store.complete, token, release=ids, now=self.clock())
-                    )
-                    raise
-                results = [exc] * len(items)
-            held = await beat.renew() if self._fenced else set(beat.held)
-        outcome, now = self._plan(items, results, held)
-        await asyncio.to_thread(record_outcome, self.store, token, outcome, now=now)
+        try:
+            # Cancelled while the claim runs in its thread, the claim still commits:
+            # wait for it (shielded) so that what it leased is handed back below.
+            items = await asyncio.shield(claim)
+            if not items:
+                return BatchStats()
+            ids = [i.id for i in items]
+            sink: Any = self.sink
+            async with _AsyncHeartbeat(self, token, ids) as beat:
+                try:
+                    if self._fenced:
+                        results = list(await sink.deliver(items, fence=beat.fence))
+                    else:
+                        results = list(await sink.deliver(items))
+                except Exception as exc:
+                    results = [exc] * len(items)
+                held = await beat.renew() if self._fenced else set(beat.held)
+            outcome, now = self._plan(items, results, held)
+            await asyncio.to_thread(record_outcome, self.store, token, outcome, now=now)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # cancelled, KeyboardInterrupt
+                release = self._release_after(claim, token)
+                await asyncio.shield(release)
+            raise
         _log_outcome(len(items), outcome)
         if outcome.stop is not None:
             raise outcome.stop

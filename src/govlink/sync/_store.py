@@ -100,6 +100,13 @@ class OutboxStore(Protocol):
         """Renew a lease; the ids ``owner`` still holds."""
         ...
 
+    def release_owner(self, owner: str, *, now: float) -> int:
+        """Hand back every change still leased to ``owner``; how many.
+
+        For a worker interrupted before it knew what its claim returned.
+        """
+        ...
+
     def claim(
         self, owner: str, limit: int, *, lease_seconds: float, now: float, max_attempts: int
     ) -> list[OutboxItem]:
@@ -532,6 +539,19 @@ class SqlOutbox(Closable):
                     ),
                     (now, now, d.ids_param(release), owner),
                 )
+
+    def release_owner(self, owner: str, *, now: float) -> int:
+        with self._transaction() as cur:
+            cur.execute(
+                self._q(
+                    "UPDATE govlink_outbox SET available_at = ?,"
+                    " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+                    " lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
+                    " WHERE state = 'pending' AND lease_owner = ?"
+                ),
+                (now, now, owner),
+            )
+            return max(int(cur.rowcount), 0)
 
     def extend(
         self, owner: str, ids: Sequence[int], *, lease_seconds: float, now: float

@@ -489,33 +489,36 @@ class Worker(WorkerSettings):
     def run_once(self) -> BatchStats:
         """Claim, deliver and record one batch (empty stats when nothing is due)."""
         token = self._token()
-        items = self.store.claim(
-            token,
-            self.batch_size,
-            lease_seconds=self.lease_seconds,
-            now=self.clock(),
-            max_attempts=self.max_attempts,
-        )
-        if not items:
-            return BatchStats()
-        ids = [i.id for i in items]
-        with self._active_lock:
-            self._active[token] = ids
         try:
+            items = self.store.claim(
+                token,
+                self.batch_size,
+                lease_seconds=self.lease_seconds,
+                now=self.clock(),
+                max_attempts=self.max_attempts,
+            )
+            if not items:
+                return BatchStats()
+            ids = [i.id for i in items]
+            with self._active_lock:
+                self._active[token] = ids
             with _Heartbeat(self, token, ids) as beat:
                 try:
                     results = self._deliver(items, beat)
                 except _AsyncSinkError:  # a wiring bug: hand back and stop
                     self.store.complete(token, release=ids, now=self.clock())
                     raise
-                except BaseException as exc:  # one failure for the whole batch
-                    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
-                        self.store.complete(token, release=ids, now=self.clock())
-                        raise
+                except Exception as exc:  # one failure for the whole batch
                     results = [exc] * len(items)
                 held = beat.renew() if self._fenced else set(beat.held)
             outcome, now = self._plan(items, results, held)
             record_outcome(self.store, token, outcome, now=now)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # KeyboardInterrupt (SIGINT, SIGTERM), exit
+                # Whenever it lands, even between the claim's commit and knowing its
+                # ids, nothing this claim leased stays leased for lease_seconds.
+                self.store.release_owner(token, now=self.clock())
+            raise
         finally:
             with self._active_lock:
                 self._active.pop(token, None)

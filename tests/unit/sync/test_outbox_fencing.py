@@ -215,3 +215,61 @@ def test_sigterm_hands_the_batch_back_like_ctrl_c(store: SqliteOutbox) -> None:
     status = store.status()
     assert (status.pending, status.inflight) == (3, 0)  # handed back, not leased
     assert store.items()[0].attempts == 0
+
+
+class InterruptedAfterClaim(SqliteOutbox):
+    """The claim commits, then the interrupt lands before the worker knows its ids."""
+
+    interrupt: type[BaseException] = KeyboardInterrupt
+
+    def claim(self, owner: str, limit: int, **kwargs: float | int) -> list[OutboxItem]:
+        super().claim(owner, limit, **kwargs)  # type: ignore[arg-type]
+        raise self.interrupt
+
+
+def test_an_interrupt_right_after_the_claim_commits_leaves_nothing_leased(
+    tmp_path: Path,
+) -> None:
+    outbox = InterruptedAfterClaim(tmp_path / "o.db")
+    try:
+        outbox.enqueue_many(changes("E", 4), now=1.0)
+        with pytest.raises(KeyboardInterrupt):
+            Worker(outbox, SlowSink(0.0), lease_seconds=300).run_once()
+        status = outbox.status()
+        assert (status.pending, status.inflight) == (4, 0)  # not leased for 300 s
+        assert all(item.attempts == 0 for item in outbox.items())
+    finally:
+        outbox.close()
+
+
+def test_an_async_worker_cancelled_during_its_claim_hands_the_claim_back(
+    tmp_path: Path,
+) -> None:
+    started = threading.Event()
+
+    class SlowClaim(SqliteOutbox):
+        def claim(self, owner: str, limit: int, **kwargs: float | int) -> list[OutboxItem]:
+            started.set()
+            time.sleep(0.3)  # cancelled meanwhile; the claim still commits
+            return super().claim(owner, limit, **kwargs)  # type: ignore[arg-type]
+
+    class Never:
+        async def deliver(self, items: Sequence[OutboxItem]) -> list[BaseException | None]:
+            raise AssertionError("a cancelled worker must not deliver")
+
+    outbox = SlowClaim(tmp_path / "o.db")
+    try:
+        outbox.enqueue_many(changes("F", 3), now=1.0)
+
+        async def main() -> None:
+            task = asyncio.create_task(AsyncWorker(outbox, Never(), lease_seconds=300).run_once())
+            await asyncio.to_thread(started.wait, 5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(main())
+        status = outbox.status()
+        assert (status.pending, status.inflight) == (3, 0)
+    finally:
+        outbox.close()

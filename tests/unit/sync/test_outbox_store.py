@@ -163,3 +163,15 @@ def test_open_outbox_defaults_to_sqlite(tmp_path: Path, monkeypatch: pytest.Monk
     assert isinstance(outbox, SqliteOutbox)
     assert (tmp_path / "govlink-outbox.db").exists()
     outbox.close()
+
+
+def test_release_owner_hands_back_only_that_owners_leases(store: SqliteOutbox) -> None:
+    store.enqueue_many([change("A", 1), change("B", 1), change("C", 1)], now=1.0)
+    mine = claim(store, 2, owner="w1")
+    theirs = claim(store, 1, owner="w2")
+    assert len(mine) == 2 and len(theirs) == 1
+    assert store.release_owner("w1", now=1001.0) == 2
+    assert {i.attempts for i in store.items() if i.id in {m.id for m in mine}} == {0}
+    assert store.release_owner("w1", now=1002.0) == 0  # nothing left: a no-op
+    again = claim(store, 10, now=1003.0, owner="w3")  # w2's lease runs until 1030
+    assert sorted(i.id for i in again) == sorted(m.id for m in mine)
