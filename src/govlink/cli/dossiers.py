@@ -242,15 +242,16 @@ def push(
             "outbox": status_dict(status),
         }
     )
-    if json_output:
-        emit_json(report)
-    else:
+
+    def delivered() -> None:
         console().print(
             f"delivered {stats.delivered} change(s) in {stats.elapsed:.1f} s; "
             f"{stats.retried} retried; {stats.dead} dead-lettered"
         )
         if status.dead:
             console().print("[yellow]see why with 'govlink outbox dead'[/]")
+
+    print_result(report, json_output, delivered)
     if stats.dead or status.dead:
         raise typer.Exit(1)
 

@@ -34,8 +34,8 @@ from govlink.cli.common import (
     console,
     input_file_argument,
     input_file_option,
-    load_settings,
     masking,
+    platform_client,
     print_result,
     progress,
     read_json_lines,
@@ -195,7 +195,7 @@ def report(
             from govlink.dossiers import DossierClient
             from govlink.dossiers.reconcile import reconcile
 
-            client = stack.enter_context(DossierClient(load_settings(profile, profile_file)))
+            client = stack.enter_context(platform_client(DossierClient, profile, profile_file))
             bar = stack.enter_context(progress(json_output=json_output))
             task = bar.add_task(f"Looking up {export.name}", total=None)
 
