@@ -66,7 +66,7 @@ from govlink.documents import (
     build_package,
     check_package,
 )
-from govlink.documents.edxml.build import package_tree, write
+from govlink.documents.edxml._build import package_tree, write
 
 ROOT = Path(__file__).resolve().parents[1]
 PKI = ROOT / "mock_servers" / "vdxp" / "pki"

@@ -4,7 +4,7 @@ What is measured (one run, same machine, same mock):
 
 * **reconcile** — N dossiers (default 100,000) are first created on the mock (not
   timed), a JSON Lines export of them is written with ~5 % of statuses changed, then
-  the timed window runs :func:`govlink.dossiers.reconcile.reconcile` over the export
+  the timed window runs :func:`govlink.dossiers.reconcile` over the export
   as ``govlink dossiers reconcile`` does (read, validate, look up with bounded
   concurrency, classify), counting every class.
 * **baseline** — one sequential lookup at a time (the same client, concurrency 1) on
@@ -42,8 +42,7 @@ from _mockserver import start_mock
 from govlink.cli.reconcile import local_dossiers
 from govlink.core.clock import VN_TZ
 from govlink.core.config import GovLinkSettings, mock_profile
-from govlink.dossiers import Dossier, DossierClient
-from govlink.dossiers.reconcile import reconcile
+from govlink.dossiers import Dossier, DossierClient, reconcile
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=VN_TZ)
 

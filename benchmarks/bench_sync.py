@@ -61,7 +61,7 @@ from _mockserver import start_mock
 from govlink.core.clock import VN_TZ, format_compact
 from govlink.core.config import GovLinkSettings, mock_profile
 from govlink.dossiers import Dossier, DossierClient, DossierSink, dossier_change
-from govlink.dossiers.export import event_key
+from govlink.dossiers._export import event_key
 from govlink.sync import Change, SqliteOutbox, Worker, enqueue_in, open_outbox
 
 STATUSES = (1, 2, 4, 9, 10)

@@ -402,7 +402,7 @@ def _refused(target: str, exc: GovLinkError) -> Check:
 def _probe_dossiers(settings: GovLinkSettings, transport: httpx.BaseTransport | None) -> Check:
     from govlink.core.auth import auth_for
     from govlink.core.http import build_client
-    from govlink.dossiers.session import build_login_request, parse_login_reply
+    from govlink.dossiers._session import build_login_request, parse_login_reply
 
     login = build_login_request(settings.dossiers)
     auth = auth_for(settings, "dossiers")
@@ -470,7 +470,7 @@ def _probe_documents(settings: GovLinkSettings, transport: httpx.BaseTransport |
 
 def _probe_sso(settings: GovLinkSettings, transport: httpx.BaseTransport | None) -> list[Check]:
     from govlink.client import GovLink
-    from govlink.sso.errors import SsoProviderError
+    from govlink.sso import SsoProviderError
     from govlink.sso.models import TokenSet
 
     with GovLink(settings, transport=transport) as gl:

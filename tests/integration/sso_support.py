@@ -9,7 +9,7 @@ import httpx
 
 from govlink.core.config import GovLinkSettings
 from govlink.sso import LoginRequest
-from govlink.testing.handle import MockHandle
+from govlink.testing._handle import MockHandle
 
 REDIRECT_URI = "http://127.0.0.1:8000/callback"  # registered for govlink-demo in the seed
 CITIZEN_ID = "001085000001"  # NGUYỄN VĂN AN, LoA2

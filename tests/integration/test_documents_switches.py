@@ -84,7 +84,7 @@ def test_reject_invalid_marks_the_message_failed(govlink_mock) -> None:
 
 
 def test_unknown_switch_is_refused(govlink_mock) -> None:
-    from govlink.testing.handle import MockAdminError
+    from govlink.testing._handle import MockAdminError
 
     with pytest.raises(MockAdminError, match="deliver_"):
         govlink_mock.switch("documents", deliver_garbage=True)

@@ -19,7 +19,7 @@ from govlink.dossiers import (
     ProgressRecord,
     ResultDocument,
 )
-from govlink.testing.handle import MockHandle
+from govlink.testing._handle import MockHandle
 
 RECEIVED = datetime(2026, 3, 2, 8, 15, tzinfo=VN_TZ)
 

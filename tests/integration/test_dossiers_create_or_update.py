@@ -18,7 +18,7 @@ import pytest
 from govlink.core.clock import VN_TZ
 from govlink.dossiers import Dossier, DossierClient, DossierSink, enqueue_dossiers
 from govlink.sync import SqliteOutbox, Worker
-from govlink.testing.handle import MockHandle
+from govlink.testing._handle import MockHandle
 
 START = datetime(2026, 3, 2, 8, tzinfo=VN_TZ)
 

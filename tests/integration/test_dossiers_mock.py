@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from govlink.testing.handle import MockHandle
+from govlink.testing._handle import MockHandle
 
 GOOD = {
     "MaHoSo": "HS-1",

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from govlink.testing.handle import MockHandle
+from govlink.testing._handle import MockHandle
 
 EXCHANGES: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "dvcqg" / "exchanges.json").read_text("utf-8")

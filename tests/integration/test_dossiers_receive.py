@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from govlink.dossiers.inbound import Delivery, DirectoryStore, DossierReceiver
-from govlink.testing.handle import MockHandle
+from govlink.dossiers._inbound import Delivery, DirectoryStore, DossierReceiver
+from govlink.testing._handle import MockHandle
 
 
 def _serve(receiver: DossierReceiver) -> tuple[ThreadingHTTPServer, str]:

@@ -14,15 +14,15 @@ import pytest
 
 from govlink.core.clock import VN_TZ
 from govlink.dossiers import AsyncDossierClient, Dossier, DossierClient, ResultDocument
-from govlink.dossiers.outbox import enqueue_dossiers
-from govlink.dossiers.reconcile import (
+from govlink.dossiers._outbox import enqueue_dossiers
+from govlink.dossiers._reconcile import (
     ReconcileClass,
     areconcile,
     outbox_blocks,
     reconcile,
 )
 from govlink.sync import open_outbox
-from govlink.testing.handle import MockHandle
+from govlink.testing._handle import MockHandle
 
 NOW = datetime.now(VN_TZ).replace(microsecond=0)
 RECEIVED = NOW - timedelta(days=3)
@@ -369,7 +369,7 @@ def test_mock_drift_is_found_by_reconcile_and_repaired_by_fix(
     ],
 )
 def test_mock_drift_refuses_what_it_cannot_do(govlink_mock: MockHandle, bad: object) -> None:
-    from govlink.testing.handle import MockAdminError
+    from govlink.testing._handle import MockAdminError
 
     with pytest.raises(MockAdminError, match="drift"):
         govlink_mock.switch("dossiers", drift=bad)

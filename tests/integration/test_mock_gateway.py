@@ -15,7 +15,7 @@ import pytest
 from govlink.core.auth import ClientCredentialsAuth, GatewayHeaderJsonAuth, auth_for
 from govlink.core.errors import AuthenticationError
 from govlink.testing import MockHandle
-from govlink.testing.transports import SyncASGITransport
+from govlink.testing._transports import SyncASGITransport
 from mock_servers.context import MockContext, SeedData, VirtualClock
 from mock_servers.gateway import bearer_client, create_platform, token_is_valid
 from mock_servers.seed import load_default_seed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from govlink.testing.handle import MockHandle
+from govlink.testing._handle import MockHandle
 
 
 def test_journal_reads_every_page(govlink_mock: MockHandle) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from govlink.core.errors import TransportError
 from govlink.sync import Change, OutboxItem, Worker, open_outbox
-from govlink.sync.postgres import PostgresOutbox
+from govlink.sync._postgres import PostgresOutbox
 
 pytestmark = pytest.mark.postgres
 pg_dsn = outbox_pg_support.pg_dsn  # the server (module-scoped fixture)

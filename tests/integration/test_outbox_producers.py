@@ -21,7 +21,7 @@ import pytest
 from govlink.core.clock import VN_TZ
 from govlink.dossiers import Dossier, IllegalTransitionError, enqueue_dossiers, enqueue_dossiers_in
 from govlink.sync import OutboxItem, Worker, open_outbox
-from govlink.sync.postgres import PostgresOutbox
+from govlink.sync._postgres import PostgresOutbox
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 pg_dsn = outbox_pg_support.pg_dsn

@@ -20,7 +20,7 @@ from govlink.dossiers import (
     enqueue_progress,
 )
 from govlink.sync import SqliteOutbox, Worker
-from govlink.testing.handle import MockHandle
+from govlink.testing._handle import MockHandle
 
 START = datetime(2026, 3, 2, 8, tzinfo=VN_TZ)
 

@@ -13,7 +13,7 @@ from govlink.core.clock import VN_TZ
 from govlink.core.errors import ConfigurationError
 from govlink.dossiers import Dossier, IllegalTransitionError, enqueue_dossiers_in
 from govlink.sync import Change, SqliteOutbox, enqueue_in, open_outbox
-from govlink.sync.postgres import PostgresOutbox
+from govlink.sync._postgres import PostgresOutbox
 
 pg_dsn = outbox_pg_support.pg_dsn
 

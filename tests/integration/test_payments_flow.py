@@ -244,7 +244,7 @@ def test_mock_gives_up_after_max_attempts(govlink_mock, payments, vendor):
 
 
 def test_bad_switch_values_are_refused(govlink_mock):
-    from govlink.testing.handle import MockAdminError
+    from govlink.testing._handle import MockAdminError
 
     with pytest.raises(MockAdminError, match="late"):
         govlink_mock.switch("payments", late="soon")

@@ -21,7 +21,7 @@ from govlink.sso import (
     SsoProviderError,
     TokenVerificationError,
 )
-from govlink.testing.handle import MockAdminError
+from govlink.testing._handle import MockAdminError
 
 
 @pytest.fixture

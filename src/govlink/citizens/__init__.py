@@ -15,6 +15,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from govlink.citizens._reader import ReplyShapeError
+from govlink.citizens._validation import (
+    BirthDateInput,
+    normalize_id_number,
+    normalize_name,
+    parse_birth_date,
+)
 from govlink.citizens.models import (
     AccountType,
     Address,
@@ -31,16 +37,17 @@ from govlink.citizens.models import (
     RequestStatus,
     VerificationResult,
 )
-from govlink.citizens.validation import normalize_id_number, normalize_name, parse_birth_date
 
 if TYPE_CHECKING:
     from govlink.citizens.client import AsyncCitizenClient, CitizenClient
+
 
 __all__ = [
     "AccountType",
     "Address",
     "AsyncCitizenClient",
     "BirthDate",
+    "BirthDateInput",
     "Citizen",
     "CitizenClient",
     "CitizenCollection",

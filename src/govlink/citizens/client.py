@@ -1,6 +1,6 @@
 """Sync and async clients for the population database (PLATFORMS.md §4).
 
-Every method asks :mod:`govlink.citizens.operations` for a prepared call and runs
+Every method asks :mod:`govlink.citizens._operations` for a prepared call and runs
 :meth:`_Core.plan` on it with :class:`govlink.core.driver.Runner` /
 :class:`~govlink.core.driver.AsyncRunner` (one POST through govlink's HTTP layer:
 retries, correlation id, reply size cap, masked logs; the runner attaches the call's
@@ -18,7 +18,8 @@ from typing import TypeVar
 
 import httpx
 
-from govlink.citizens import operations as ops
+from govlink.citizens import _operations as ops
+from govlink.citizens._operations import BirthDateInput, Prepared
 from govlink.citizens._wire import Fields, wire_format
 from govlink.citizens.models import (
     Citizen,
@@ -28,7 +29,6 @@ from govlink.citizens.models import (
     RequestStatus,
     VerificationResult,
 )
-from govlink.citizens.operations import BirthDateInput, Prepared
 from govlink.citizens.options import CitizensOptions
 from govlink.core.auth import auth_for
 from govlink.core.config import GovLinkSettings, PlatformSettings

@@ -33,7 +33,7 @@ from govlink.cli.common import (
 if TYPE_CHECKING:
     from govlink.core.config import GovLinkSettings
     from govlink.documents import EdocSummary
-    from govlink.documents.signing import PackageSigner, VerifiedEdxml
+    from govlink.documents._signing import PackageSigner, VerifiedEdxml
 
 __all__ = ["app"]
 
@@ -79,7 +79,7 @@ def _signer(
     cert: Path | None,
     scope: str | None = None,
 ) -> PackageSigner:
-    from govlink.documents.signing import PackageSigner, signer_from_settings
+    from govlink.documents._signing import PackageSigner, signer_from_settings
 
     if key is not None or cert is not None:
         if key is None or cert is None:
@@ -256,7 +256,7 @@ def verify(
     ``govlink documents verify x && process x`` never accepts a forged package;
     ``--integrity-only`` relaxes the trust requirement for inspection.
     """
-    from govlink.documents.signing import PackageVerifier, verifier_from_settings
+    from govlink.documents._signing import PackageVerifier, verifier_from_settings
 
     verifier: PackageVerifier | None
     if trust or pinned:
@@ -337,7 +337,7 @@ def send(
     import io
 
     from govlink.documents import DocumentClient
-    from govlink.documents.edxml.parse import parse_edxml
+    from govlink.documents.edxml._parse import parse_edxml
 
     settings = load_settings(profile, profile_file)
     data = source.read_bytes()

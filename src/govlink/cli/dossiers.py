@@ -13,7 +13,7 @@ the rows are queued in the durable outbox (each with an idempotency key that
 identifies the change: the ``event_id``, ``sequence`` or ``changed_at`` column, else
 the row's content and position; pushing the same file twice queues nothing new)
 and drained to the portal with a progress bar. Reading and validating live in
-:mod:`govlink.dossiers.export` (formats, dates, unknown columns).
+:mod:`govlink.dossiers._export` (formats, dates, unknown columns).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from govlink.cli.outbox import (
     open_store,
     status_dict,
 )
-from govlink.dossiers.export import Kind, Problem, Validated, read_rows, validate_rows
+from govlink.dossiers._export import Kind, Problem, Validated, read_rows, validate_rows
 
 if TYPE_CHECKING:
     from govlink.dossiers import Dossier
@@ -148,9 +148,9 @@ def push(
     unmask: UnmaskOption = False,
 ) -> None:
     """Validate an export, queue it in the outbox and deliver it to the portal."""
-    from govlink.dossiers.export import ExportFile, ExportFileError
-    from govlink.dossiers.outbox import transition_check
-    from govlink.dossiers.status import IllegalTransitionError
+    from govlink.dossiers._export import ExportFile, ExportFileError
+    from govlink.dossiers._outbox import transition_check
+    from govlink.dossiers._status import IllegalTransitionError
 
     settings = None if no_drain else load_settings(profile, profile_file)
     with masking(unmask), open_store(outbox, outbox_dsn) as store:

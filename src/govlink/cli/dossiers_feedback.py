@@ -177,7 +177,7 @@ def receive(
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from govlink.dossiers.inbound import Delivery, DirectoryStore, DossierReceiver
+    from govlink.dossiers._inbound import Delivery, DirectoryStore, DossierReceiver
 
     try:
         store = DirectoryStore(out)

@@ -126,7 +126,7 @@ def issue_cert(
     json_output: Annotated[bool, typer.Option("--json", help="Print the paths as JSON.")] = False,
 ) -> None:
     """Issue a signing certificate from the mock axis's TEST CA (never for production)."""
-    from govlink.documents.edxml.validate import validate_agency_code
+    from govlink.documents.edxml._validate import validate_agency_code
     from mock_servers.vdxp.pki import PKI_DIR
     from mock_servers.vdxp.pki import issue_cert as issue
 

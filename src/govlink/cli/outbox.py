@@ -209,7 +209,7 @@ def _render_status(status: OutboxStatus, where: str) -> None:
 
 def _where(path: Path, dsn: str | None) -> str:
     if dsn:
-        from govlink.sync.postgres import _masked_dsn
+        from govlink.sync._postgres import _masked_dsn
 
         return _masked_dsn(dsn)
     return str(path)
@@ -305,7 +305,7 @@ def _json_logs(level: int) -> None:
     import logging
     import sys
 
-    from govlink.sync.service import JsonLogFormatter
+    from govlink.sync._service import JsonLogFormatter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter())
@@ -348,7 +348,7 @@ def worker(
     import logging
 
     from govlink.dossiers import DossierClient
-    from govlink.sync.service import OutboxService, graceful_signals
+    from govlink.sync._service import OutboxService, graceful_signals
 
     if log_format not in ("json", "text"):
         raise UserError(f"--log-format {log_format!r}", hint="json or text")
@@ -386,7 +386,7 @@ def worker(
                         f"cannot serve /healthz and /metrics on {http}: {exc.strerror}",
                         hint="pick a free port with --http HOST:PORT, or --http off",
                     ) from None
-                logging.getLogger("govlink.sync.service").info(
+                logging.getLogger("govlink.sync._service").info(
                     "serving /healthz and /metrics",
                     extra={"event": "http", "url": f"http://{host}:{port}/"},
                 )

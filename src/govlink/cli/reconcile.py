@@ -2,7 +2,7 @@
 
 Reads the same CSV / JSON Lines exports as ``push``, looks every dossier up on the
 portal with bounded concurrency, and prints a summary per class
-(:mod:`govlink.dossiers.reconcile`), with ``--json`` (``{"summary", "differences"}``)
+(:mod:`govlink.dossiers._reconcile`), with ``--json`` (``{"summary", "differences"}``)
 and ``--csv FILE`` of the differences. ``--fix`` queues, through the outbox, exactly
 the changes that bring the portal in line; transitions the state machine refuses are
 listed, and forced only for the dossiers named with ``--force`` / ``--force-file``.
@@ -43,7 +43,7 @@ from govlink.cli.outbox import DEFAULT_OUTBOX, OutboxDsnOption, OutboxOption, op
 
 if TYPE_CHECKING:
     from govlink.dossiers import Dossier
-    from govlink.dossiers.reconcile import ReconcileEntry, ReconcileSummary
+    from govlink.dossiers._reconcile import ReconcileEntry, ReconcileSummary
     from govlink.sync import OutboxStore
 
 __all__ = ["Checkpoint", "LookupConcurrencyOption", "local_dossiers", "reconcile_command"]
@@ -73,7 +73,7 @@ LookupConcurrencyOption = Annotated[
 def local_dossiers(path: Path, *, encoding: str = "utf-8") -> Iterator[Dossier]:
     """The export's dossiers, read as ``push`` reads them and validated first: every
     bad row (and every unknown or missing column) is one UserError, exit 2."""
-    from govlink.dossiers.export import (
+    from govlink.dossiers._export import (
         ExportFile,
         ExportFileError,
         check_dossier_columns,
@@ -125,7 +125,7 @@ def local_dossiers(path: Path, *, encoding: str = "utf-8") -> Iterator[Dossier]:
 
 
 def _count_rows(path: Path) -> int:
-    from govlink.dossiers.export import read_rows
+    from govlink.dossiers._export import read_rows
 
     return sum(1 for _ in read_rows(path))
 
@@ -320,7 +320,7 @@ def reconcile_command(
 ) -> None:
     """Compare an export with the portal: in sync, missing, differing, stuck, blocked."""
     from govlink.dossiers import DossierClient
-    from govlink.dossiers.reconcile import ReconcileSummary, outbox_blocks, reconcile
+    from govlink.dossiers._reconcile import ReconcileSummary, outbox_blocks, reconcile
 
     forced = _force_list(force, force_file)
     if forced and not fix:
@@ -415,8 +415,8 @@ def _fix_one(
     queued: list[str],
     refused: list[dict[str, Any]],
 ) -> None:
-    from govlink.dossiers.outbox import enqueue_dossiers
-    from govlink.dossiers.reconcile import plan_fix
+    from govlink.dossiers._outbox import enqueue_dossiers
+    from govlink.dossiers._reconcile import plan_fix
 
     plan = plan_fix(entry, force=force)
     if plan.dossier is None:

@@ -44,7 +44,7 @@ from govlink.cli.reconcile import LookupConcurrencyOption, local_dossiers
 
 if TYPE_CHECKING:
     from govlink.dossiers import Dossier
-    from govlink.dossiers.reconcile import ReconcileEntry
+    from govlink.dossiers._reconcile import ReconcileEntry
     from govlink.reports import IndicatorReport
 
 __all__ = ["report"]
@@ -52,7 +52,7 @@ __all__ = ["report"]
 
 def _offline_entries(dossiers: Iterator[Dossier], saved: Path) -> Iterator[ReconcileEntry]:
     from govlink.dossiers import DossierStatus
-    from govlink.dossiers.reconcile import ReconcileClass, ReconcileEntry
+    from govlink.dossiers._reconcile import ReconcileClass, ReconcileEntry
 
     try:
         data = json.loads(saved.read_text(encoding="utf-8"))
@@ -113,7 +113,7 @@ def _ledger_rows(path: Path) -> list[dict[str, Any]]:
 def _print_table(report: IndicatorReport, *, written: list[Path]) -> None:
     from rich.table import Table
 
-    from govlink.reports.indicators import INDICATORS, LABELS, TARGETS
+    from govlink.reports._indicators import INDICATORS, LABELS, TARGETS
 
     table = Table(title=f"Indicators ({report.total.dossiers} dossiers)")
     table.add_column("indicator")
@@ -193,7 +193,7 @@ def report(
             entries: Any = _offline_entries(dossiers, from_reconcile)
         else:
             from govlink.dossiers import DossierClient
-            from govlink.dossiers.reconcile import reconcile
+            from govlink.dossiers._reconcile import reconcile
 
             client = stack.enter_context(platform_client(DossierClient, profile, profile_file))
             bar = stack.enter_context(progress(json_output=json_output))

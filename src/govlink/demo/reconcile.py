@@ -25,8 +25,8 @@ DRIFT: dict[str, Any] = {"lose": 0.04, "stale": 0.06, "drop_results": 0.06, "see
 
 def run(demo: DemoContext) -> None:
     from govlink.dossiers import DossierClient, DossierSink
-    from govlink.dossiers.outbox import enqueue_dossiers
-    from govlink.dossiers.reconcile import ReconcileClass, outbox_blocks, plan_fix, reconcile
+    from govlink.dossiers._outbox import enqueue_dossiers
+    from govlink.dossiers._reconcile import ReconcileClass, outbox_blocks, plan_fix, reconcile
     from govlink.reports import compute_indicators
     from govlink.sync import SqliteOutbox, Worker
 

@@ -1,7 +1,7 @@
 """Official documents over the national document axis (VDXP) as signed edXML.
 
 * :mod:`govlink.documents.edxml` — models, build, parse, validation (QCVN 102:2016);
-* :mod:`govlink.documents.signing` — XML-DSig sign/verify of packages and statuses;
+* :mod:`govlink.documents._signing` — XML-DSig sign/verify of packages and statuses;
 * :class:`DocumentClient` / :class:`AsyncDocumentClient` — the exchange (axis REST
   API or a provincial gateway) with a crash-safe receive loop.
 
@@ -17,6 +17,16 @@ Quick start::
         doc_id = gl.documents.send(package).doc_id
 """
 
+from govlink.documents._receive import ReceivedDocument, ReceiveReport
+from govlink.documents._signing import (
+    PackageSigner,
+    PackageVerifier,
+    SignatureScope,
+    VerifiedEdxml,
+    signer_agency_code,
+    signer_from_settings,
+    verifier_from_settings,
+)
 from govlink.documents.client import AsyncDocumentClient, DocumentClient
 from govlink.documents.edxml import (
     EDXML_NS,
@@ -58,13 +68,6 @@ from govlink.documents.models import (
     SentEdoc,
     SyncUnit,
 )
-from govlink.documents.receive import ReceivedDocument, ReceiveReport
-from govlink.documents.signing import (
-    PackageSigner,
-    PackageVerifier,
-    VerifiedEdxml,
-    signer_agency_code,
-)
 
 __all__ = [
     "EDXML_NS",
@@ -91,6 +94,7 @@ __all__ = [
     "ResponseFor",
     "SendResult",
     "SentEdoc",
+    "SignatureScope",
     "SignerInfo",
     "StaffInfo",
     "StatusCode",
@@ -109,6 +113,8 @@ __all__ = [
     "parse_package",
     "parse_status",
     "signer_agency_code",
+    "signer_from_settings",
     "validate_agency_code",
     "validate_document_id",
+    "verifier_from_settings",
 ]

@@ -40,21 +40,21 @@ from govlink.core.http import (
     build_client,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
-from govlink.documents.edxml.models import EdxmlPackage, StaffInfo, StatusCode, StatusMessage
-from govlink.documents.edxml.parse import kind_of, read_tree
-from govlink.documents.edxml.validate import is_agency_code, validate_agency_code
-from govlink.documents.gateway import GatewayProtocol
-from govlink.documents.models import Agency, EdocSummary, SendResult, SentEdoc, SyncUnit
-from govlink.documents.options import DocumentsOptions
-from govlink.documents.receive import ReceivedDocument, ReceiveReport, receive_plan
-from govlink.documents.rest import TRANSPORT_STATES, Operation, RestProtocol, XroadSigner
-from govlink.documents.signing import (
+from govlink.documents._gateway import GatewayProtocol
+from govlink.documents._receive import ReceivedDocument, ReceiveReport, receive_plan
+from govlink.documents._rest import TRANSPORT_STATES, Operation, RestProtocol, XroadSigner
+from govlink.documents._signing import (
     PackageSigner,
     PackageVerifier,
     VerifiedEdxml,
     signer_from_settings,
     verifier_from_settings,
 )
+from govlink.documents.edxml._parse import kind_of, read_tree
+from govlink.documents.edxml._validate import is_agency_code, validate_agency_code
+from govlink.documents.edxml.models import EdxmlPackage, StaffInfo, StatusCode, StatusMessage
+from govlink.documents.models import Agency, EdocSummary, SendResult, SentEdoc, SyncUnit
+from govlink.documents.options import DocumentsOptions
 
 __all__ = ["AsyncDocumentClient", "DocumentClient"]
 
@@ -177,7 +177,7 @@ class _DocumentCore:
 
     def auth(self) -> httpx.Auth | None:
         """HTTP-level auth: the gateway's token, or none (axis calls are signed per
-        request by :class:`~govlink.documents.rest.XroadSigner`)."""
+        request by :class:`~govlink.documents._rest.XroadSigner`)."""
         auth = self.platform.auth
         if self.variant == "gateway":
             if auth.style in ("none", "vdxp_hmac"):
@@ -208,7 +208,7 @@ class _DocumentCore:
             return data, kind
         kind = "status" if isinstance(message, StatusMessage) else "edoc"
         if not sign:
-            from govlink.documents.edxml.build import build_package, build_status
+            from govlink.documents.edxml._build import build_package, build_status
 
             if isinstance(message, StatusMessage):
                 return build_status(message), kind
@@ -511,7 +511,7 @@ class DocumentClient(_ShellBase, Closable):
         reject_invalid: bool = False,
         on_invalid: InvalidHook | None = None,
     ) -> ReceiveReport:
-        """One pass of the receive loop (see :mod:`govlink.documents.receive`)."""
+        """One pass of the receive loop (see :mod:`govlink.documents._receive`)."""
 
         def plain(document: ReceivedDocument) -> Any:
             result = callback(document)

@@ -1,14 +1,13 @@
 """DVCQG dossier status, progress and result sync (PLATFORMS.md §2).
 
 ``DossierClient`` / ``AsyncDossierClient`` talk to the portal directly;
-:mod:`govlink.dossiers.outbox` puts changes through the durable outbox
+``enqueue_dossiers`` / ``DossierSink`` put changes through the durable outbox
 (:mod:`govlink.sync`) so none is lost or applied twice.
 """
 
 from __future__ import annotations
 
-from govlink.dossiers.client import AsyncDossierClient, Batch, DossierClient
-from govlink.dossiers.codec import (
+from govlink.dossiers._codec import (
     BatchRejectedError,
     BatchResult,
     ItemResult,
@@ -16,7 +15,17 @@ from govlink.dossiers.codec import (
     SessionExpiredError,
     SyncReport,
 )
-from govlink.dossiers.feedback import (
+from govlink.dossiers._export import (
+    ExportFile,
+    ExportFileError,
+    Problem,
+    Validated,
+    normalise_date,
+    parse_dossier_row,
+    read_rows,
+    validate_rows,
+)
+from govlink.dossiers._feedback import (
     Answer,
     AnswerPush,
     PromotionStatus,
@@ -27,6 +36,34 @@ from govlink.dossiers.feedback import (
     SatisfactionStats,
     month_period,
 )
+from govlink.dossiers._inbound import Delivery, DirectoryStore, DossierReceiver, IncomingDossier
+from govlink.dossiers._outbox import (
+    AsyncDossierSink,
+    DossierSink,
+    dossier_change,
+    enqueue_dossiers,
+    enqueue_dossiers_in,
+    enqueue_progress,
+    enqueue_progress_in,
+    progress_change,
+)
+from govlink.dossiers._reconcile import (
+    FINAL_STATUSES,
+    AsyncDossierLookup,
+    DossierLookup,
+    Fix,
+    OutboxBlock,
+    ReconcileClass,
+    ReconcileEntry,
+    ReconcileSummary,
+    areconcile,
+    classify,
+    outbox_blocks,
+    plan_fix,
+    reconcile,
+)
+from govlink.dossiers._status import IllegalTransitionError, allowed_next, check_transition
+from govlink.dossiers.client import AsyncDossierClient, Batch, DossierClient
 from govlink.dossiers.models import (
     Agency,
     ApplicantType,
@@ -43,40 +80,41 @@ from govlink.dossiers.models import (
     ResultDocument,
     Supplement,
 )
-from govlink.dossiers.outbox import (
-    AsyncDossierSink,
-    DossierSink,
-    dossier_change,
-    enqueue_dossiers,
-    enqueue_dossiers_in,
-    enqueue_progress,
-    enqueue_progress_in,
-    progress_change,
-)
-from govlink.dossiers.status import IllegalTransitionError, allowed_next, check_transition
 
 __all__ = [
+    "FINAL_STATUSES",
     "Agency",
     "Answer",
     "AnswerPush",
     "ApplicantType",
     "AsyncDossierClient",
+    "AsyncDossierLookup",
     "AsyncDossierSink",
     "AttachedDocument",
     "Batch",
     "BatchRejectedError",
     "BatchResult",
     "ConnectedDatabase",
+    "Delivery",
+    "DirectoryStore",
     "Dossier",
     "DossierClient",
+    "DossierLookup",
+    "DossierReceiver",
     "DossierSink",
     "DossierStatus",
+    "ExportFile",
+    "ExportFileError",
     "Fee",
+    "Fix",
     "IllegalTransitionError",
+    "IncomingDossier",
     "ItemResult",
     "OtherAttachment",
+    "OutboxBlock",
     "OwnerIdentifier",
     "PortalBusyError",
+    "Problem",
     "Procedure",
     "ProcedureField",
     "ProgressRecord",
@@ -85,18 +123,31 @@ __all__ = [
     "PushResult",
     "Question",
     "QuestionPush",
+    "ReconcileClass",
+    "ReconcileEntry",
+    "ReconcileSummary",
     "ResultDocument",
     "SatisfactionStats",
     "SessionExpiredError",
     "Supplement",
     "SyncReport",
+    "Validated",
     "allowed_next",
+    "areconcile",
     "check_transition",
+    "classify",
     "dossier_change",
     "enqueue_dossiers",
     "enqueue_dossiers_in",
     "enqueue_progress",
     "enqueue_progress_in",
     "month_period",
+    "normalise_date",
+    "outbox_blocks",
+    "parse_dossier_row",
+    "plan_fix",
     "progress_change",
+    "read_rows",
+    "reconcile",
+    "validate_rows",
 ]

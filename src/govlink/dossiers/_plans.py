@@ -23,7 +23,7 @@ from govlink.core.errors import ConfigurationError, NotFoundError, ValidationErr
 from govlink.core.http import (
     Reply,
 )
-from govlink.dossiers.codec import (
+from govlink.dossiers._codec import (
     DEFAULT_INTEGRATION_PATH,
     DEFAULT_SHARE_PATH,
     OK_CODES,
@@ -50,11 +50,13 @@ from govlink.dossiers.codec import (
     parse_list_reply,
     parse_reply,
 )
-from govlink.dossiers.feedback import (
+from govlink.dossiers._feedback import (
     Answer,
     PublicService,
     PushResult,
 )
+from govlink.dossiers._session import SessionProvider
+from govlink.dossiers._status import check_transition
 from govlink.dossiers.models import (
     Dossier,
     DossierStatus,
@@ -63,8 +65,6 @@ from govlink.dossiers.models import (
     WireModel,
 )
 from govlink.dossiers.options import DossiersOptions
-from govlink.dossiers.session import SessionProvider
-from govlink.dossiers.status import check_transition
 from govlink.sync.models import new_idempotency_key
 
 __all__ = ["Batch", "validation_error"]

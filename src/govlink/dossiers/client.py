@@ -4,14 +4,14 @@ Both are thin shells over :class:`_DossierCore`, which holds everything that is 
 I/O (settings, plans, bodies, parsing). Every operation is written once, as a plan
 of the core driver (:mod:`govlink.core.driver`: ``NeedCredential("dossiers")`` for
 the session, ``Send`` for each POST); the shells only hand plans to a ``Runner`` or
-``AsyncRunner``, which log in through :class:`~govlink.dossiers.session.SessionProvider`.
+``AsyncRunner``, which log in through :class:`~govlink.dossiers._session.SessionProvider`.
 
 Settings (``settings.dossiers``): ``base_url`` (the adapter), ``auth.username`` /
 ``auth.password`` (session login), ``auth.extra.madonvi`` (the unit code sent with
 every call), ``auth.extra.dstcode`` (the ``dstcode`` header, sent on the login and
 on every call), ``paths.auth`` (``/auth``), ``paths.integration``
 (``/integration``) and ``paths.share`` (``/share``: the sharing services, see
-:data:`~govlink.dossiers.codec.SHARE_SERVICES`); for a province whose proxy has
+:data:`~govlink.dossiers._codec.SHARE_SERVICES`); for a province whose proxy has
 separate URLs, ``paths.create`` / ``paths.update`` / ``paths.progress`` (bodies are
 then bare JSON arrays, without session). ``options``: ``chunk_size`` (100),
 ``progress_chunk_size`` (10), ``idempotency_field`` (``IdempotencyKey``),
@@ -40,15 +40,7 @@ from govlink.core.http import (
     build_client,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
-from govlink.dossiers._plans import (
-    Batch,
-    T,
-    _DossierCore,
-    _models,
-    validation_error,
-)
-from govlink.dossiers._plans import _coerce as _coerce  # used by govlink.dossiers.outbox
-from govlink.dossiers.codec import (
+from govlink.dossiers._codec import (
     SERVICE_CATALOGUE_AGENCIES,
     SERVICE_CATALOGUE_FIELDS,
     SERVICE_CATALOGUE_PROCEDURES,
@@ -61,7 +53,7 @@ from govlink.dossiers.codec import (
     BatchResult,
     SyncReport,
 )
-from govlink.dossiers.feedback import (
+from govlink.dossiers._feedback import (
     Answer,
     AnswerPush,
     PromotionStatus,
@@ -71,6 +63,14 @@ from govlink.dossiers.feedback import (
     QuestionPush,
     SatisfactionStats,
 )
+from govlink.dossiers._plans import (
+    Batch,
+    T,
+    _DossierCore,
+    _models,
+    validation_error,
+)
+from govlink.dossiers._plans import _coerce as _coerce  # used by govlink.dossiers._outbox
 from govlink.dossiers.models import (
     Agency,
     Dossier,
@@ -140,7 +140,7 @@ class DossierClient(_Shell, Closable):
         ``options.create_or_update``). Everything is validated first (fields, and
         status transitions against ``previous`` statuses and earlier items of the same
         dossier), so an invalid item means nothing was sent. Refused items raise
-        :class:`~govlink.dossiers.codec.BatchRejectedError` after all chunks were
+        :class:`~govlink.dossiers._codec.BatchRejectedError` after all chunks were
         sent (its ``items`` names them; the others were applied).
         """
         return self._run(

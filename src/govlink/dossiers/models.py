@@ -405,9 +405,9 @@ class Dossier(WireModel, EvidenceModel):
         """A copy moved to ``status``; refuses an illegal transition unless ``force``.
 
         Why here: the check needs the dossier's current status, which the caller holds
-        before sending. See :mod:`govlink.dossiers.status` for the table.
+        before sending. See :mod:`govlink.dossiers._status` for the table.
         """
-        from govlink.dossiers.status import check_transition
+        from govlink.dossiers._status import check_transition
 
         target = DossierStatus(status)
         check_transition(self.status, target, force=force, ma_ho_so=self.ma_ho_so)

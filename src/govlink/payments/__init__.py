@@ -17,7 +17,7 @@ the platform. Amounts are whole VND as ``int`` everywhere.
     return JSONResponse(outcome.reply)
 """
 
-from govlink.payments.callbacks import (
+from govlink.payments._callbacks import (
     REPLY_CODES,
     CallbackOutcome,
     CallbackVerifier,
@@ -26,8 +26,9 @@ from govlink.payments.callbacks import (
     SqliteCallbackStore,
     verify_callback,
 )
-from govlink.payments.checksum import ChecksumProfile, MessageKind, legacy_check_sum, sign
-from govlink.payments.checksum import verify as verify_checksum
+from govlink.payments._checksum import ChecksumProfile, MessageKind, legacy_check_sum, sign
+from govlink.payments._checksum import verify as verify_checksum
+from govlink.payments._pull import DossierPayment, PaymentPullHandler
 from govlink.payments.client import AsyncPaymentClient, PaymentClient, compare
 from govlink.payments.models import (
     MESSAGE_VERSION,
@@ -51,7 +52,6 @@ from govlink.payments.models import (
     TransactionStatus,
     format_vnd,
 )
-from govlink.payments.pull import DossierPayment, PaymentPullHandler
 
 __all__ = [
     "MESSAGE_VERSION",

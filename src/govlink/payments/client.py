@@ -46,14 +46,15 @@ from govlink.core.http import (
     build_client,
 )
 from govlink.core.lifecycle import AsyncClosable, Closable
-from govlink.payments import codec
-from govlink.payments.callbacks import (
+from govlink.payments import _codec as codec
+from govlink.payments._callbacks import (
     CallbackVerifier,
     Lookup,
     ProcessedCallbackStore,
     discard_awaitable,
 )
-from govlink.payments.checksum import ChecksumProfile, MessageKind
+from govlink.payments._checksum import ChecksumProfile, MessageKind
+from govlink.payments._pull import PaymentPullHandler, PullLookup
 from govlink.payments.models import (
     DifferenceKind,
     EReceipt,
@@ -67,7 +68,6 @@ from govlink.payments.models import (
     ReconcileReport,
 )
 from govlink.payments.options import PaymentsOptions
-from govlink.payments.pull import PaymentPullHandler, PullLookup
 
 __all__ = ["AsyncPaymentClient", "PaymentClient", "PaymentPlans", "compare"]
 
@@ -437,7 +437,7 @@ class _PaymentHelpers:
         return self._plans.callback_verifier(lookup, store, tolerance)
 
     def pull_handler(self, lookup: PullLookup) -> PaymentPullHandler:
-        """A :class:`~govlink.payments.pull.PaymentPullHandler` answering the portal's
+        """A :class:`~govlink.payments._pull.PaymentPullHandler` answering the portal's
         pull of a dossier's payments (by ``MaHoSo``) with this deployment's secret."""
         return self._plans.pull_handler(lookup)
 

@@ -5,19 +5,19 @@ statuses synced to the National Public Service Portal, **100 %** of results sync
 **25–50 %** of fee payments made online, and dossiers finished on time. This package
 computes those shares — overall, by month (of ``NgayTiepNhan``), by agency
 (``DonViXuLy``) and by field (``MaLinhVuc``) — from reconcile entries
-(:mod:`govlink.dossiers.reconcile`), and writes them as JSON, CSV and a
+(:func:`govlink.dossiers.reconcile`), and writes them as JSON, CSV and a
 self-contained HTML report (inline SVG charts, no script or font from a CDN: it
 opens on an offline intranet).
 """
 
-from govlink.reports.indicators import (
+from govlink.reports._indicators import (
     TARGETS,
     IndicatorReport,
     Tally,
     compute_indicators,
     paid_dossiers_from_ledger,
 )
-from govlink.reports.render import render_csv, render_html, report_json
+from govlink.reports._render import render_csv, render_html, report_json
 
 __all__ = [
     "TARGETS",

@@ -9,15 +9,16 @@ to :class:`CitizenIdentity` or :class:`OrganisationIdentity`.
 
 from __future__ import annotations
 
-from govlink.sso.assurance import meets_level
-from govlink.sso.client import AsyncSsoClient, SsoClient
-from govlink.sso.discovery import ProviderMetadata
-from govlink.sso.errors import (
+from govlink.sso._assurance import meets_level
+from govlink.sso._discovery import ProviderMetadata
+from govlink.sso._errors import (
     InsufficientAssuranceError,
     LoginStateError,
     SsoProviderError,
     TokenVerificationError,
 )
+from govlink.sso._verify import IdTokenVerifier, KeySet, UnknownKeyError
+from govlink.sso.client import AsyncSsoClient, SsoClient
 from govlink.sso.models import (
     Address,
     CitizenIdentity,
@@ -31,7 +32,6 @@ from govlink.sso.models import (
     TokenSet,
     identity_from_claims,
 )
-from govlink.sso.verify import IdTokenVerifier, KeySet
 
 __all__ = [
     "Address",
@@ -53,6 +53,7 @@ __all__ = [
     "SsoProviderError",
     "TokenSet",
     "TokenVerificationError",
+    "UnknownKeyError",
     "identity_from_claims",
     "meets_level",
 ]

@@ -1,7 +1,7 @@
 """The SSO clients: thin shells that run :class:`SsoProtocol`'s plans.
 
 ``SsoClient`` blocks, ``AsyncSsoClient`` awaits; both hand the same plans from
-:mod:`govlink.sso.protocol` to the core driver's runners, so a fix in the protocol
+:mod:`govlink.sso._protocol` to the core driver's runners, so a fix in the protocol
 fixes both.
 """
 
@@ -17,7 +17,9 @@ from govlink.core.config import GovLinkSettings
 from govlink.core.driver import AsyncRunner, Runner
 from govlink.core.http import AsyncHttpTransport, HttpTransport, build_async_client, build_client
 from govlink.core.lifecycle import AsyncClosable, Closable
-from govlink.sso.discovery import ProviderMetadata
+from govlink.sso._discovery import ProviderMetadata
+from govlink.sso._protocol import SsoProtocol, Steps
+from govlink.sso._verify import KeySet
 from govlink.sso.models import (
     CitizenIdentity,
     IntrospectionResult,
@@ -27,8 +29,6 @@ from govlink.sso.models import (
     OrganisationIdentity,
     TokenSet,
 )
-from govlink.sso.protocol import SsoProtocol, Steps
-from govlink.sso.verify import KeySet
 
 __all__ = ["AsyncSsoClient", "SsoClient"]
 

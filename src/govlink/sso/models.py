@@ -445,17 +445,17 @@ class LoginResult(_MaskedModel):
     @property
     def level(self) -> str | None:
         """The level of assurance the signed ID token states (``acr``: ``LoA1``, ``LoA2``…)."""
-        from govlink.sso.assurance import login_level
+        from govlink.sso._assurance import login_level
 
         return login_level(self.id_claims)
 
     def require_level(self, minimum: str) -> None:
         """Refuse this login for a route that needs ``minimum`` (e.g. ``"LoA2"``).
 
-        Raises :class:`~govlink.sso.errors.InsufficientAssuranceError` when the signed
+        Raises :class:`~govlink.sso._errors.InsufficientAssuranceError` when the signed
         ``acr`` — or VNeID's ``IAL``/``loAs``, when present — is weaker.
         """
-        from govlink.sso.assurance import check_level
+        from govlink.sso._assurance import check_level
 
         check_level(
             minimum,

@@ -21,7 +21,22 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from govlink.sync.aworker import AsyncSink, AsyncWorker
+from govlink.sync._aworker import AsyncSink, AsyncWorker
+from govlink.sync._postgres import PostgresOutbox
+from govlink.sync._sqlite import SqliteOutbox
+from govlink.sync._store import SCHEMA_VERSION, OutboxStore, SqlOutbox, Transaction
+from govlink.sync._transactional import enqueue_in
+from govlink.sync._worker import (
+    BatchStats,
+    DrainStats,
+    Fence,
+    LeaseLostError,
+    Sink,
+    Worker,
+    WorkerOptions,
+    classify,
+    sigterm_as_interrupt,
+)
 from govlink.sync.models import (
     STATES,
     Change,
@@ -29,19 +44,6 @@ from govlink.sync.models import (
     OutboxStatus,
     State,
     new_idempotency_key,
-)
-from govlink.sync.sqlite import SqliteOutbox
-from govlink.sync.store import SCHEMA_VERSION, OutboxStore, SqlOutbox, Transaction
-from govlink.sync.transactional import enqueue_in
-from govlink.sync.worker import (
-    BatchStats,
-    DrainStats,
-    Fence,
-    LeaseLostError,
-    Sink,
-    Worker,
-    classify,
-    sigterm_as_interrupt,
 )
 
 __all__ = [
@@ -57,12 +59,14 @@ __all__ = [
     "OutboxItem",
     "OutboxStatus",
     "OutboxStore",
+    "PostgresOutbox",
     "Sink",
     "SqlOutbox",
     "SqliteOutbox",
     "State",
     "Transaction",
     "Worker",
+    "WorkerOptions",
     "classify",
     "enqueue",
     "enqueue_in",
@@ -78,7 +82,7 @@ def open_outbox(path: str | Path | None = None, *, dsn: str | None = None) -> Sq
     """The outbox at ``dsn`` (PostgreSQL) or ``path`` (SQLite, default
     ``./govlink-outbox.db``)."""
     if dsn:
-        from govlink.sync.postgres import PostgresOutbox
+        from govlink.sync._postgres import PostgresOutbox
 
         return PostgresOutbox(dsn)
     return SqliteOutbox(path or DEFAULT_OUTBOX_PATH)

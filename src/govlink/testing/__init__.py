@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from govlink.testing.handle import MockAdminError, MockHandle
-from govlink.testing.hermetic import HermeticGuard, HermeticViolation, is_loopback_address
+from govlink.testing._handle import MockAdminError, MockHandle
+from govlink.testing._hermetic import HermeticGuard, HermeticViolation, is_loopback_address
 
 if TYPE_CHECKING:
-    from govlink.testing.inprocess import InProcessMock
+    from govlink.testing._inprocess import InProcessMock
 
 __all__ = [
     "HermeticGuard",
@@ -28,7 +28,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # InProcessMock needs the 'mock' extra (starlette); import it only when asked.
     if name == "InProcessMock":
-        from govlink.testing.inprocess import InProcessMock
+        from govlink.testing._inprocess import InProcessMock
 
         return InProcessMock
     raise AttributeError(f"module 'govlink.testing' has no attribute {name!r}")

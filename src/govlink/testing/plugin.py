@@ -4,7 +4,7 @@ Fixtures
 --------
 ``govlink_mock``
     One mock server per test session on a free loopback port, reset before each
-    test that uses it. A :class:`~govlink.testing.handle.MockHandle`: ``.base_url``,
+    test that uses it. A :class:`~govlink.testing._handle.MockHandle`: ``.base_url``,
     ``.settings(**overrides)``, ``.set_fault(...)``, ``.clear_faults()``,
     ``.advance_clock(s)``, ``.set_clock(dt)``, ``.journal(**filters)``,
     ``.count(**filters)``, ``.switch(platform, **switches)``, ``.state()``.
@@ -37,9 +37,9 @@ import pytest
 
 if TYPE_CHECKING:
     from govlink.client import AsyncGovLink, GovLink
-    from govlink.testing.handle import MockHandle
-    from govlink.testing.hermetic import HermeticGuard
-    from govlink.testing.inprocess import InProcessMock
+    from govlink.testing._handle import MockHandle
+    from govlink.testing._hermetic import HermeticGuard
+    from govlink.testing._inprocess import InProcessMock
 
 __all__ = [
     "async_govlink_client",
@@ -105,7 +105,7 @@ def _violations_failure(guard: HermeticGuard) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     if _hermetic(item):
-        from govlink.testing.hermetic import HermeticGuard
+        from govlink.testing._hermetic import HermeticGuard
 
         guard = HermeticGuard()
         guard.install()
@@ -121,7 +121,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         result = yield
     except BaseException as exc:
         if guard is not None and guard.violations:
-            from govlink.testing.hermetic import HermeticViolation
+            from govlink.testing._hermetic import HermeticViolation
 
             if isinstance(exc, HermeticViolation):
                 guard.violations.clear()  # the test failed with it: reported once
@@ -156,7 +156,7 @@ def govlink_mock_session(request: pytest.FixtureRequest) -> Iterator[MockHandle]
     """The session's mock server, NOT reset between tests (use ``govlink_mock``)."""
     import httpx
 
-    from govlink.testing.handle import MockHandle
+    from govlink.testing._handle import MockHandle
 
     url = request.config.getoption("--govlink-mock-url") or os.environ.get("GOVLINK_MOCK_URL")
     if url:
@@ -227,7 +227,7 @@ async def async_govlink_client(govlink_mock: MockHandle) -> AsyncIterator[AsyncG
 @pytest.fixture(scope="session")
 def _govlink_mock_app_session() -> Iterator[InProcessMock]:
     try:
-        from govlink.testing.inprocess import InProcessMock
+        from govlink.testing._inprocess import InProcessMock
     except ImportError as exc:  # pragma: no cover - depends on the installation
         pytest.fail(f"{_MOCK_EXTRA_HINT} ({exc})", pytrace=False)
     mock = InProcessMock()

@@ -47,7 +47,7 @@ def _xml(response: bytes, status: int = 200) -> httpx.Response:
 
 
 class Recorder:
-    """A MockTransport handler that records requests and plays replies in order."""
+    """A respx side effect that records requests and plays replies in order."""
 
     def __init__(self, *replies: httpx.Response) -> None:
         self.replies = list(replies)

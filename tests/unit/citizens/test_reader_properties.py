@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from govlink.citizens import Citizen, CitizenCollection
+from govlink.citizens._operations import map_fault
 from govlink.citizens._reader import read_model
 from govlink.citizens._wire import SoapEnvelope
 from govlink.citizens.models import BirthDate, PersonName
-from govlink.citizens.operations import map_fault
 
 OPERATION = "TraCuuThongTinCongDan"
 NAMESPACES = ("http://dancuquocgia.bca", "http://www.mic.gov.vn/dancu/1.0", None)

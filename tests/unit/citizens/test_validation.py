@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
-from govlink.citizens.operations import person_query
-from govlink.citizens.validation import normalize_id_number, normalize_name, parse_birth_date
+from govlink.citizens._operations import person_query
+from govlink.citizens._validation import normalize_id_number, normalize_name, parse_birth_date
 from govlink.core.errors import ValidationError
 from govlink.core.redact import unmasked
 

@@ -1,16 +1,17 @@
-"""The doctor's checks as data (``govlink.doctor``), with mocked transports and real files."""
+"""The doctor's checks as data (``govlink.doctor``), with respx for HTTP and real files."""
 
 from __future__ import annotations
 
 import email.utils
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import respx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,6 +44,18 @@ def _date(when: datetime) -> str:
     return email.utils.format_datetime(when, usegmt=True)
 
 
+@pytest.fixture
+def platforms() -> Iterator[respx.MockRouter]:
+    """Every platform the doctor probes, mocked with respx: nothing leaves the process."""
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+def _serve(router: respx.MockRouter, handler: Callable[[httpx.Request], httpx.Response]) -> None:
+    """Every platform (all on loopback in the mock profile) answers with ``handler``."""
+    router.route(host="127.0.0.1").mock(side_effect=handler)
+
+
 def _handler(
     *, date_offset: float | None = 0.0, token_status: int = 200
 ) -> Callable[[httpx.Request], httpx.Response]:
@@ -62,10 +75,9 @@ def _handler(
     return handle
 
 
-def test_every_endpoint_reachable_with_any_status() -> None:
-    report = run_doctor(
-        _settings(), transport=httpx.MockTransport(_handler()), clock=ManualClock(NOW)
-    )
+def test_every_endpoint_reachable_with_any_status(platforms: respx.MockRouter) -> None:
+    _serve(platforms, _handler())
+    report = run_doctor(_settings(), clock=ManualClock(NOW))
     for target in ("sso", "dossiers", "payments", "citizens", "documents", "gateway"):
         reachable = _by(report.checks, target, "reachable")
         assert reachable.status is Status.OK
@@ -80,42 +92,31 @@ def test_every_endpoint_reachable_with_any_status() -> None:
     assert not report.ok
 
 
-def test_clock_skew_over_a_minute_warns() -> None:
-    report = run_doctor(
-        _settings(),
-        targets=["sso"],
-        transport=httpx.MockTransport(_handler(date_offset=-125)),
-        clock=ManualClock(NOW),
-    )
+def test_clock_skew_over_a_minute_warns(platforms: respx.MockRouter) -> None:
+    _serve(platforms, _handler(date_offset=-125))
+    report = run_doctor(_settings(), targets=["sso"], clock=ManualClock(NOW))
     clock = _by(report.checks, "sso", "clock")
     assert clock.status is Status.WARN
     assert "125 s behind" in clock.reason
     assert clock.status is not Status.FAIL  # a warning does not fail the check
 
 
-def test_small_skew_is_ok_and_missing_date_is_skipped() -> None:
-    small = run_doctor(
-        _settings(),
-        targets=["sso"],
-        transport=httpx.MockTransport(_handler(date_offset=20)),
-        clock=ManualClock(NOW),
-    )
+def test_small_skew_is_ok_and_missing_date_is_skipped(platforms: respx.MockRouter) -> None:
+    _serve(platforms, _handler(date_offset=20))
+    small = run_doctor(_settings(), targets=["sso"], clock=ManualClock(NOW))
     assert _by(small.checks, "sso", "clock").status is Status.OK
     assert "20 s ahead" in _by(small.checks, "sso", "clock").reason
-    none = run_doctor(
-        _settings(),
-        targets=["sso"],
-        transport=httpx.MockTransport(_handler(date_offset=None)),
-        clock=ManualClock(NOW),
-    )
+    _serve(platforms, _handler(date_offset=None))
+    none = run_doctor(_settings(), targets=["sso"], clock=ManualClock(NOW))
     assert _by(none.checks, "sso", "clock").status is Status.SKIP
 
 
-def test_connection_error_fails_and_skips_the_clock() -> None:
+def test_connection_error_fails_and_skips_the_clock(platforms: respx.MockRouter) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
-    report = run_doctor(_settings(), transport=httpx.MockTransport(refuse), clock=ManualClock(NOW))
+    _serve(platforms, refuse)
+    report = run_doctor(_settings(), clock=ManualClock(NOW))
     assert not report.ok
     reachable = _by(report.checks, "dossiers", "reachable")
     assert reachable.status is Status.FAIL
@@ -124,44 +125,43 @@ def test_connection_error_fails_and_skips_the_clock() -> None:
     assert _by(report.checks, "gateway", "token").status is Status.FAIL
 
 
-def test_timeout_fails_with_the_limit() -> None:
+def test_timeout_fails_with_the_limit(platforms: respx.MockRouter) -> None:
     def slow(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    report = run_doctor(
-        _settings(), targets=["citizens"], transport=httpx.MockTransport(slow), timeout=2.5
-    )
+    _serve(platforms, slow)
+    report = run_doctor(_settings(), targets=["citizens"], timeout=2.5)
     reachable = _by(report.checks, "citizens", "reachable")
     assert reachable.status is Status.FAIL
     assert "within 2.5 s" in reachable.reason
 
 
 @pytest.mark.parametrize(("status", "words"), [(401, "refused"), (503, "HTTP 503")])
-def test_token_refused_or_unavailable_fails(status: int, words: str) -> None:
-    report = run_doctor(
-        _settings(),
-        targets=["gateway"],
-        transport=httpx.MockTransport(_handler(token_status=status)),
-        clock=ManualClock(NOW),
-    )
+def test_token_refused_or_unavailable_fails(
+    status: int, words: str, platforms: respx.MockRouter
+) -> None:
+    _serve(platforms, _handler(token_status=status))
+    report = run_doctor(_settings(), targets=["gateway"], clock=ManualClock(NOW))
     token = _by(report.checks, "gateway", "token")
     assert token.status is Status.FAIL
     assert words in token.reason
     assert "demo-gateway-secret" not in token.reason
 
 
-def test_unconfigured_endpoint_is_skipped_naming_the_variable() -> None:
+def test_unconfigured_endpoint_is_skipped_naming_the_variable(
+    platforms: respx.MockRouter,
+) -> None:
+    _serve(platforms, _handler())
     settings = GovLinkSettings.load(profile="mock", sso={"base_url": None})
-    report = run_doctor(settings, targets=["sso"], transport=httpx.MockTransport(_handler()))
+    report = run_doctor(settings, targets=["sso"])
     reachable = _by(report.checks, "sso", "reachable")
     assert reachable.status is Status.SKIP
     assert "GOVLINK_SSO__BASE_URL" in reachable.reason
 
 
-def test_report_json_round_trip() -> None:
-    report = run_doctor(
-        _settings(), targets=["payments"], transport=httpx.MockTransport(_handler())
-    )
+def test_report_json_round_trip(platforms: respx.MockRouter) -> None:
+    _serve(platforms, _handler())
+    report = run_doctor(_settings(), targets=["payments"])
     data = json.loads(json.dumps(report.to_dict()))
     assert data["profile"] == "mock"
     assert data["ok"] is False  # a 404 to the QUERY proves nothing about the secret
@@ -311,14 +311,14 @@ def test_unreadable_or_garbage_certificate_fails(tmp_path: Path) -> None:
     assert garbage["client-certificate"].status is Status.FAIL
 
 
-def test_doctor_reports_certificate_from_settings(tmp_path: Path) -> None:
+def test_doctor_reports_certificate_from_settings(
+    tmp_path: Path, platforms: respx.MockRouter
+) -> None:
     key = _key()
     cert = _write(tmp_path / "c.pem", _cert(key, NOW - timedelta(days=1), NOW + timedelta(days=20)))
     key_file = _write(tmp_path / "k.pem", _key_pem(key))
     settings = _settings(http={"client_cert": cert, "client_key": key_file})
-    report = run_doctor(
-        settings, targets=[], transport=httpx.MockTransport(_handler()), clock=ManualClock(NOW)
-    )
+    report = run_doctor(settings, targets=[], clock=ManualClock(NOW))
     assert _by(report.checks, "tls", "client-certificate").status is Status.WARN
 
 

@@ -238,17 +238,20 @@ def test_dvcqg_session_in_the_body_behind_a_wso2_bearer_in_the_header(
     assert json.loads(login.calls[0].request.content)["username"] == "govlink-demo"
 
 
-def test_a_per_request_header_is_kept_when_the_gateway_replays_after_401() -> None:
-    seen: list[tuple[str, dict[str, str]]] = []  # httpx replays the same Request object
-    tokens = iter(["t1", "t2"])
+@respx.mock(assert_all_called=True)
+def test_a_per_request_header_is_kept_when_the_gateway_replays_after_401(
+    respx_mock: respx.MockRouter,
+) -> None:
+    api: list[dict[str, str]] = []  # httpx replays the same Request object: copy its headers
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append((request.url.path, dict(request.headers)))
-        if request.url.path == "/token":
-            return httpx.Response(200, json={"access_token": next(tokens)})
-        if request.headers["Authorization"] == "Bearer t1":
-            return httpx.Response(401)
-        return httpx.Response(200)
+    def dancu(request: httpx.Request) -> httpx.Response:
+        api.append(dict(request.headers))
+        return httpx.Response(401 if request.headers["Authorization"] == "Bearer t1" else 200)
+
+    token = respx_mock.post(f"{LGSP}/token").mock(
+        side_effect=[httpx.Response(200, json={"access_token": t}) for t in ("t1", "t2")]
+    )
+    respx_mock.post(f"{LGSP}/dancu/ws").mock(side_effect=dancu)
 
     settings = GovLinkSettings.load(
         citizens={
@@ -262,19 +265,16 @@ def test_a_per_request_header_is_kept_when_the_gateway_replays_after_401() -> No
         }
     )
     auth = auth_for(settings, "citizens")
-    with httpx.Client(transport=httpx.MockTransport(handler), auth=auth) as client:
+    with httpx.Client(auth=auth) as client:
         assert client.post(f"{LGSP}/dancu/ws", content=b"<soap/>").status_code == 200
-    api = [headers for path, headers in seen if path != "/token"]
+    assert token.call_count == 2
     assert [h["authorization"] for h in api] == ["Bearer t1", "Bearer t2"]
     assert {h["x-road-client"] for h in api} == {"VN/GOV/000.00.00.H47/MOTCUA"}
 
 
-async def test_the_stacked_auth_works_with_an_async_client() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/token":
-            return httpx.Response(200, json={"access_token": "t1"})
-        return httpx.Response(200, json={"auth": request.headers["Authorization"]})
-
+@respx.mock(assert_all_called=True)
+async def test_the_stacked_auth_works_with_an_async_client(respx_mock: respx.MockRouter) -> None:
+    dancu = respx_mock.get(f"{LGSP}/dancu/ws").respond(200)  # and no token: none is routed
     settings = GovLinkSettings.load(
         citizens={
             "auth": {"style": "x_road", "client_id": "SYS"},
@@ -285,10 +285,12 @@ async def test_the_stacked_auth_works_with_an_async_client() -> None:
         }
     )
     auth = auth_for(settings, "citizens")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), auth=auth) as client:
+    async with httpx.AsyncClient(auth=auth) as client:
         reply = await client.get(f"{LGSP}/dancu/ws")
-    assert credentials(reply.json()["auth"])["AccessKey"] == "AK"
-    assert reply.request.headers["X-Road-Client"] == "SYS"
+    assert reply.status_code == 200
+    sent = dancu.calls.last.request.headers
+    assert credentials(sent["Authorization"])["AccessKey"] == "AK"
+    assert sent["X-Road-Client"] == "SYS"
 
 
 # ------------------------------------------------------- Ho Chi Minh City style

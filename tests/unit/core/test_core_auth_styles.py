@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import respx
 
 from govlink.core.auth import (
     AUTH_STYLES,
@@ -24,16 +25,13 @@ from govlink.core.errors import ConfigurationError
 
 
 def capture(auth: httpx.Auth, url: str) -> list[httpx.Request]:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200)
-
-    with httpx.Client(transport=httpx.MockTransport(handler), auth=auth) as client:
-        client.post(url, content=b"<soap/>")
-        client.post(url, content=b"<soap/>")
-    return seen
+    """Two POSTs to ``url`` through ``auth``: the requests as respx received them."""
+    with respx.mock(assert_all_called=True) as router:
+        route = router.post(url).respond(200)
+        with httpx.Client(auth=auth) as client:
+            client.post(url, content=b"<soap/>")
+            client.post(url, content=b"<soap/>")
+        return [call.request for call in route.calls]
 
 
 def test_hashed_basic_matches_the_published_formula() -> None:

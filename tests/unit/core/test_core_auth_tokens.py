@@ -7,11 +7,13 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
+import respx
 
 from govlink.core.auth import ClientCredentialsAuth, GatewayHeaderJsonAuth
 from govlink.core.clock import ManualClock
@@ -61,31 +63,39 @@ class FakeGateway:
             return httpx.Response(401, json={"fault": "invalid credentials"})
         return httpx.Response(200, json={"token": presented})
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        if str(request.url) == TOKEN_URL:
-            time.sleep(self.token_delay)
-            return self._issue(request)
-        return self._api(request)
+    def _token(self, request: httpx.Request) -> httpx.Response:
+        time.sleep(self.token_delay)
+        return self._issue(request)
 
-    async def ahandler(self, request: httpx.Request) -> httpx.Response:
-        if str(request.url) == TOKEN_URL:
-            await asyncio.sleep(self.token_delay)
-            return self._issue(request)
-        return self._api(request)
+    async def _atoken(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(self.token_delay)
+        return self._issue(request)
+
+    def route(self, *, asynchronous: bool = False) -> None:
+        """Answer the token endpoint and the API through respx (this module's mock)."""
+        respx.post(TOKEN_URL).mock(side_effect=self._atoken if asynchronous else self._token)
+        respx.route(url__startswith=API).mock(side_effect=self._api)
 
     def revoke_all(self) -> None:
         with self._lock:
             self.valid.clear()
 
 
+@pytest.fixture(autouse=True)
+def _http() -> Iterator[None]:
+    """Every request of these tests goes to respx; nothing else is routed."""
+    with respx.mock:
+        yield
+
+
 def sync_client(gateway: FakeGateway, auth: httpx.Auth) -> httpx.Client:
-    return httpx.Client(base_url=API, transport=httpx.MockTransport(gateway.handler), auth=auth)
+    gateway.route()
+    return httpx.Client(base_url=API, auth=auth)
 
 
 def async_client(gateway: FakeGateway, auth: httpx.Auth) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=API, transport=httpx.MockTransport(gateway.ahandler), auth=auth
-    )
+    gateway.route(asynchronous=True)
+    return httpx.AsyncClient(base_url=API, auth=auth)
 
 
 def test_basic_mode_sends_client_credentials_in_a_basic_header() -> None:

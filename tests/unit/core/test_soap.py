@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import respx
 
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import (
@@ -117,14 +118,26 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
+@pytest.fixture(autouse=True)
+def _soap_http() -> Iterator[None]:
+    """Every request of these tests goes to respx; only the service's host is routed."""
+    with respx.mock:
+        yield
+
+
+def _serve(handler: Handler) -> None:
+    """The SOAP service at ``ADDRESS``'s host answers with ``handler``."""
+    respx.route(host="soap.test").mock(side_effect=handler)
+
+
 def _sync(wsdl: Path, settings: GovLinkSettings, handler: Handler) -> SoapClient:
-    http = HttpTransport(httpx.Client(transport=httpx.MockTransport(handler)), settings)
-    return SoapClient(wsdl, http, address=ADDRESS)
+    _serve(handler)
+    return SoapClient(wsdl, HttpTransport(httpx.Client(), settings), address=ADDRESS)
 
 
 def _async(wsdl: Path, settings: GovLinkSettings, handler: Handler) -> AsyncSoapClient:
-    http = AsyncHttpTransport(httpx.AsyncClient(transport=httpx.MockTransport(handler)), settings)
-    return AsyncSoapClient(wsdl, http, address=ADDRESS)
+    _serve(handler)
+    return AsyncSoapClient(wsdl, AsyncHttpTransport(httpx.AsyncClient(), settings), address=ADDRESS)
 
 
 # --------------------------------------------------------------------------- loading
@@ -360,7 +373,8 @@ def test_transport_usable_with_a_plain_zeep_client(
             return httpx.Response(503)
         return httpx.Response(200, content=_reply("plain"))
 
-    http = HttpTransport(httpx.Client(transport=httpx.MockTransport(handler)), settings)
+    _serve(handler)
+    http = HttpTransport(httpx.Client(), settings)
     client = zeep.Client(load_wsdl(wsdl_path), transport=SoapHttpTransport(http, safe=True))
     service = client.create_service(f"{{{NS}}}EchoBinding", ADDRESS)
     assert service.Echo(Text="plain") == "plain"
@@ -419,7 +433,8 @@ async def test_async_transport_is_built_by_zeeps_constructor_and_never_uses_its_
         sent.append(request)
         return httpx.Response(200)
 
-    http = AsyncHttpTransport(httpx.AsyncClient(transport=httpx.MockTransport(record)), settings)
+    _serve(record)
+    http = AsyncHttpTransport(httpx.AsyncClient(), settings)
     transport = AsyncSoapHttpTransport(http)
     assert isinstance(transport, AsyncTransport)
     assert isinstance(SoapHttpTransport(HttpTransport(httpx.Client(), settings)), Transport)

@@ -19,7 +19,7 @@ from govlink.core.xml import (
     load_certificates,
     load_private_key,
 )
-from govlink.core.xml.algorithms import accepted_digests, accepted_signature_methods
+from govlink.core.xml._algorithms import accepted_digests, accepted_signature_methods
 
 PKI = Path(__file__).resolve().parents[3] / "mock_servers" / "vdxp" / "pki"
 AGENCY = "000.00.00.H47"

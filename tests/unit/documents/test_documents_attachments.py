@@ -18,7 +18,7 @@ from govlink.documents.edxml import (
     parse_package,
     write,
 )
-from govlink.documents.edxml.attachments import decode_base64_chunks
+from govlink.documents.edxml._attachments import decode_base64_chunks
 
 
 def test_from_file_keeps_name_and_guesses_type(tmp_path: Path) -> None:

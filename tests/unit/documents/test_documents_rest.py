@@ -16,8 +16,8 @@ from govlink.core.clock import ManualClock
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import AuthenticationError, NotFoundError, PlatformError
 from govlink.documents import DocumentClient, StatusCode
-from govlink.documents.gateway import GatewayProtocol
-from govlink.documents.rest import (
+from govlink.documents._gateway import GatewayProtocol
+from govlink.documents._rest import (
     Operation,
     RestProtocol,
     XroadSigner,
@@ -293,12 +293,12 @@ def test_sending_without_a_key_says_which_setting() -> None:
 
     # the built-in mock profile carries a test key: take it away
     settings = GovLinkSettings.load(documents={"options": {"signing_key": "", "signing_cert": ""}})
-    with DocumentClient(
-        settings, transport=httpx.MockTransport(lambda r: httpx.Response(500))
-    ) as c:
+    with respx.mock(assert_all_called=False) as platform, DocumentClient(settings) as c:
+        platform.route().respond(500)
         package = EdxmlPackage.new(
             sender="000.00.00.H47", recipients=["000.00.00.G22"], subject="x"
         )
         with pytest.raises(ConfigurationError, match="SIGNING_KEY") as caught:
             c.send(package)
         assert "govlink mock issue-cert" in str(caught.value)
+        assert not platform.calls  # refused before anything was sent

@@ -25,7 +25,7 @@ from govlink.documents import (
     StatusCode,
     StatusMessage,
 )
-from govlink.documents.edxml.build import package_tree, write
+from govlink.documents.edxml._build import package_tree, write
 
 
 def _tree(data: bytes) -> etree._Element:
@@ -327,7 +327,7 @@ def test_attachments_in_the_tree_and_streamed_sign_to_the_same_bytes(
     """Small attachments are written into the tree, large ones streamed past it; a
     receiver must not be able to tell which path produced the package."""
     from govlink.documents import Attachment
-    from govlink.documents.edxml.build import INLINE_MAX_BYTES
+    from govlink.documents.edxml._build import INLINE_MAX_BYTES
 
     scoped = PackageSigner.from_files(
         PKI / f"{AGENCY_A}.key.pem", PKI / f"{AGENCY_A}.cert.pem", scope=scope
@@ -363,7 +363,7 @@ def test_receivers_configured_from_settings_require_the_sender_to_match(
     package: EdxmlPackage,
 ) -> None:
     from govlink.core.config import GovLinkSettings
-    from govlink.documents.signing import verifier_from_settings
+    from govlink.documents._signing import verifier_from_settings
 
     other = PackageSigner.from_files(PKI / f"{AGENCY_B}.key.pem", PKI / f"{AGENCY_B}.cert.pem")
     data = other.sign(package)  # From 000.00.00.H47, signed by G22's valid certificate
@@ -386,7 +386,7 @@ def test_receivers_configured_from_settings_require_the_sender_to_match(
 
 def test_unknown_elements_are_parsed_hardened_when_building() -> None:
     from govlink.core.xml import XmlRejectedError
-    from govlink.documents.edxml.build import _append_unknown
+    from govlink.documents.edxml._build import _append_unknown
 
     parent = etree.Element("x")
     evil = '<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>'

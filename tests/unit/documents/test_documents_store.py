@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from govlink.documents import Attachment, EdxmlPackage, PackageSigner, PackageVerifier
+from govlink.documents._receive import ReceivedDocument
+from govlink.documents._store import safe_component
 from govlink.documents.models import EdocSummary
-from govlink.documents.receive import ReceivedDocument
-from govlink.documents.store import safe_component
 
 
 @pytest.mark.parametrize(

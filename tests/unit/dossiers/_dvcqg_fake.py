@@ -1,14 +1,16 @@
-"""A scriptable fake DVCQG adapter for unit tests (``httpx.MockTransport``)."""
+"""A scriptable fake DVCQG adapter for unit tests, served through respx."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
+import respx
 
 from govlink.core.clock import VN_TZ
 from govlink.core.config import GovLinkSettings, mock_profile
@@ -39,6 +41,14 @@ def portal_settings(
     return GovLinkSettings.load(
         profile="mock", profile_file=None, **profile, http={"max_retries": 0}
     )
+
+
+@contextmanager
+def served(handler: Callable[[httpx.Request], httpx.Response]) -> Iterator[respx.MockRouter]:
+    """Requests to the adapter at ``BASE`` answered by ``handler`` (respx); none elsewhere."""
+    with respx.mock(assert_all_called=False) as router:
+        router.route(url__startswith=BASE).mock(side_effect=handler)
+        yield router
 
 
 @dataclass

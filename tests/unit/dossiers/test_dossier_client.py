@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import httpx
 import pytest
-from _dvcqg_fake import FakePortal, dossier
+from _dvcqg_fake import FakePortal, dossier, served
 
 from govlink.core.clock import VN_TZ
 from govlink.core.config import GovLinkSettings
@@ -21,8 +23,10 @@ from govlink.dossiers import (
 )
 
 
-def client(settings: GovLinkSettings, portal: FakePortal) -> DossierClient:
-    return DossierClient(settings, transport=httpx.MockTransport(portal))
+@contextmanager
+def client(settings: GovLinkSettings, portal: FakePortal) -> Iterator[DossierClient]:
+    with served(portal), DossierClient(settings) as c:
+        yield c
 
 
 def test_logs_in_once_and_sends_session_and_unit(
@@ -76,7 +80,8 @@ def test_wrong_password_is_an_authentication_error(
 
     bad.dossiers.auth.password = SecretStr("nope")
     with (
-        DossierClient(bad, transport=httpx.MockTransport(portal)) as c,
+        served(portal),
+        DossierClient(bad) as c,
         pytest.raises(AuthenticationError, match="wrong password"),
     ):
         c.procedures()
@@ -207,13 +212,14 @@ def test_lookup_and_catalogues(settings: GovLinkSettings, portal: FakePortal) ->
 async def test_async_client_shares_the_behaviour(
     settings: GovLinkSettings, portal: FakePortal
 ) -> None:
-    async with AsyncDossierClient(settings, transport=httpx.MockTransport(portal)) as c:
-        await c.sync_dossiers([dossier(1)], is_updating=False)
-        portal.expire_next = 1
-        report = await c.sync_dossiers([dossier(1, 4)], is_updating=True)
-        portal.refuse = {"HS-9": ("12", "no")}
-        with pytest.raises(BatchRejectedError):
-            await c.sync_dossiers([dossier(9)], is_updating=False)
+    with served(portal):
+        async with AsyncDossierClient(settings) as c:
+            await c.sync_dossiers([dossier(1)], is_updating=False)
+            portal.expire_next = 1
+            report = await c.sync_dossiers([dossier(1, 4)], is_updating=True)
+            portal.refuse = {"HS-9": ("12", "no")}
+            with pytest.raises(BatchRejectedError):
+                await c.sync_dossiers([dossier(9)], is_updating=False)
     assert report.accepted == ["HS-1"]
     assert len(portal.logins) == 2
 
@@ -236,7 +242,7 @@ def test_a_bad_chunk_size_is_a_configuration_error_naming_the_variable(
     assert info.value.setting == "GOVLINK_DOSSIERS__OPTIONS__CHUNK_SIZE"
 
 
-def _timing_out_once(portal: FakePortal) -> httpx.MockTransport:
+def _timing_out_once(portal: FakePortal) -> Callable[[httpx.Request], httpx.Response]:
     state = {"timeouts": 0}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -245,7 +251,7 @@ def _timing_out_once(portal: FakePortal) -> httpx.MockTransport:
             raise httpx.ReadTimeout("no answer", request=request)
         return portal(request)
 
-    return httpx.MockTransport(handler)
+    return handler
 
 
 def test_writes_are_not_replayed_after_a_read_timeout_unless_the_portal_deduplicates(
@@ -257,7 +263,8 @@ def test_writes_are_not_replayed_after_a_read_timeout_unless_the_portal_deduplic
     cautious = _with_options(settings, portal_deduplicates=False)
     cautious = cautious.model_copy(update={"http": cautious.http.model_copy(update=retrying)})
     with (
-        DossierClient(cautious, transport=_timing_out_once(portal)) as dossiers,
+        served(_timing_out_once(portal)),
+        DossierClient(cautious) as dossiers,
         pytest.raises(GovLinkTimeoutError),
     ):
         dossiers.sync_dossiers([dossier(1)], is_updating=False)
@@ -266,6 +273,6 @@ def test_writes_are_not_replayed_after_a_read_timeout_unless_the_portal_deduplic
     trusting = cautious.model_copy(
         update={"dossiers": _with_options(cautious, portal_deduplicates=True).dossiers}
     )
-    with DossierClient(trusting, transport=_timing_out_once(portal)) as dossiers:
+    with served(_timing_out_once(portal)), DossierClient(trusting) as dossiers:
         dossiers.sync_dossiers([dossier(1)], is_updating=False)
     assert [item["MaHoSo"] for item in portal.items_sent] == ["HS-1"]

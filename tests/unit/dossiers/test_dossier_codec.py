@@ -7,7 +7,7 @@ import json
 import pytest
 
 from govlink.core.errors import NotFoundError, PlatformError
-from govlink.dossiers.codec import (
+from govlink.dossiers._codec import (
     BatchRejectedError,
     OutgoingItem,
     PortalBusyError,

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from govlink.dossiers.export import ExportFile, ExportFileError, Kind, normalise_date, validate_rows
+from govlink.dossiers._export import (
+    ExportFile,
+    ExportFileError,
+    Kind,
+    normalise_date,
+    validate_rows,
+)
 from govlink.sync import SqliteOutbox
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from govlink.dossiers.inbound import Delivery, DirectoryStore, DossierReceiver, delivery_key
+from govlink.dossiers._inbound import Delivery, DirectoryStore, DossierReceiver, delivery_key
 
 PUSH = {
     "service": "NhanHoSoDVCQG",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _dvcqg_fake import FakePortal
+from _dvcqg_fake import FakePortal, served
 
 from govlink.core.clock import VN_TZ
 from govlink.core.config import GovLinkSettings
@@ -21,7 +21,7 @@ from govlink.dossiers import (
     enqueue_dossiers,
     enqueue_progress,
 )
-from govlink.dossiers.outbox import last_queued_status
+from govlink.dossiers._outbox import last_queued_status
 from govlink.sync import Change, LeaseLostError, SqliteOutbox
 
 
@@ -69,7 +69,7 @@ def test_sink_gives_each_item_its_own_verdict(
     outbox.enqueue(Change("other.kind", "X", {}), now=0.0)
     portal.refuse = {"D3": ("12", "Mã TTHC không tồn tại")}
     items = outbox.claim("w", 100, lease_seconds=30, now=1e10, max_attempts=5)
-    with DossierClient(settings, transport=httpx.MockTransport(portal)) as client:
+    with served(portal), DossierClient(settings) as client:
         client.core.chunk_size = 2
         verdicts = DossierSink(client).deliver(items)
     by_key = {item.key: verdict for item, verdict in zip(items, verdicts, strict=True)}
@@ -106,7 +106,7 @@ def test_a_failed_request_fails_only_its_own_items(
         return portal(request)
 
     items = outbox.claim("w", 100, lease_seconds=30, now=1e10, max_attempts=5)
-    with DossierClient(settings, transport=httpx.MockTransport(flaky)) as client:
+    with served(flaky), DossierClient(settings) as client:
         client.core.chunk_size = 2
         verdicts = DossierSink(client).deliver(items)
     assert [type(v) for v in verdicts[:2]] == [TransportError, TransportError]
@@ -134,7 +134,7 @@ def test_the_fence_keeps_taken_over_items_from_being_sent(
         asked.append(keys)
         return [key != "D2" for key in keys]  # D2 was taken over by another worker
 
-    with DossierClient(settings, transport=httpx.MockTransport(portal)) as client:
+    with served(portal), DossierClient(settings) as client:
         client.core.chunk_size = 2
         verdicts = DossierSink(client).deliver(items, fence=fence)
     assert asked == [["D0", "D1"], ["D2", "D3"]]  # renewed before each request

@@ -1,4 +1,4 @@
-"""The DVCQG session login (govlink.dossiers.session) and its single flight in the runner."""
+"""The DVCQG session login (govlink.dossiers._session) and its single flight in the runner."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from _dvcqg_fake import BASE, portal_settings
+from _dvcqg_fake import BASE, portal_settings, served
 
 from govlink.core.clock import ManualClock
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import AuthenticationError, ConfigurationError, PlatformError
 from govlink.dossiers import AsyncDossierClient, DossierClient
-from govlink.dossiers.session import SessionProvider, build_login_request, parse_login_reply
+from govlink.dossiers._session import SessionProvider, build_login_request, parse_login_reply
 
 
 def test_login_request_from_the_mock_profile() -> None:
@@ -112,7 +112,7 @@ def test_fifty_threads_log_in_once_and_relogin_once_after_expiry() -> None:
     portal = SlowPortal()
     settings = portal_settings(BASE)
     barrier = threading.Barrier(50)
-    with DossierClient(settings, transport=httpx.MockTransport(portal)) as client:
+    with served(portal), DossierClient(settings) as client:
 
         def worker(_: int) -> int:
             barrier.wait()
@@ -130,11 +130,12 @@ def test_fifty_threads_log_in_once_and_relogin_once_after_expiry() -> None:
 async def test_fifty_tasks_log_in_once_and_relogin_once_after_expiry() -> None:
     portal = SlowPortal()
     settings = portal_settings(BASE)
-    async with AsyncDossierClient(settings, transport=httpx.MockTransport(portal)) as client:
-        await asyncio.gather(*(client.procedures() for _ in range(50)))
-        assert portal.logins == 1
-        portal.expired.add("s1")
-        await asyncio.gather(*(client.procedures() for _ in range(50)))
+    with served(portal):
+        async with AsyncDossierClient(settings) as client:
+            await asyncio.gather(*(client.procedures() for _ in range(50)))
+            assert portal.logins == 1
+            portal.expired.add("s1")
+            await asyncio.gather(*(client.procedures() for _ in range(50)))
     assert portal.logins == 2
 
 

@@ -9,7 +9,7 @@ import pytest
 from govlink.core.clock import VN_TZ
 from govlink.core.errors import ValidationError
 from govlink.dossiers import Dossier, DossierStatus, IllegalTransitionError, check_transition
-from govlink.dossiers.status import TERMINAL, TRANSITIONS, is_allowed
+from govlink.dossiers._status import TERMINAL, TRANSITIONS, is_allowed
 
 S = DossierStatus
 

@@ -8,7 +8,7 @@ import pytest
 
 from govlink.core.clock import VN_TZ
 from govlink.dossiers import Dossier, ResultDocument
-from govlink.dossiers.reconcile import (
+from govlink.dossiers._reconcile import (
     OutboxBlock,
     ReconcileClass,
     ReconcileSummary,
@@ -131,7 +131,7 @@ def test_summary_has_exactly_the_class_keys() -> None:
 @pytest.mark.parametrize("bad", [0, -1, True, 2.5])
 def test_concurrency_must_be_a_positive_whole_number(bad: object) -> None:
     from govlink.core.errors import ValidationError
-    from govlink.dossiers.reconcile import reconcile
+    from govlink.dossiers._reconcile import reconcile
 
     with pytest.raises(ValidationError, match="concurrency"):
         list(reconcile(object(), [], concurrency=bad))  # type: ignore[arg-type]
@@ -142,7 +142,7 @@ def test_reconcile_streams_with_flat_memory() -> None:
     import tracemalloc
     from collections.abc import Iterator
 
-    from govlink.dossiers.reconcile import reconcile
+    from govlink.dossiers._reconcile import reconcile
 
     template = dossier(4)
 

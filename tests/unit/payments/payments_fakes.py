@@ -1,13 +1,15 @@
-"""Helpers shared by the payment unit tests (a fake platform, settings)."""
+"""Helpers shared by the payment unit tests (a fake platform served by respx, settings)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import respx
 
 from govlink.core.config import GovLinkSettings
 
@@ -38,17 +40,12 @@ class FakePlatform:
         self.requests.append(request)
         return self.reply(json.loads(request.content))
 
-    @property
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handler)
-
-    @property
-    def async_transport(self) -> httpx.MockTransport:
-        async def handle(request: httpx.Request) -> httpx.Response:
-            await request.aread()
-            return self.handler(request)
-
-        return httpx.MockTransport(handle)
+    @contextmanager
+    def served(self) -> Iterator[respx.MockRouter]:
+        """Requests under ``BASE`` go to :meth:`handler` (respx) in this block; none elsewhere."""
+        with respx.mock(assert_all_called=False) as router:
+            router.route(url__startswith=BASE).mock(side_effect=self.handler)
+            yield router
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(r.content) for r in self.requests]

@@ -19,10 +19,10 @@ from govlink.payments import (
     ExpectedPayment,
     MemoryCallbackStore,
     PaymentNotification,
-    checksum,
 )
-from govlink.payments.checksum import MessageKind
-from govlink.payments.codec import build_init
+from govlink.payments import _checksum as checksum
+from govlink.payments._checksum import MessageKind
+from govlink.payments._codec import build_init
 
 SECRET = "demo-payment-secret"
 PARTNER = "GOVLINKDEMO"

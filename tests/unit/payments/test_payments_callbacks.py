@@ -15,10 +15,10 @@ from govlink.payments import (
     MemoryCallbackStore,
     PaymentNotification,
     SqliteCallbackStore,
-    checksum,
     verify_callback,
 )
-from govlink.payments.checksum import MessageKind
+from govlink.payments import _checksum as checksum
+from govlink.payments._checksum import MessageKind
 
 SECRET = "demo-payment-secret"
 PARTNER = "GOVLINKDEMO"

@@ -12,8 +12,8 @@ import hmac
 
 import pytest
 
-from govlink.payments import checksum
-from govlink.payments.checksum import MessageKind
+from govlink.payments import _checksum as checksum
+from govlink.payments._checksum import MessageKind
 from mock_servers.payments import signing
 
 SECRET = "demo-payment-secret"

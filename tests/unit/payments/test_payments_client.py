@@ -1,10 +1,12 @@
-"""The payment clients over a fake transport: what is sent, how replies are read."""
+"""The payment clients against a fake platform (respx): what is sent, how replies are read."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,9 @@ from govlink.payments import (
     PaymentClient,
     PaymentState,
     ReceiptInfo,
-    checksum,
 )
-from govlink.payments.checksum import MessageKind
+from govlink.payments import _checksum as checksum
+from govlink.payments._checksum import MessageKind
 
 NOW = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)
 PDF = b"%PDF-1.4\n" + b"x" * 5000 + b"\n%%EOF"
@@ -65,10 +67,11 @@ def query_reply(status: str = "1", amount: int = 150000, **changes: Any):
     return reply
 
 
-def client_for(platform: FakePlatform, **options: Any) -> PaymentClient:
-    return PaymentClient(
-        make_settings(**options), transport=platform.transport, clock=ManualClock(NOW)
-    )
+@contextmanager
+def client_for(platform: FakePlatform, **options: Any) -> Iterator[PaymentClient]:
+    settings = make_settings(**options)
+    with platform.served(), PaymentClient(settings, clock=ManualClock(NOW)) as client:
+        yield client
 
 
 def test_create_payment_sends_a_signed_init_and_returns_the_url():
@@ -104,7 +107,7 @@ def test_extension_field_names_and_paths_are_configurable():
     platform = FakePlatform(init_ok)
     settings = make_settings(callback_url_field="ReturnNotifyUrl")
     settings.payments.paths["init"] = "/init"
-    with PaymentClient(settings, transport=platform.transport) as client:
+    with platform.served(), PaymentClient(settings) as client:
         client.create_payment(1000, callback_url="https://vendor.example/cb")
     assert platform.requests[0].url.path == "/payment/init"
     assert platform.bodies()[0]["ReturnNotifyUrl"] == "https://vendor.example/cb"
@@ -364,13 +367,12 @@ async def test_async_client_matches_the_sync_one(tmp_path: Path):
     async def settle(difference) -> None:
         settled.append(difference.reference)
 
-    async with AsyncPaymentClient(
-        make_settings(), transport=platform.async_transport, clock=ManualClock(NOW)
-    ) as client:
-        created = await client.create_payment(150000, reference="REF1")
-        status = await client.query_payment("AGREE")
-        receipt = await client.get_receipt("AGREE", tmp_path / "r.pdf")
-        report = await client.reconcile(ledger(), settle=settle, concurrency=3)
+    with platform.served():
+        async with AsyncPaymentClient(make_settings(), clock=ManualClock(NOW)) as client:
+            created = await client.create_payment(150000, reference="REF1")
+            status = await client.query_payment("AGREE")
+            receipt = await client.get_receipt("AGREE", tmp_path / "r.pdf")
+            report = await client.reconcile(ledger(), settle=settle, concurrency=3)
     assert created.url.endswith("/pay/REF1")
     assert status.paid
     assert receipt.path is not None

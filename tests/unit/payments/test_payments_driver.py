@@ -13,8 +13,9 @@ from payments_fakes import BASE, PARTNER, SECRET
 
 from govlink.core.config import GovLinkSettings
 from govlink.core.errors import PlatformError
-from govlink.payments import AsyncPaymentClient, PaymentClient, ReceiptInfo, checksum
-from govlink.payments.checksum import MessageKind
+from govlink.payments import AsyncPaymentClient, PaymentClient, ReceiptInfo
+from govlink.payments import _checksum as checksum
+from govlink.payments._checksum import MessageKind
 
 PDF = b"%PDF-1.4\n" + b"x" * 5000 + b"\n%%EOF\n"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 from pypdf import PdfReader
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -140,19 +141,16 @@ async def test_query_checks_its_checksum(api):
 
 
 async def test_callback_retries_go_through_the_switches(api, platform):
-    received: list[dict[str, Any]] = []
-
-    async def vendor(request: httpx.Request) -> httpx.Response:
-        received.append(json.loads(await request.aread()))
-        return httpx.Response(200, json={"MaLoi": "00", "MoTaLoi": "ok"})
-
-    platform.callback_transport = httpx.MockTransport(vendor)
-    platform.apply_switches({"wrong_amount": True})
-    reply = (await api.post("/payment/api", json=init(UrlCallback="http://vendor.test/cb"))).json()
-    url = payment_url(reply)
-    answer = await api.post(url, data={"action": "pay", "bank": "VCB"})
-    assert answer.status_code == 303
-    (callback,) = received
+    vendor_url = "http://vendor.test/cb"
+    with respx.mock(assert_all_called=True) as vendor:  # the mock's callbacks; api is ASGI
+        cb = vendor.post(vendor_url).respond(200, json={"MaLoi": "00", "MoTaLoi": "ok"})
+        platform.apply_switches({"wrong_amount": True})
+        init_reply = await api.post("/payment/api", json=init(UrlCallback=vendor_url))
+        url = payment_url(init_reply.json())
+        answer = await api.post(url, data={"action": "pay", "bank": "VCB"})
+        assert answer.status_code == 303
+        (call,) = cb.calls
+    callback = json.loads(call.request.content)
     assert callback["SoTien"] == 151000  # wrong_amount: +1000, correctly signed
     assert signing.matches(signing.IPN_ORDER, callback, SECRET)
     summary = platform.summary()

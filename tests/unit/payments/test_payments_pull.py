@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from govlink.core.clock import ManualClock, format_compact
-from govlink.payments import DossierPayment, PaymentPullHandler, PaymentState, checksum
-from govlink.payments.pull import PULL_REQUEST_FIELDS, pull_reply_checksum
+from govlink.payments import DossierPayment, PaymentPullHandler, PaymentState
+from govlink.payments import _checksum as checksum
+from govlink.payments._pull import PULL_REQUEST_FIELDS, pull_reply_checksum
 
 SECRET = "demo-payment-secret"
 PARTNER = "GOVLINKDEMO"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from govlink.core.clock import VN_TZ
 from govlink.dossiers import Dossier, Fee, ResultDocument
-from govlink.dossiers.reconcile import OutboxBlock, classify
+from govlink.dossiers._reconcile import OutboxBlock, classify
 from govlink.reports import (
     compute_indicators,
     paid_dossiers_from_ledger,

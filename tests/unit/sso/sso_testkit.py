@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -115,25 +116,19 @@ def sso_settings(**sso: Any) -> GovLinkSettings:
 
 
 class FakeProvider:
-    """An ``httpx.MockTransport`` provider: discovery (optional), JWKS, counting calls."""
+    """An identity provider mocked with a respx router: discovery (optional) and JWKS.
+
+    Tests add endpoints to ``router`` (paths under ``BASE``); a request no route matches
+    fails the test. ``transport()`` hands the router to a client.
+    """
 
     def __init__(self, jwks: dict[str, Any], *, discovery: bool = True) -> None:
         self.jwks = jwks
-        self.discovery = discovery
-        self.calls: list[httpx.Request] = []
-        self.routes: dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]] = {}
-
-    def count(self, path: str) -> int:
-        return sum(1 for r in self.calls if r.url.path == path)
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append(request)
-        path = request.url.path
-        route = self.routes.get((request.method, path))
-        if route is not None:
-            return route(request)
-        if path == "/.well-known/openid-configuration" and self.discovery:
-            return httpx.Response(
+        self.router = respx.MockRouter(base_url=BASE, assert_all_called=False)
+        not_found = {"error": "not_found"}
+        document = self.router.get("/.well-known/openid-configuration")
+        if discovery:
+            document.respond(
                 200,
                 json={
                     "issuer": ISSUER,
@@ -146,9 +141,23 @@ class FakeProvider:
                     "end_session_endpoint": BASE + "/oidc/logout",
                 },
             )
-        if path == "/oauth2/jwks":
-            return httpx.Response(200, content=json.dumps(self.jwks))
-        return httpx.Response(404, json={"error": "not_found"})
+        else:
+            document.respond(404, json=not_found)
+        # WSO2's second discovery location, below the issuer
+        self.router.get("/oauth2/token/.well-known/openid-configuration").respond(
+            404, json=not_found
+        )
+        self.router.get("/oauth2/jwks").mock(
+            side_effect=lambda request: httpx.Response(200, content=json.dumps(self.jwks))
+        )
+
+    @property
+    def calls(self) -> list[httpx.Request]:
+        return [call.request for call in self.router.calls]
+
+    def count(self, path: str) -> int:
+        return sum(1 for r in self.calls if r.url.path == path)
 
     def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handler)
+        """The router as a client's transport, the way respx documents it."""
+        return httpx.MockTransport(self.router.handler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import respx
 from sso_testkit import BASE, ISSUER, FakeProvider, sso_settings
 
 from govlink.core.errors import TransportError
@@ -12,7 +13,7 @@ from govlink.sso import SsoClient
 
 def test_discovery_document_is_used_when_offered():
     provider = FakeProvider({"keys": []})
-    provider.routes[("GET", "/.well-known/openid-configuration")] = lambda r: httpx.Response(
+    provider.router.get("/.well-known/openid-configuration").respond(
         200,
         json={
             "issuer": "https://id.example/oauth2/token",
@@ -38,8 +39,8 @@ def test_discovery_document_is_used_when_offered():
 
 def test_wso2_location_below_the_issuer_is_tried_second():
     provider = FakeProvider({"keys": []}, discovery=False)
-    provider.routes[("GET", "/oauth2/token/.well-known/openid-configuration")] = lambda r: (
-        httpx.Response(200, json={"issuer": ISSUER, "jwks_uri": BASE + "/jwks2"})
+    provider.router.get("/oauth2/token/.well-known/openid-configuration").respond(
+        200, json={"issuer": ISSUER, "jwks_uri": BASE + "/jwks2"}
     )
     with SsoClient(sso_settings(), transport=provider.transport()) as sso:
         metadata = sso.discover()
@@ -93,11 +94,9 @@ def test_unknown_path_name_is_a_configuration_error():
 
 
 def test_unreachable_provider_is_a_transport_error():
-    def down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-
-    with (
-        SsoClient(sso_settings(), transport=httpx.MockTransport(down)) as sso,
-        pytest.raises(TransportError),
-    ):
-        sso.discover()
+    with respx.mock(assert_all_called=True) as provider, SsoClient(sso_settings()) as sso:
+        provider.route(host="sso.example.gov.vn").mock(
+            side_effect=httpx.ConnectError("connection refused")
+        )
+        with pytest.raises(TransportError):
+            sso.discover()

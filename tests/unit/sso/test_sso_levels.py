@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from govlink.sso import InsufficientAssuranceError, meets_level
-from govlink.sso.assurance import check_level, level_number, weakest_level
+from govlink.sso._assurance import check_level, level_number, weakest_level
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from sso_testkit import BASE, CLIENT_ID, ISSUER, FakeProvider, sso_settings
 
 from govlink.core.errors import AuthenticationError, ConfigurationError, ValidationError
 from govlink.sso import LoginState, LoginStateError, SsoClient, SsoProviderError
-from govlink.sso.flow import (
+from govlink.sso._flow import (
     authorization_url,
     check_callback,
     new_login_state,
@@ -202,7 +202,7 @@ class TokenCapture(FakeProvider):
             self.token_requests.append(request)
             return httpx.Response(400, json={"error": "invalid_grant", "error_description": "x"})
 
-        self.routes[("POST", "/oauth2/token")] = token
+        self.router.post("/oauth2/token").mock(side_effect=token)
 
 
 def _exchange(settings) -> httpx.Request:
@@ -325,7 +325,7 @@ def test_userinfo_is_posted_with_a_bearer_token_by_default():
         seen.append(request)
         return httpx.Response(200, json={"sub": "x", "LoaiTaiKhoan": "2", "TenDoanhNghiep": "A"})
 
-    provider.routes[("POST", "/oauth2/userinfo")] = userinfo
+    provider.router.post("/oauth2/userinfo").mock(side_effect=userinfo)
     with SsoClient(sso_settings(), transport=provider.transport()) as sso:
         identity = sso.userinfo("at-123")
     assert seen[0].headers["authorization"] == "Bearer at-123"
@@ -335,7 +335,7 @@ def test_userinfo_is_posted_with_a_bearer_token_by_default():
 
 def test_userinfo_with_an_expired_token_is_an_authentication_error():
     provider = FakeProvider({"keys": []})
-    provider.routes[("GET", "/oauth2/userinfo")] = lambda r: httpx.Response(
+    provider.router.get("/oauth2/userinfo").respond(
         401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
     )
     settings = sso_settings(options={"userinfo_method": "GET"})
@@ -360,7 +360,7 @@ def test_login_timeout_is_configurable():
 
 def test_results_and_errors_carry_the_evidence_of_their_call():
     provider = FakeProvider({"keys": []})
-    provider.routes[("POST", "/oauth2/userinfo")] = lambda r: httpx.Response(
+    provider.router.post("/oauth2/userinfo").respond(
         200, json={"sub": "x", "LoaiTaiKhoan": "2", "TenDoanhNghiep": "A"}
     )
     with SsoClient(sso_settings(), transport=provider.transport()) as sso:
@@ -373,9 +373,7 @@ def test_results_and_errors_carry_the_evidence_of_their_call():
         assert {e.correlation_id for e in evidence.exchanges} == {evidence.correlation_id}
         assert "at-123" not in str(evidence.masked())  # the bearer token is not in it
 
-        provider.routes[("POST", "/oauth2/userinfo")] = lambda r: httpx.Response(
-            401, json={"error": "invalid_token"}
-        )
+        provider.router.post("/oauth2/userinfo").respond(401, json={"error": "invalid_token"})
         with pytest.raises(SsoProviderError) as info:
             sso.userinfo("expired")
     assert info.value.evidence.status_code == 401

@@ -17,7 +17,7 @@ from sso_testkit import CLIENT_ID, ISSUER, FakeProvider, Key, base_claims, sign,
 from govlink.core.clock import ManualClock
 from govlink.core.errors import GovLinkError, SignatureError
 from govlink.sso import KeySet, SsoClient, TokenVerificationError
-from govlink.sso.verify import IdTokenVerifier, UnknownKeyError, token_hash
+from govlink.sso._verify import IdTokenVerifier, UnknownKeyError, token_hash
 
 NONCE = "n-0S6_WzA2Mj"
 

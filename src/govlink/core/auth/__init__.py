@@ -9,7 +9,7 @@
   Minh City JSON credentials).
 
 Platform logins live in their platform: the DVCQG session is
-:mod:`govlink.dossiers.session`, registered as the ``dvcqg_session`` style by
+:mod:`govlink.dossiers._session`, registered as the ``dvcqg_session`` style by
 :mod:`govlink.dossiers.options`.
 """
 

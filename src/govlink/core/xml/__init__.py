@@ -7,25 +7,25 @@ only when a profile allows it, and afterwards *only the signed content* is hande
 is what keeps a signature-wrapping or entity-expansion attack from working in one
 corner of the SDK. Its modules each do one job:
 
-* :mod:`~govlink.core.xml.parsing` — hardened parsing, streaming with text kept
+* :mod:`~govlink.core.xml._parsing` — hardened parsing, streaming with text kept
   outside the tree, writing;
-* :mod:`~govlink.core.xml.keys` — keys, certificates, the trust store;
-* :mod:`~govlink.core.xml.algorithms` — the allow-listed algorithms;
-* :mod:`~govlink.core.xml.signing` — :class:`XmlSigner`;
-* :mod:`~govlink.core.xml.verification` — :class:`XmlVerifier`, :class:`VerifiedXml`;
+* :mod:`~govlink.core.xml._keys` — keys, certificates, the trust store;
+* :mod:`~govlink.core.xml._algorithms` — the allow-listed algorithms;
+* :mod:`~govlink.core.xml._signing` — :class:`XmlSigner`;
+* :mod:`~govlink.core.xml._verification` — :class:`XmlVerifier`, :class:`VerifiedXml`;
 * ``_signxml`` — the few signxml methods govlink overrides (pinned by a test).
 
 Everything is importable from ``govlink.core.xml`` as before.
 """
 
-from govlink.core.xml.algorithms import (
+from govlink.core.xml._algorithms import (
     C14N_METHODS,
     DIGEST_ALGORITHMS,
     SIGNATURE_ALGORITHMS,
     SignatureAlgorithm,
 )
-from govlink.core.xml.keys import TrustStore, fingerprint, load_certificates, load_private_key
-from govlink.core.xml.parsing import (
+from govlink.core.xml._keys import TrustStore, fingerprint, load_certificates, load_private_key
+from govlink.core.xml._parsing import (
     DEFAULT_MAX_BYTES,
     DSIG_NS,
     ExternalText,
@@ -40,8 +40,8 @@ from govlink.core.xml.parsing import (
     parse_xml_streaming,
     write_xml,
 )
-from govlink.core.xml.signing import XmlSigner
-from govlink.core.xml.verification import VerifiedXml, XmlVerifier
+from govlink.core.xml._signing import XmlSigner
+from govlink.core.xml._verification import VerifiedXml, XmlVerifier
 
 __all__ = [
     "C14N_METHODS",

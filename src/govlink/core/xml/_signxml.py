@@ -18,7 +18,7 @@ from signxml.signer import XMLSigner as _XMLSigner
 from signxml.verifier import XMLVerifier as _XMLVerifier
 
 from govlink.core.errors import ConfigurationError
-from govlink.core.xml.parsing import DSIG_NS, ExternalText, _substituted, hardened_parser
+from govlink.core.xml._parsing import DSIG_NS, ExternalText, _substituted, hardened_parser
 
 
 def _external_digest(data: bytes, algorithm: Any, external: ExternalText) -> bytes:

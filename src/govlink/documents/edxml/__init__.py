@@ -4,14 +4,33 @@
 attributes included); ``package_tree`` + ``write`` stream large attachments.
 """
 
-from govlink.documents.edxml.attachments import BytesSource, EncodedSource, FileSource
-from govlink.documents.edxml.build import (
+from govlink.documents.edxml._attachments import BytesSource, EncodedSource, FileSource
+from govlink.documents.edxml._build import (
     BuiltTree,
     build_package,
     build_status,
     package_tree,
     status_tree,
     write,
+)
+from govlink.documents.edxml._parse import (
+    DEFAULT_PACKAGE_MAX_BYTES,
+    ParsedEdxml,
+    SignatureInfo,
+    parse_edxml,
+    parse_package,
+    parse_status,
+)
+from govlink.documents.edxml._validate import (
+    AGENCY_CODE_RE,
+    Issue,
+    check_package,
+    check_status,
+    is_agency_code,
+    package_issues,
+    status_issues,
+    validate_agency_code,
+    validate_document_id,
 )
 from govlink.documents.edxml.models import (
     EDXML_NS,
@@ -36,25 +55,6 @@ from govlink.documents.edxml.models import (
     TraceHeader,
     TraceHeaderList,
     normalize_content_id,
-)
-from govlink.documents.edxml.parse import (
-    DEFAULT_PACKAGE_MAX_BYTES,
-    ParsedEdxml,
-    SignatureInfo,
-    parse_edxml,
-    parse_package,
-    parse_status,
-)
-from govlink.documents.edxml.validate import (
-    AGENCY_CODE_RE,
-    Issue,
-    check_package,
-    check_status,
-    is_agency_code,
-    package_issues,
-    status_issues,
-    validate_agency_code,
-    validate_document_id,
 )
 
 __all__ = [

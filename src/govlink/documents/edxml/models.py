@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from govlink.core.clock import VN_TZ
 from govlink.core.codes import OpenStrEnum
 from govlink.core.xml import parse_xml
-from govlink.documents.edxml.attachments import (
+from govlink.documents.edxml._attachments import (
     AttachmentSource,
     BytesSource,
     FileSource,
