@@ -5,7 +5,7 @@ Writing a platform sub-app (``govlink.cli.<name>``, mounted by ``govlink.cli.app
     import typer
     from govlink.cli.common import (
         JsonOption, ProfileFileOption, ProfileOption, UnmaskOption,
-        platform_client, print_result,
+        console, platform_client, print_result,
     )
 
     app = typer.Typer(help="Dossier status sync with DVCQG.", no_args_is_help=True)
