@@ -39,10 +39,12 @@ from govlink.cli.common import (
     UnmaskOption,
     UserError,
     console,
-    emit_json,
     err_console,
+    input_file_argument,
     load_settings,
     masking,
+    platform_client,
+    print_result,
     progress,
 )
 
@@ -134,17 +136,17 @@ def _flat(result: Any) -> dict[str, Any]:
 
 
 def _show(data: dict[str, Any], title: str, json_output: bool) -> None:
-    from rich.table import Table
+    def table() -> None:
+        from rich.table import Table
 
-    if json_output:
-        emit_json(data)
-        return
-    table = Table(title=title, show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    for key, value in _rows_of(data):
-        table.add_row(key, value)
-    console().print(table)
+        rows = Table(title=title, show_header=False)
+        rows.add_column("field", style="bold")
+        rows.add_column("value")
+        for key, value in _rows_of(data):
+            rows.add_row(key, value)
+        console().print(rows)
+
+    print_result(data, json_output, table)
 
 
 def _rows_of(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -176,22 +178,20 @@ def verify(
     """
     from govlink.citizens import CitizenClient
 
-    settings = load_settings(profile, profile_file)
-    with CitizenClient(settings) as client, _options_named():
+    with platform_client(CitizenClient, profile, profile_file) as client, _options_named():
         result = client.verify(full_name=name, birth_date=dob, gender=gender, **_kwargs(id_number))
-    if json_output:
-        emit_json(
-            {
-                "matches": result.matches,
-                "mismatched_fields": list(result.mismatched_fields),
-                "request_id": result.request_id,
-            }
-        )
-    elif result.matches:
-        console().print("[green]match[/green]: the data agree with the population database")
-    else:
-        fields = ", ".join(result.mismatched_fields) or "not said by the service"
-        console().print(f"[red]no match[/red]: differing fields: {fields}")
+    fields = ", ".join(result.mismatched_fields) or "not said by the service"
+    print_result(
+        {
+            "matches": result.matches,
+            "mismatched_fields": list(result.mismatched_fields),
+            "request_id": result.request_id,
+        },
+        json_output,
+        "[green]match[/green]: the data agree with the population database"
+        if result.matches
+        else f"[red]no match[/red]: differing fields: {fields}",
+    )
     if not result.matches:
         raise typer.Exit(1)
 
@@ -206,8 +206,7 @@ def request_status(
     """Where an earlier request stands (GetRequestStatus)."""
     from govlink.citizens import CitizenClient
 
-    settings = load_settings(profile, profile_file)
-    with CitizenClient(settings) as client, _options_named():
+    with platform_client(CitizenClient, profile, profile_file) as client, _options_named():
         status = client.request_status(request_id)
     _show(_flat(status), "Request status", json_output)
 
@@ -242,8 +241,10 @@ def _person_command(method: str, doc: str) -> Callable[..., None]:
     ) -> None:
         from govlink.citizens import CitizenClient
 
-        settings = load_settings(profile, profile_file)
-        with masking(unmask), CitizenClient(settings) as client, _options_named():
+        with (
+            platform_client(CitizenClient, profile, profile_file, unmask=unmask) as client,
+            _options_named(),
+        ):
             call: Callable[..., Any] = getattr(client, method)
             result = call(full_name=name, birth_date=dob, **_kwargs(id_number))
             _show(_flat(result), title, json_output)
@@ -456,11 +457,8 @@ def _write(rows: list[_Row], out: TextIO, fmt: str) -> None:
 def batch(
     file: Annotated[
         Path,
-        typer.Argument(
-            help="CSV with a header: id_number (or id), full_name (or name), birth_date (or dob).",
-            exists=True,
-            dir_okay=False,
-            readable=True,
+        input_file_argument(
+            "CSV with a header: id_number (or id), full_name (or name), birth_date (or dob)."
         ),
     ],
     output: Annotated[

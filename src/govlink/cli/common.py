@@ -5,7 +5,7 @@ Writing a platform sub-app (``govlink.cli.<name>``, mounted by ``govlink.cli.app
     import typer
     from govlink.cli.common import (
         JsonOption, ProfileFileOption, ProfileOption, UnmaskOption,
-        UserError, console, emit_json, load_settings, masking, progress,
+        console, platform_client, print_result,
     )
 
     app = typer.Typer(help="Dossier status sync with DVCQG.", no_args_is_help=True)
@@ -20,13 +20,13 @@ Writing a platform sub-app (``govlink.cli.<name>``, mounted by ``govlink.cli.app
     ) -> None:
         from govlink.dossiers import DossierClient   # heavy imports inside the command
 
-        settings = load_settings(profile, profile_file)
-        with masking(unmask), DossierClient(settings) as client:
+        with platform_client(DossierClient, profile, profile_file, unmask=unmask) as client:
             ...
-            if json_output:
-                emit_json(result)
-            else:
-                console().print(table)
+            print_result(result, json_output, lambda: console().print(table))
+
+Options shared by several commands are ``Annotated`` aliases defined once (here, or
+in the group's module when only that group uses them); typer has no supported way
+to add options to a command behind its back, so each command lists them.
 
 Rules the top-level ``main()`` enforces, so a sub-app need not:
 
@@ -39,9 +39,10 @@ Rules the top-level ``main()`` enforces, so a sub-app need not:
   ``ConfigurationError``, ``ValidationError``, unreadable files); ``130`` interrupted
   (Ctrl-C, the shell convention). Use ``raise typer.Exit(1)`` after printing a
   report whose items failed;
-* write tables and progress through :func:`console` / :func:`progress`, JSON through
-  :func:`emit_json` (stdout stays machine-readable: progress bars go to stderr and
-  are off when stderr is not a terminal or ``--json`` is given);
+* write results through :func:`print_result` (JSON with ``--json``, else a line or
+  tables on :func:`console`), progress through :func:`progress` (stdout stays
+  machine-readable: progress bars go to stderr and are off when stderr is not a
+  terminal or ``--json`` is given);
 * personal data is masked unless the user passed ``--unmask``: wrap output in
   ``with masking(unmask):`` and render values through ``govlink.core.redact``.
 """
@@ -52,10 +53,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -85,9 +86,15 @@ __all__ = [
     "console",
     "emit_json",
     "err_console",
+    "first_of",
+    "input_file_argument",
+    "input_file_option",
     "load_settings",
     "masking",
+    "platform_client",
+    "print_result",
     "progress",
+    "read_json_lines",
 ]
 
 EXIT_OK = 0
@@ -141,6 +148,22 @@ UnmaskOption = Annotated[
 ]
 
 
+def input_file_argument(help: str) -> Any:
+    """A command argument naming a file to read: it must exist and be readable.
+
+    Use as ``file: Annotated[Path, input_file_argument("CSV with a header …")]``.
+    """
+    return typer.Argument(help=help, exists=True, dir_okay=False, readable=True)
+
+
+def input_file_option(name: str, help: str) -> Any:
+    """An optional ``--name FILE`` to read: the file must exist (no default shown).
+
+    Use as ``ledger: Annotated[Path | None, input_file_option("--ledger", "…")] = None``.
+    """
+    return typer.Option(name, help=help, exists=True, dir_okay=False, show_default=False)
+
+
 def load_settings(profile: str | None = None, profile_file: Path | None = None) -> GovLinkSettings:
     """Settings for the command's ``--profile`` / ``--profile-file``.
 
@@ -170,6 +193,29 @@ def load_settings(profile: str | None = None, profile_file: Path | None = None) 
             raise
         expected = f" with {exc.expected}" if exc.expected else ""
         raise UserError(exc.message, hint=f"pass {option[0]}{expected}") from None
+
+
+ClientT = TypeVar("ClientT")
+
+
+@contextmanager
+def platform_client(
+    factory: Callable[[GovLinkSettings], AbstractContextManager[ClientT]],
+    profile: str | None,
+    profile_file: Path | None,
+    *,
+    unmask: bool = False,
+) -> Iterator[ClientT]:
+    """A platform client on the settings of ``--profile`` / ``--profile-file``.
+
+    ``with platform_client(DossierClient, profile, profile_file, unmask=unmask) as
+    client:`` loads the settings (see :func:`load_settings`: a bad profile is one line,
+    exit code 2), masks personal data in the block unless ``unmask`` and closes the
+    client when the block ends.
+    """
+    settings = load_settings(profile, profile_file)
+    with masking(unmask), factory(settings) as client:
+        yield client
 
 
 PIPE_WIDTH = 100_000
@@ -218,6 +264,50 @@ def emit_json(data: Any) -> None:
     """Write ``data`` as indented JSON on stdout (dates and paths as strings)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def print_result(data: Any, json_output: bool, human: str | Callable[[], object]) -> None:
+    """A command's result on stdout: ``data`` as JSON with ``--json``, else ``human``.
+
+    ``human`` is one line for :func:`console` (rich markup allowed) or a function that
+    prints it (tables, several lines). It is not called with ``--json``, so stdout
+    stays one JSON document for scripts.
+    """
+    if json_output:
+        emit_json(data)
+    elif callable(human):
+        human()
+    else:
+        console().print(human)
+
+
+def first_of(numbers: Sequence[int], limit: int = 10) -> str:
+    """``3, 7, 12 and 5 more``: a long list of ids or line numbers, cut for one line."""
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+
+
+def read_json_lines(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    """The objects of JSON Lines ``text`` (the content of ``path``), with their line numbers.
+
+    Blank lines are skipped; a line that is not a JSON object is a :class:`UserError`
+    naming ``path:line``.
+    """
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise UserError(
+                f"{path}:{number}: not a JSON object ({exc})",
+                hint="JSON Lines: one object per line",
+            ) from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}:{number}: not a JSON object", hint="one object per line")
+        rows.append((number, row))
+    return rows
 
 
 @contextmanager

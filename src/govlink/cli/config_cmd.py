@@ -21,8 +21,8 @@ from govlink.cli.common import (
     ProfileFileOption,
     ProfileOption,
     console,
-    emit_json,
     load_settings,
+    print_result,
 )
 from govlink.core.redact import mask_secrets
 
@@ -197,18 +197,19 @@ def show(
     if profile_file is not None:
         overrides["profile_file"] = str(profile_file)
     rows = setting_rows(settings, cli_overrides=overrides)
+    print_result(
+        {
+            "profile": settings.profile,
+            "profile_file": str(settings.profile_file) if settings.profile_file else None,
+            "settings": settings.masked_dump(),
+            "sources": {row.path: row.source for row in rows},
+        },
+        json_output,
+        lambda: _print_settings(settings, rows),
+    )
 
-    if json_output:
-        emit_json(
-            {
-                "profile": settings.profile,
-                "profile_file": str(settings.profile_file) if settings.profile_file else None,
-                "settings": settings.masked_dump(),
-                "sources": {row.path: row.source for row in rows},
-            }
-        )
-        return
 
+def _print_settings(settings: "GovLinkSettings", rows: list[SettingRow]) -> None:
     from rich.table import Table
     from rich.text import Text
 

@@ -16,9 +16,9 @@ from govlink.cli.common import (
     ProfileOption,
     UserError,
     console,
-    emit_json,
     err_console,
     load_settings,
+    print_result,
 )
 
 if TYPE_CHECKING:
@@ -98,9 +98,6 @@ def doctor(
         with err.status(f"Checking profile '{settings.profile}'…"):
             report = run_doctor(settings, targets=platform or None, timeout=timeout)
 
-    if json_output:
-        emit_json(report.to_dict())
-    else:
-        render_report(report, console())
+    print_result(report.to_dict(), json_output, lambda: render_report(report, console()))
     if not report.ok:
         raise typer.Exit(EXIT_FAILURE)

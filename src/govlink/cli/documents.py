@@ -21,15 +21,18 @@ from govlink.cli.common import (
     UnmaskOption,
     UserError,
     console,
-    emit_json,
     err_console,
+    input_file_argument,
     load_settings,
     masking,
+    platform_client,
+    print_result,
     progress,
 )
 
 if TYPE_CHECKING:
     from govlink.core.config import GovLinkSettings
+    from govlink.documents import EdocSummary
     from govlink.documents._signing import PackageSigner, VerifiedEdxml
 
 __all__ = ["app"]
@@ -41,10 +44,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-InputFile = Annotated[
-    Path,
-    typer.Argument(help="An edXML file.", exists=True, dir_okay=False, readable=True),
-]
+InputFile = Annotated[Path, input_file_argument("An edXML file.")]
 OutFile = Annotated[
     Path,
     typer.Option("--out", "-o", help="Where to write the result.", dir_okay=False),
@@ -160,11 +160,11 @@ def build(
     check_package(package)
     with out.open("wb") as stream:
         size = write(package_tree(package), stream)
-    result = {"file": str(out), "bytes": size, "attachments": len(package.attachments)}
-    if json_output:
-        emit_json(result)
-    else:
-        console().print(f"built {out} ({size:,} bytes, {len(package.attachments)} attachment(s))")
+    print_result(
+        {"file": str(out), "bytes": size, "attachments": len(package.attachments)},
+        json_output,
+        f"built {out} ({size:,} bytes, {len(package.attachments)} attachment(s))",
+    )
 
 
 @app.command()
@@ -191,11 +191,11 @@ def sign(
     signer = _signer(settings, key, cert, scope)
     with out.open("wb") as stream:
         size = signer.sign_document(source, stream, replace=replace)
-    result = {"file": str(out), "bytes": size, "signer": signer.signer.subject}
-    if json_output:
-        emit_json(result)
-    else:
-        console().print(f"signed {out} as {signer.signer.subject} ({size:,} bytes)")
+    print_result(
+        {"file": str(out), "bytes": size, "signer": signer.signer.subject},
+        json_output,
+        f"signed {out} as {signer.signer.subject} ({size:,} bytes)",
+    )
 
 
 def _describe(verified: VerifiedEdxml) -> dict[str, Any]:
@@ -279,10 +279,11 @@ def verify(
             summary = _describe(verified)
     finally:
         verified.close()
-    if json_output:
-        emit_json(summary)
-        _exit_unless_trusted(summary, integrity_only)
-        return
+    print_result(summary, json_output, lambda: _print_verified(summary))
+    _exit_unless_trusted(summary, integrity_only)
+
+
+def _print_verified(summary: dict[str, Any]) -> None:
     out = console()
     trusted = "[green]yes[/]" if summary["trusted"] else "[red]NO[/]"
     if summary["trusted"]:
@@ -307,7 +308,6 @@ def verify(
         out.print(f"  subject:    {summary['subject']}")
     if summary.get("status_code"):
         out.print(f"  status:     {summary['status_code']} {summary['status_label']}")
-    _exit_unless_trusted(summary, integrity_only)
 
 
 def _exit_unless_trusted(summary: dict[str, Any], integrity_only: bool) -> None:
@@ -355,10 +355,11 @@ def send(
         data = buffer.getvalue()
     with DocumentClient(settings) as client:
         result = client.send(data)
-    if json_output:
-        emit_json(result.model_dump())
-    else:
-        console().print(f"sent {source} → DocId {result.doc_id} ({result.messagetype})")
+    print_result(
+        result.model_dump(),
+        json_output,
+        f"sent {source} → DocId {result.doc_id} ({result.messagetype})",
+    )
 
 
 @app.command()
@@ -400,23 +401,14 @@ def receive(
             "acknowledging tells the sender the document arrived, so it must be stored first",
             hint="pass --out-dir DIR to store what is received, or --no-ack to only look",
         )
-    settings = load_settings(profile, profile_file)
-    with masking(unmask), DocumentClient(settings) as client:
+    with platform_client(DocumentClient, profile, profile_file, unmask=unmask) as client:
         if list_only:
             waiting = client.received(messagetype=messagetype)
             rows = [
                 {**w.model_dump(mode="json", exclude_none=True), "subject": mask_value(w.subject)}
                 for w in waiting
             ]
-            if json_output:
-                emit_json(rows)
-            else:
-                for item in waiting:
-                    console().print(
-                        f"{item.doc_id}  from {item.from_}  {mask_value(item.subject) or ''}",
-                        markup=False,
-                    )
-                console().print(f"{len(waiting)} waiting")
+            print_result(rows, json_output, lambda: _print_waiting(waiting))
             return
         saved: list[dict[str, Any]] = []
         with progress(json_output=json_output) as bar:
@@ -439,25 +431,38 @@ def receive(
         "failed": [{"doc_id": d, "error": str(e)} for d, e in report.failed],
         "rejected": [{"doc_id": d, "error": str(e)} for d, e in report.rejected],
     }
-    if json_output:
-        emit_json(result)
-    else:
-        out = console()
-        for entry in saved:
-            out.print(
-                f"received {entry['doc_id']} from {entry['from']}: "
-                f"{entry.get('subject') or entry.get('status_code', '')}",
-                markup=False,
-            )
-        for bad in result["rejected"]:
-            out.print(f"[red]rejected[/] {bad['doc_id']}: {bad['error']}")
-        for bad in result["failed"]:
-            out.print(f"[yellow]failed[/] {bad['doc_id']}: {bad['error']} (will retry)")
-        out.print(
-            f"{len(saved)} received, {len(report.rejected)} rejected, {len(report.failed)} failed"
-        )
+    print_result(result, json_output, lambda: _print_received(result))
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_waiting(waiting: list[EdocSummary]) -> None:
+    from govlink.core.redact import mask_value
+
+    out = console()
+    for item in waiting:
+        out.print(
+            f"{item.doc_id}  from {item.from_}  {mask_value(item.subject) or ''}", markup=False
+        )
+    out.print(f"{len(waiting)} waiting")
+
+
+def _print_received(result: dict[str, list[dict[str, Any]]]) -> None:
+    out = console()
+    for entry in result["processed"]:
+        out.print(
+            f"received {entry['doc_id']} from {entry['from']}: "
+            f"{entry.get('subject') or entry.get('status_code', '')}",
+            markup=False,
+        )
+    for bad in result["rejected"]:
+        out.print(f"[red]rejected[/] {bad['doc_id']}: {bad['error']}")
+    for bad in result["failed"]:
+        out.print(f"[yellow]failed[/] {bad['doc_id']}: {bad['error']} (will retry)")
+    out.print(
+        f"{len(result['processed'])} received, {len(result['rejected'])} rejected, "
+        f"{len(result['failed'])} failed"
+    )
 
 
 STANDARD_STATUS_CODES = ("01", "02", "03", "04", "05", "06", "13", "15", "16")
@@ -495,8 +500,7 @@ def status(
                 f"({', '.join(STANDARD_STATUS_CODES)})",
                 hint="use a standard code, or --force if your counterpart agreed on this one",
             )
-    settings = load_settings(profile, profile_file)
-    with DocumentClient(settings) as client:
+    with platform_client(DocumentClient, profile, profile_file) as client:
         if code is None:
             entries = [s for s in client.sent() if s.sender_doc_id == doc_id]
             if not entries:
@@ -512,20 +516,24 @@ def status(
                 }
                 for e in entries
             ]
-            if json_output:
-                emit_json({"doc_id": doc_id, "recipients": rows})
-            else:
-                out = console()
-                for row in rows:
-                    shown = f"{row['code']} {row['label']}" if row["code"] else "no status yet"
-                    out.print(f"{row['to']}  {shown}  {row['time'] or ''}", markup=False)
+            print_result(
+                {"doc_id": doc_id, "recipients": rows}, json_output, lambda: _print_statuses(rows)
+            )
             return
         document = client.get(doc_id)
         try:
             result = client.send_status(document, StatusCode(code), description=description)
         finally:
             document.close()
-    if json_output:
-        emit_json({"doc_id": doc_id, "status": code, "status_doc_id": result.doc_id})
-    else:
-        console().print(f"reported {code} ({StatusCode(code).label}) for {doc_id}")
+    print_result(
+        {"doc_id": doc_id, "status": code, "status_doc_id": result.doc_id},
+        json_output,
+        f"reported {code} ({StatusCode(code).label}) for {doc_id}",
+    )
+
+
+def _print_statuses(rows: list[dict[str, Any]]) -> None:
+    out = console()
+    for row in rows:
+        shown = f"{row['code']} {row['label']}" if row["code"] else "no status yet"
+        out.print(f"{row['to']}  {shown}  {row['time'] or ''}", markup=False)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -33,8 +33,12 @@ from govlink.cli.common import (
     console,
     emit_json,
     err_console,
+    first_of,
+    input_file_argument,
     load_settings,
     masking,
+    platform_client,
+    print_result,
 )
 from govlink.cli.outbox import (
     DEFAULT_OUTBOX,
@@ -47,6 +51,9 @@ from govlink.cli.outbox import (
     status_dict,
 )
 from govlink.dossiers._export import Kind, Problem, Validated, read_rows, validate_rows
+
+if TYPE_CHECKING:
+    from govlink.dossiers import Dossier
 
 __all__ = ["Kind", "Problem", "Validated", "app", "read_rows", "validate_rows"]
 
@@ -96,11 +103,8 @@ def _print_problems(path: Path, result: Validated) -> None:
 def push(
     file: Annotated[
         Path,
-        typer.Argument(
-            help="CSV (header row) or JSON Lines export, one dossier or progress step per row.",
-            exists=True,
-            dir_okay=False,
-            readable=True,
+        input_file_argument(
+            "CSV (header row) or JSON Lines export, one dossier or progress step per row."
         ),
     ],
     kind: Annotated[
@@ -191,7 +195,7 @@ def push(
                 emit_json(report)
             raise UserError(
                 f"{len(result.bad_lines)} invalid row(s) in {file.name} "
-                f"(lines {_lines(result.bad_lines)}); nothing was queued or sent",
+                f"(lines {first_of(result.bad_lines)}); nothing was queued or sent",
                 hint="fix them, or pass --skip-invalid to send the valid rows only",
             )
         try:
@@ -238,15 +242,16 @@ def push(
             "outbox": status_dict(status),
         }
     )
-    if json_output:
-        emit_json(report)
-    else:
+
+    def delivered() -> None:
         console().print(
             f"delivered {stats.delivered} change(s) in {stats.elapsed:.1f} s; "
             f"{stats.retried} retried; {stats.dead} dead-lettered"
         )
         if status.dead:
             console().print("[yellow]see why with 'govlink outbox dead'[/]")
+
+    print_result(report, json_output, delivered)
     if stats.dead or status.dead:
         raise typer.Exit(1)
 
@@ -255,11 +260,6 @@ def _now() -> float:
     import time
 
     return time.time()
-
-
-def _lines(lines: list[int]) -> str:
-    shown = ", ".join(str(n) for n in lines[:10])
-    return shown + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
 
 
 @app.command()
@@ -274,39 +274,37 @@ def get(
     from govlink.core.redact import redact_mapping
     from govlink.dossiers import DossierClient
 
-    settings = load_settings(profile, profile_file)
-    with masking(unmask), DossierClient(settings) as client:
+    with platform_client(DossierClient, profile, profile_file, unmask=unmask) as client:
         dossier = client.get(ma_ho_so)
         wire = dossier.model_dump(mode="json", by_alias=True, exclude_none=True)
         shown = redact_mapping(wire)
-        if json_output:
-            emit_json(shown)
-            return
-        from rich.table import Table
+        print_result(shown, json_output, lambda: _print_dossier(dossier, shown))
 
-        table = Table(title=f"Dossier {dossier.ma_ho_so}", show_header=False)
-        table.add_column("field", style="bold")
-        table.add_column("value", overflow="fold")
-        table.add_row("status", f"{dossier.status.describe()}")
-        for name, value in shown.items():
-            if name in ("QuaTrinhXuLy",):
-                continue
-            text = (
-                json.dumps(value, ensure_ascii=False)
-                if isinstance(value, list | dict)
-                else str(value)
-            )
-            table.add_row(name, text)
-        console().print(table)
-        steps = shown.get("QuaTrinhXuLy") or []
-        if steps:
-            history = Table(title="Processing history")
-            columns = ("ThoiDiemXuLy", "TrangThai", "NguoiXuLy", "PhongBanXuLy", "NoiDungXuLy")
-            for column in columns:
-                history.add_column(column, overflow="fold")
-            for step in steps:
-                history.add_row(*(str(step.get(c, "")) for c in columns))
-            console().print(history)
+
+def _print_dossier(dossier: Dossier, shown: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Dossier {dossier.ma_ho_so}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_row("status", f"{dossier.status.describe()}")
+    for name, value in shown.items():
+        if name in ("QuaTrinhXuLy",):
+            continue
+        text = (
+            json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
+        )
+        table.add_row(name, text)
+    console().print(table)
+    steps = shown.get("QuaTrinhXuLy") or []
+    if steps:
+        history = Table(title="Processing history")
+        columns = ("ThoiDiemXuLy", "TrangThai", "NguoiXuLy", "PhongBanXuLy", "NoiDungXuLy")
+        for column in columns:
+            history.add_column(column, overflow="fold")
+        for step in steps:
+            history.add_row(*(str(step.get(c, "")) for c in columns))
+        console().print(history)
 
 
 def _register_feedback_commands() -> None:

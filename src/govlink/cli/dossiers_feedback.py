@@ -17,8 +17,9 @@ line naming the item and the field, exit code 2.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,10 +30,12 @@ from govlink.cli.common import (
     UnmaskOption,
     UserError,
     console,
-    emit_json,
-    load_settings,
-    masking,
+    platform_client,
+    print_result,
 )
+
+if TYPE_CHECKING:
+    from govlink.dossiers import Question
 
 __all__ = ["push_answers", "push_questions", "questions", "receive", "satisfaction"]
 
@@ -67,37 +70,49 @@ def read_items(path: Path) -> list[dict[str, Any]]:
     return values
 
 
-def _push(
-    file: Path, method: str, what: str, profile: Any, profile_file: Any, json_output: bool
-) -> None:
-    """Read ``file``, send it with ``DossierClient.<method>``, print what the portal said."""
-    from govlink.dossiers import DossierClient
+def _push_command(method: str, what: str, doc: str) -> Callable[..., None]:
+    """A command that reads FILE, sends it with ``DossierClient.<method>`` and prints
+    what the portal said."""
 
-    items = read_items(file)
-    settings = load_settings(profile, profile_file)
-    with DossierClient(settings) as client:
-        result = getattr(client, method)(items)
-    summary = {
-        "service": result.service,
-        "sent": result.sent,
-        "error_code": result.code,
-        "message": result.message,
-        "correlation_id": result.evidence.correlation_id if result.evidence else None,
-    }
-    if json_output:
-        emit_json(summary)
-    else:
-        console().print(f"sent {result.sent} {what} ({result.service}): {result.message or 'ok'}")
+    def command(
+        file: FileArgument,
+        profile: ProfileOption = None,
+        profile_file: ProfileFileOption = None,
+        json_output: JsonOption = False,
+    ) -> None:
+        from govlink.dossiers import DossierClient
+
+        items = read_items(file)
+        with platform_client(DossierClient, profile, profile_file) as client:
+            result = getattr(client, method)(items)
+        summary = {
+            "service": result.service,
+            "sent": result.sent,
+            "error_code": result.code,
+            "message": result.message,
+            "correlation_id": result.evidence.correlation_id if result.evidence else None,
+        }
+        text = f"sent {result.sent} {what} ({result.service}): {result.message or 'ok'}"
+        print_result(summary, json_output, text)
+
+    command.__name__ = command.__qualname__ = method
+    command.__doc__ = doc
+    return command
 
 
-def satisfaction(
-    file: FileArgument,
-    profile: ProfileOption = None,
-    profile_file: ProfileFileOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Send monthly satisfaction statistics (DongBoDanhGia; NgayTongHop as M-YYYY)."""
-    _push(file, "push_satisfaction", "statistics", profile, profile_file, json_output)
+satisfaction = _push_command(
+    "push_satisfaction",
+    "statistics",
+    "Send monthly satisfaction statistics (DongBoDanhGia; NgayTongHop as M-YYYY).",
+)
+push_questions = _push_command(
+    "push_questions", "question(s)", "Send questions asked at the province (DongBoHoiDap)."
+)
+push_answers = _push_command(
+    "push_answers",
+    "answer(s)",
+    "Send the province's answers to portal questions (DongBoKetQuaHoiDapGuiTuDVCQG).",
+)
 
 
 def questions(
@@ -114,47 +129,27 @@ def questions(
     from govlink.core.redact import redact_mapping
     from govlink.dossiers import DossierClient
 
-    settings = load_settings(profile, profile_file)
-    with masking(unmask), DossierClient(settings) as client:
+    with platform_client(DossierClient, profile, profile_file, unmask=unmask) as client:
         found = client.questions(from_portal=not ministries)
         rows = [redact_mapping(q.model_dump(mode="json", exclude_none=True)) for q in found]
-        if json_output:
-            emit_json(rows)
-            return
-        from rich.table import Table
-
-        table = Table(title=f"{len(rows)} question(s)")
-        for column in ("question_id", "agency_code", "field_code", "content", "answered"):
-            table.add_column(column, overflow="fold")
-        for question, row in zip(found, rows, strict=True):
-            table.add_row(
-                row["question_id"],
-                str(row.get("agency_code", "")),
-                str(row.get("field_code", "")),
-                str(row.get("content", "")),
-                "yes" if question.answered else "no",
-            )
-        console().print(table)
+        print_result(rows, json_output, lambda: _print_questions(found, rows))
 
 
-def push_questions(
-    file: FileArgument,
-    profile: ProfileOption = None,
-    profile_file: ProfileFileOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Send questions asked at the province (DongBoHoiDap)."""
-    _push(file, "push_questions", "question(s)", profile, profile_file, json_output)
+def _print_questions(found: list[Question], rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
 
-
-def push_answers(
-    file: FileArgument,
-    profile: ProfileOption = None,
-    profile_file: ProfileFileOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Send the province's answers to portal questions (DongBoKetQuaHoiDapGuiTuDVCQG)."""
-    _push(file, "push_answers", "answer(s)", profile, profile_file, json_output)
+    table = Table(title=f"{len(rows)} question(s)")
+    for column in ("question_id", "agency_code", "field_code", "content", "answered"):
+        table.add_column(column, overflow="fold")
+    for question, row in zip(found, rows, strict=True):
+        table.add_row(
+            row["question_id"],
+            str(row.get("agency_code", "")),
+            str(row.get("field_code", "")),
+            str(row.get("content", "")),
+            "yes" if question.answered else "no",
+        )
+    console().print(table)
 
 
 def receive(

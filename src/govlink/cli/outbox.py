@@ -27,15 +27,17 @@ from govlink.cli.common import (
     UnmaskOption,
     UserError,
     console,
-    emit_json,
+    first_of,
     load_settings,
     masking,
+    print_result,
     progress,
 )
 
 if TYPE_CHECKING:
     from govlink.core.config import GovLinkSettings
-    from govlink.sync import DrainStats, OutboxStatus, SqlOutbox
+    from govlink.dossiers import DossierClient
+    from govlink.sync import DrainStats, OutboxStatus, SqlOutbox, Worker
 
 __all__ = [
     "OutboxDsnOption",
@@ -135,20 +137,19 @@ def drain_with_progress(
     backoff: float = 1.0,
 ) -> DrainStats:
     """Drain ``store`` through the dossier client with a rich progress bar."""
-    from govlink.dossiers import DossierClient, DossierSink
-    from govlink.sync import Worker
+    from govlink.dossiers import DossierClient
 
     before = store.status()
     total = before.pending + before.inflight
     with DossierClient(settings) as client, progress(json_output=json_output) as bar:
         task = bar.add_task(description, total=total or None)
-        worker = Worker(
+        worker = _dossier_worker(
             store,
-            DossierSink(client),
+            client,
             batch_size=batch_size,
             lease_seconds=lease_seconds,
             max_attempts=max_attempts,
-            backoff_initial=backoff,
+            backoff=backoff,
         )
 
         def advance(batch: Any) -> None:
@@ -160,6 +161,29 @@ def drain_with_progress(
             return worker.drain(
                 wait=wait, max_seconds=max_seconds, on_batch=advance, concurrency=concurrency
             )
+
+
+def _dossier_worker(
+    store: SqlOutbox,
+    client: DossierClient,
+    *,
+    batch_size: int,
+    lease_seconds: float,
+    max_attempts: int,
+    backoff: float,
+) -> Worker:
+    """A worker that delivers ``store``'s changes to the portal through ``client``."""
+    from govlink.dossiers import DossierSink
+    from govlink.sync import Worker
+
+    return Worker(
+        store,
+        DossierSink(client),
+        batch_size=batch_size,
+        lease_seconds=lease_seconds,
+        max_attempts=max_attempts,
+        backoff_initial=backoff,
+    )
 
 
 def _render_status(status: OutboxStatus, where: str) -> None:
@@ -200,10 +224,10 @@ def status_cmd(
     """Count the changes in each state (pending, in flight, done, dead, discarded)."""
     with open_store(outbox, outbox_dsn) as store:
         status = store.status()
-    if json_output:
-        emit_json({"outbox": _where(outbox, outbox_dsn), **status_dict(status)})
-    else:
-        _render_status(status, _where(outbox, outbox_dsn))
+    where = _where(outbox, outbox_dsn)
+    print_result(
+        {"outbox": where, **status_dict(status)}, json_output, lambda: _render_status(status, where)
+    )
 
 
 @app.command()
@@ -243,24 +267,27 @@ def drain(
             backoff=backoff,
         )
         status = store.status()
-    if json_output:
-        emit_json(
-            {
-                "delivered": stats.delivered,
-                "retried": stats.retried,
-                "dead": stats.dead,
-                "batches": stats.batches,
-                "elapsed_seconds": round(stats.elapsed, 3),
-                "outbox": status_dict(status),
-            }
-        )
-    else:
+
+    def delivered() -> None:
         rate = stats.delivered / stats.elapsed if stats.elapsed else 0.0
         console().print(
             f"delivered {stats.delivered:,} change(s) in {stats.elapsed:.1f} s "
             f"({rate:,.0f}/s); {stats.retried:,} retried; {stats.dead:,} dead-lettered"
         )
         _render_status(status, _where(outbox, outbox_dsn))
+
+    print_result(
+        {
+            "delivered": stats.delivered,
+            "retried": stats.retried,
+            "dead": stats.dead,
+            "batches": stats.batches,
+            "elapsed_seconds": round(stats.elapsed, 3),
+            "outbox": status_dict(status),
+        },
+        json_output,
+        delivered,
+    )
     if status.dead:
         raise typer.Exit(1)
 
@@ -320,8 +347,7 @@ def worker(
     """Run as a service: deliver changes as they come, until SIGTERM/SIGINT."""
     import logging
 
-    from govlink.dossiers import DossierClient, DossierSink
-    from govlink.sync import Worker
+    from govlink.dossiers import DossierClient
     from govlink.sync._service import OutboxService, graceful_signals
 
     if log_format not in ("json", "text"):
@@ -338,13 +364,13 @@ def worker(
         DossierClient(settings) as client,
     ):
         service = OutboxService(
-            Worker(
+            _dossier_worker(
                 store,
-                DossierSink(client),
+                client,
                 batch_size=batch_size,
                 lease_seconds=lease_seconds,
                 max_attempts=max_attempts,
-                backoff_initial=backoff,
+                backoff=backoff,
             ),
             status_store=status_store,
             dsn=outbox_dsn,
@@ -396,23 +422,24 @@ def dead(
             }
             for item in items
         ]
-        if json_output:
-            emit_json(rows)
-            return
-        if not rows:
-            console().print("no dead changes")
-            return
-        from rich.table import Table
+        print_result(rows, json_output, lambda: _print_dead(rows))
 
-        table = Table(title=f"Dead changes ({len(rows)})")
-        for column in ("id", "kind", "MaHoSo", "attempts", "reason"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(
-                str(row["id"]), row["kind"], row["ma_ho_so"], str(row["attempts"]), row["reason"]
-            )
-        console().print(table)
-        console().print("re-drive with 'govlink outbox retry ID…' or give up with 'discard ID…'")
+
+def _print_dead(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console().print("no dead changes")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Dead changes ({len(rows)})")
+    for column in ("id", "kind", "MaHoSo", "attempts", "reason"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["id"]), row["kind"], row["ma_ho_so"], str(row["attempts"]), row["reason"]
+        )
+    console().print(table)
+    console().print("re-drive with 'govlink outbox retry ID…' or give up with 'discard ID…'")
 
 
 @app.command()
@@ -440,9 +467,7 @@ def retry(
             )
             if unknown:
                 raise UserError(
-                    f"not dead change(s): {', '.join(map(str, unknown[:10]))}"
-                    + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
-                    + "; nothing was retried",
+                    f"not dead change(s): {first_of(unknown)}; nothing was retried",
                     hint="'govlink outbox dead' lists the dead changes and their ids",
                 )
         count = store.retry(None if all_dead else list(ids or []), now=time.time())
@@ -452,18 +477,21 @@ def retry(
                 store, load_settings(profile, profile_file), json_output=json_output
             )
         status = store.status()
-    if json_output:
-        emit_json(
-            {
-                "retried": count,
-                "delivered": None if stats is None else stats.delivered,
-                "outbox": status_dict(status),
-            }
-        )
-    else:
+
+    def retried() -> None:
         console().print(f"{count} dead change(s) back in the queue")
         if stats is not None:
             console().print(f"delivered {stats.delivered}; dead again {stats.dead}")
+
+    print_result(
+        {
+            "retried": count,
+            "delivered": None if stats is None else stats.delivered,
+            "outbox": status_dict(status),
+        },
+        json_output,
+        retried,
+    )
     if status.dead and drain_now:
         raise typer.Exit(1)
 
@@ -478,10 +506,7 @@ def discard(
     """Give up on dead changes for good; later changes of their dossiers go on."""
     with open_store(outbox, outbox_dsn) as store:
         count = store.discard(list(ids), now=time.time())
-    if json_output:
-        emit_json({"discarded": count})
-    else:
-        console().print(f"{count} dead change(s) discarded")
+    print_result({"discarded": count}, json_output, f"{count} dead change(s) discarded")
     if count != len(set(ids)):
         raise UserError(
             f"{len(set(ids)) - count} of the ids are not dead changes",

@@ -11,7 +11,6 @@ books agree, 1 when there are differences or payments that could not be checked.
 from __future__ import annotations
 
 import csv
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,13 +23,14 @@ from govlink.cli.common import (
     ProfileOption,
     UserError,
     console,
-    emit_json,
-    load_settings,
+    platform_client,
+    print_result,
     progress,
+    read_json_lines,
 )
 
 if TYPE_CHECKING:
-    from govlink.payments import LocalPayment, ReconcileReport
+    from govlink.payments import LocalPayment, PaymentStatus, ReconcileReport
 
 __all__ = ["app", "parse_since", "read_ledger"]
 
@@ -108,21 +108,7 @@ def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     suffix = path.suffix.lower()
     text = path.read_text(encoding="utf-8-sig")
     if suffix in (".jsonl", ".ndjson", ".json"):
-        rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise UserError(
-                    f"{path}:{number}: not a JSON object ({exc})",
-                    hint="JSON Lines: one object per line",
-                ) from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}:{number}: not a JSON object", hint="one object per line")
-            rows.append((number, row))
-        return rows
+        return read_json_lines(path, text)
     if suffix == ".csv":
         reader = csv.DictReader(text.splitlines())
         if not reader.fieldnames:
@@ -214,16 +200,15 @@ def reconcile(
 
     payments = read_ledger(ledger)
     after = parse_since(since)
-    settings = load_settings(profile, profile_file)
-    with PaymentClient(settings) as client, progress(json_output=json_output) as bar:
+    with (
+        platform_client(PaymentClient, profile, profile_file) as client,
+        progress(json_output=json_output) as bar,
+    ):
         task = bar.add_task("Reconciling", total=len(payments))
         report = client.reconcile(
             payments, since=after, on_progress=lambda _p, _d: bar.advance(task)
         )
-    if json_output:
-        emit_json(report.to_dict())
-    else:
-        _render_report(report)
+    print_result(report.to_dict(), json_output, lambda: _render_report(report))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -237,16 +222,22 @@ def status(
     json_output: JsonOption = False,
 ) -> None:
     """The platform's view of one payment (QUERY)."""
+    from govlink.payments import PaymentClient
+
+    with platform_client(PaymentClient, profile, profile_file) as client:
+        result = client.query_payment(reference, at=_payment_time(time))
+    print_result(
+        {"state": result.state.value, **result.to_wire()},
+        json_output,
+        lambda: _print_payment(reference, result),
+    )
+
+
+def _print_payment(reference: str, result: PaymentStatus) -> None:
     from rich.table import Table
 
-    from govlink.payments import PaymentClient, format_vnd
+    from govlink.payments import format_vnd
 
-    settings = load_settings(profile, profile_file)
-    with PaymentClient(settings) as client:
-        result = client.query_payment(reference, at=_payment_time(time))
-    if json_output:
-        emit_json({"state": result.state.value, **result.to_wire()})
-        return
     table = Table(show_header=False, title=f"Payment {reference}")
     rows = [
         ("State", result.state.value),
@@ -284,10 +275,10 @@ def receipt(
     from govlink.payments import PaymentClient
 
     target = output or Path(f"bienlai-{reference}.pdf")
-    settings = load_settings(profile, profile_file)
-    with PaymentClient(settings) as client:
+    with platform_client(PaymentClient, profile, profile_file) as client:
         saved = client.get_receipt(reference, target, at=_payment_time(time))
-    if json_output:
-        emit_json({"reference": reference, "path": str(saved.path), "size": saved.size})
-    else:
-        console().print(f"✓ e-receipt of {reference} saved to {saved.path} ({saved.size:,} bytes)")
+    print_result(
+        {"reference": reference, "path": str(saved.path), "size": saved.size},
+        json_output,
+        f"✓ e-receipt of {reference} saved to {saved.path} ({saved.size:,} bytes)",
+    )

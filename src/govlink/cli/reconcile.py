@@ -33,6 +33,8 @@ from govlink.cli.common import (
     UserError,
     console,
     err_console,
+    input_file_argument,
+    input_file_option,
     load_settings,
     masking,
     progress,
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from govlink.dossiers._reconcile import ReconcileEntry, ReconcileSummary
     from govlink.sync import OutboxStore
 
-__all__ = ["Checkpoint", "local_dossiers", "reconcile_command"]
+__all__ = ["Checkpoint", "LookupConcurrencyOption", "local_dossiers", "reconcile_command"]
 
 CSV_COLUMNS = (
     "MaHoSo",
@@ -57,6 +59,12 @@ CSV_COLUMNS = (
     "outbox_reason",
 )
 _CHECKPOINT_EVERY = 500
+
+LookupConcurrencyOption = Annotated[
+    int,
+    typer.Option("--concurrency", min=1, max=64, help="Lookups in flight at once."),
+]
+"""How many portal lookups ``reconcile`` and ``report`` keep in flight."""
 
 
 # ------------------------------------------------------------------------ the export
@@ -261,18 +269,12 @@ def _summary_table(summary: ReconcileSummary) -> None:
 def reconcile_command(
     export: Annotated[
         Path,
-        typer.Argument(
-            help="CSV (header row) or JSON Lines export of the province's dossiers "
-            "(the same format as 'govlink dossiers push').",
-            exists=True,
-            dir_okay=False,
-            readable=True,
+        input_file_argument(
+            "CSV (header row) or JSON Lines export of the province's dossiers "
+            "(the same format as 'govlink dossiers push')."
         ),
     ],
-    concurrency: Annotated[
-        int,
-        typer.Option("--concurrency", min=1, max=64, help="Lookups in flight at once."),
-    ] = 8,
+    concurrency: LookupConcurrencyOption = 8,
     checkpoint: Annotated[
         Path | None,
         typer.Option(
@@ -305,12 +307,8 @@ def reconcile_command(
     ] = None,
     force_file: Annotated[
         Path | None,
-        typer.Option(
-            "--force-file",
-            help="With --fix: a file of MaHoSo (one per line) to force like --force.",
-            exists=True,
-            dir_okay=False,
-            show_default=False,
+        input_file_option(
+            "--force-file", "With --fix: a file of MaHoSo (one per line) to force like --force."
         ),
     ] = None,
     outbox: OutboxOption = DEFAULT_OUTBOX,

@@ -32,11 +32,15 @@ from govlink.cli.common import (
     UnmaskOption,
     UserError,
     console,
-    emit_json,
-    load_settings,
+    input_file_argument,
+    input_file_option,
     masking,
+    platform_client,
+    print_result,
     progress,
+    read_json_lines,
 )
+from govlink.cli.reconcile import LookupConcurrencyOption, local_dossiers
 
 if TYPE_CHECKING:
     from govlink.dossiers import Dossier
@@ -96,18 +100,7 @@ def _ledger_rows(path: Path) -> list[dict[str, Any]]:
             f"cannot read the ledger {path} ({exc})", hint="a UTF-8 CSV or JSONL"
         ) from None
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except ValueError:
-                raise UserError(f"{path}:{number}: not JSON", hint="one object per line") from None
-            if not isinstance(value, dict):
-                raise UserError(f"{path}:{number}: not a JSON object", hint="one object per line")
-            rows.append(value)
-        return rows
+        return [row for _number, row in read_json_lines(path, text)]
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames or "MaHoSo" not in reader.fieldnames:
         raise UserError(
@@ -117,7 +110,7 @@ def _ledger_rows(path: Path) -> list[dict[str, Any]]:
     return [dict(row) for row in reader]
 
 
-def _print_table(report: IndicatorReport) -> None:
+def _print_table(report: IndicatorReport, *, written: list[Path]) -> None:
     from rich.table import Table
 
     from govlink.reports._indicators import INDICATORS, LABELS, TARGETS
@@ -139,36 +132,29 @@ def _print_table(report: IndicatorReport) -> None:
             style="red" if below else None,
         )
     console().print(table)
+    for path in written:
+        console().print(f"written {path}")
 
 
 def report(
     export: Annotated[
         Path,
-        typer.Argument(
-            help="CSV or JSON Lines export of the province's dossiers (as for push/reconcile).",
-            exists=True,
-            dir_okay=False,
-            readable=True,
+        input_file_argument(
+            "CSV or JSON Lines export of the province's dossiers (as for push/reconcile)."
         ),
     ],
     from_reconcile: Annotated[
         Path | None,
-        typer.Option(
+        input_file_option(
             "--from-reconcile",
-            help="Use this saved 'govlink dossiers reconcile --json' output; no lookups.",
-            exists=True,
-            dir_okay=False,
-            show_default=False,
+            "Use this saved 'govlink dossiers reconcile --json' output; no lookups.",
         ),
     ] = None,
     ledger: Annotated[
         Path | None,
-        typer.Option(
+        input_file_option(
             "--ledger",
-            help="Payments ledger (CSV/JSONL with MaHoSo and status) for the paid-online share.",
-            exists=True,
-            dir_okay=False,
-            show_default=False,
+            "Payments ledger (CSV/JSONL with MaHoSo and status) for the paid-online share.",
         ),
     ] = None,
     html: Annotated[
@@ -179,9 +165,7 @@ def report(
         Path | None,
         typer.Option("--csv", help="Write the figures as CSV here.", dir_okay=False),
     ] = None,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=64, help="Lookups in flight at once.")
-    ] = 8,
+    concurrency: LookupConcurrencyOption = 8,
     title: Annotated[
         str, typer.Option("--title", help="Title of the HTML report.")
     ] = "Chỉ số dịch vụ công — public service indicators",
@@ -192,7 +176,6 @@ def report(
 ) -> None:
     """Indicators the province is measured on: statuses and results synced, fees paid
     online, dossiers on time — from an export and the portal (or a saved reconcile)."""
-    from govlink.cli.reconcile import local_dossiers
     from govlink.core.clock import VN_TZ
     from govlink.reports import (
         compute_indicators,
@@ -212,7 +195,7 @@ def report(
             from govlink.dossiers import DossierClient
             from govlink.dossiers._reconcile import reconcile
 
-            client = stack.enter_context(DossierClient(load_settings(profile, profile_file)))
+            client = stack.enter_context(platform_client(DossierClient, profile, profile_file))
             bar = stack.enter_context(progress(json_output=json_output))
             task = bar.add_task(f"Looking up {export.name}", total=None)
 
@@ -231,10 +214,8 @@ def report(
         )
     if csv_file is not None:
         csv_file.write_text(render_csv(result), encoding="utf-8")
-    if json_output:
-        emit_json(report_json(result, generated_at=now))
-        return
-    _print_table(result)
-    for path in (html, csv_file):
-        if path is not None:
-            console().print(f"written {path}")
+    print_result(
+        report_json(result, generated_at=now),
+        json_output,
+        lambda: _print_table(result, written=[p for p in (html, csv_file) if p is not None]),
+    )

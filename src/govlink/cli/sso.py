@@ -8,7 +8,7 @@ login in a browser without writing code.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,8 +17,8 @@ from govlink.cli.common import (
     ProfileFileOption,
     ProfileOption,
     console,
-    emit_json,
-    load_settings,
+    platform_client,
+    print_result,
 )
 
 __all__ = ["app"]
@@ -35,22 +35,22 @@ def discover(
     json_output: JsonOption = False,
 ) -> None:
     """Show the provider's endpoints and signing keys."""
-    from rich.table import Table
-
     from govlink.sso import SsoClient
 
-    settings = load_settings(profile, profile_file)
-    with SsoClient(settings) as sso:
+    with platform_client(SsoClient, profile, profile_file) as sso:
         metadata = sso.discover()
         key_set = sso.signing_keys()
     data = {
         **metadata.model_dump(include=_ENDPOINTS | {"issuer", "source"}),
         "signing_keys": [{"kid": k.kid, "kty": k.kty} for k in key_set.keys],
     }
-    if json_output:
-        emit_json(data)
-        return
-    table = Table(title=f"Identity provider ({metadata.source})", show_header=False)
+    print_result(data, json_output, lambda: _print_provider(data))
+
+
+def _print_provider(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Identity provider ({data['source']})", show_header=False)
     table.add_column(style="bold")
     table.add_column()
     for name in ("issuer", *sorted(_ENDPOINTS)):
@@ -95,11 +95,11 @@ def login_url(
     """Print an authorization URL (state, nonce and PKCE made fresh)."""
     from govlink.sso import SsoClient
 
-    settings = load_settings(profile, profile_file)
     extra = {"login_hint": login_hint, "prompt": "none"} if login_hint else None
-    with SsoClient(settings) as sso:
+    with platform_client(SsoClient, profile, profile_file) as sso:
         login = sso.begin_login(redirect_uri, acr_values=acr_values, extra=extra)
-    if json_output:
-        emit_json({"url": login.url, "state": login.state.model_dump()})
-        return
-    console().print(login.url, soft_wrap=True)
+    print_result(
+        {"url": login.url, "state": login.state.model_dump()},
+        json_output,
+        lambda: console().print(login.url, soft_wrap=True),
+    )

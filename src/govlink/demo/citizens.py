@@ -9,13 +9,10 @@ record is printed masked, as the SDK does by default, then verified.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import httpx
-    from rich.console import Console
-
-    from govlink.core.config import GovLinkSettings
+    from govlink.demo import DemoContext
 
 __all__ = ["run"]
 
@@ -31,14 +28,6 @@ _ID_KEYS = (
 )
 
 
-class _Demo(Protocol):
-    settings: GovLinkSettings
-    console: Console
-    mock_base_url: str
-    admin: httpx.Client
-    state: dict[str, Any]
-
-
 def _field(source: Any, *names: str) -> str | None:
     for name in names:
         value = source.get(name) if isinstance(source, Mapping) else getattr(source, name, None)
@@ -50,7 +39,7 @@ def _field(source: Any, *names: str) -> str | None:
 _SOURCES = {"dossier": "the demo dossier's applicant", "citizen": "the citizen logged in by SSO"}
 
 
-def _applicant_id(demo: _Demo) -> tuple[str | None, str]:
+def _applicant_id(demo: DemoContext) -> tuple[str | None, str]:
     for key, label in _SOURCES.items():
         found = _field(demo.state.get(key), *_ID_KEYS)
         if found and found.isdigit() and len(found) in (9, 12):
@@ -58,14 +47,14 @@ def _applicant_id(demo: _Demo) -> tuple[str | None, str]:
     return None, "the first seeded citizen"
 
 
-def _seed(demo: _Demo) -> list[dict[str, Any]]:
+def _seed(demo: DemoContext) -> list[dict[str, Any]]:
     citizens = demo.admin.get("/seed/citizens").json()
     if not isinstance(citizens, list) or not citizens:
         raise RuntimeError("the mock has no seeded citizens (GET /__admin/seed/citizens)")
     return [c for c in citizens if isinstance(c, dict)]
 
 
-def run(demo: _Demo) -> None:
+def run(demo: DemoContext) -> None:
     from rich.table import Table
 
     from govlink.citizens import CitizenClient

@@ -13,26 +13,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import httpx
-    from rich.console import Console
-
     from govlink.core.config import GovLinkSettings
+    from govlink.demo import DemoContext
 
 __all__ = ["AGENCY_A", "AGENCY_B", "agency_settings", "run"]
 
 AGENCY_A = "000.00.00.H47"
 AGENCY_B = "000.00.00.G22"
-
-
-class _Demo(Protocol):
-    settings: GovLinkSettings
-    console: Console
-    mock_base_url: str
-    admin: httpx.Client
-    state: dict[str, Any]
 
 
 def _system_of(code: str) -> tuple[str, str]:
@@ -77,7 +67,7 @@ def _secret(value: str) -> Any:
     return SecretStr(value)
 
 
-def run(demo: _Demo) -> None:
+def run(demo: DemoContext) -> None:
     from govlink.documents import (
         Attachment,
         DocumentClient,

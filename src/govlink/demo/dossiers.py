@@ -22,13 +22,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import httpx
-    from rich.console import Console
-
     from govlink.core.config import GovLinkSettings
+    from govlink.demo import DemoContext
     from govlink.sync import DrainStats, SqlOutbox
 
 __all__ = ["DOSSIERS", "FAULTS", "run"]
@@ -56,14 +54,6 @@ PATHS: tuple[tuple[tuple[int, ...], int], ...] = (
 )
 
 
-class _Demo(Protocol):
-    settings: GovLinkSettings
-    console: Console
-    mock_base_url: str
-    admin: httpx.Client
-    state: dict[str, Any]
-
-
 @dataclass
 class _Planned:
     code: str
@@ -72,14 +62,14 @@ class _Planned:
     statuses: tuple[int, ...]
 
 
-def _seed(demo: _Demo, section: str) -> list[dict[str, Any]]:
+def _seed(demo: DemoContext, section: str) -> list[dict[str, Any]]:
     items = demo.admin.get(f"/seed/{section}").json()
     if not isinstance(items, list) or not items:
         raise RuntimeError(f"the mock has no seeded {section} (GET /__admin/seed/{section})")
     return [item for item in items if isinstance(item, dict)]
 
 
-def _plan(demo: _Demo, rng: random.Random) -> list[_Planned]:
+def _plan(demo: DemoContext, rng: random.Random) -> list[_Planned]:
     procedures, citizens = _seed(demo, "procedures"), _seed(demo, "citizens")
     paths = [path for path, _w in PATHS]
     weights = [weight for _p, weight in PATHS]
@@ -170,7 +160,7 @@ def _enqueue_day(
     return keys
 
 
-def _drain(demo: _Demo, outbox: SqlOutbox, total: int) -> DrainStats:
+def _drain(demo: DemoContext, outbox: SqlOutbox, total: int) -> DrainStats:
     # Retry quickly and quietly: the faults are injected on purpose.
     http = demo.settings.http.model_copy(update={"backoff_initial": 0.02, "backoff_max": 0.2})
     settings = demo.settings.model_copy(update={"http": http})
@@ -186,7 +176,7 @@ def _drain(demo: _Demo, outbox: SqlOutbox, total: int) -> DrainStats:
 
 
 def _drain_quietly(
-    demo: _Demo, outbox: SqlOutbox, total: int, settings: GovLinkSettings
+    demo: DemoContext, outbox: SqlOutbox, total: int, settings: GovLinkSettings
 ) -> DrainStats:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -218,7 +208,7 @@ def _drain_quietly(
         )
 
 
-def _keep_one(demo: _Demo, plan: list[_Planned]) -> _Planned:
+def _keep_one(demo: DemoContext, plan: list[_Planned]) -> _Planned:
     """A dossier with a fee, preferably one whose fee was requested (status 6)."""
     with_fee = [p for p in plan if int(p.procedure.get("le_phi", 0) or 0) > 0]
     for candidates in ([p for p in with_fee if 6 in p.statuses], with_fee, plan):
@@ -227,7 +217,7 @@ def _keep_one(demo: _Demo, plan: list[_Planned]) -> _Planned:
     raise RuntimeError("no dossier planned")  # pragma: no cover - plan is never empty
 
 
-def run(demo: _Demo) -> None:
+def run(demo: DemoContext) -> None:
     import httpx
 
     from govlink.core.clock import VN_TZ

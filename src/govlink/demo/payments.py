@@ -14,28 +14,17 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 if TYPE_CHECKING:
-    import httpx
-    from rich.console import Console
-
-    from govlink.core.config import GovLinkSettings
+    from govlink.demo import DemoContext
     from govlink.payments import CallbackOutcome, CallbackVerifier, EReceipt
 
 __all__ = ["CallbackReceiver", "run"]
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _FALLBACK_PROCEDURE = {"ma_tthc": "1.000894", "ten_tthc": "Đăng ký kết hôn", "le_phi": 30000}
-
-
-class _Demo(Protocol):
-    settings: GovLinkSettings
-    console: Console
-    mock_base_url: str
-    admin: httpx.Client
-    state: dict[str, Any]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -95,7 +84,7 @@ def _field(source: Any, *names: str) -> Any:
     return None
 
 
-def _procedure(demo: _Demo, code: str | None) -> Mapping[str, Any]:
+def _procedure(demo: DemoContext, code: str | None) -> Mapping[str, Any]:
     try:
         reply = demo.admin.get("/seed/procedures")
         data = reply.json() if reply.status_code == 200 else None
@@ -120,7 +109,7 @@ def _first_text_line(receipt: EReceipt) -> str | None:
     return next((line.strip() for line in text.splitlines() if line.strip()), None)
 
 
-def run(demo: _Demo) -> None:
+def run(demo: DemoContext) -> None:
     import httpx
 
     from govlink.payments import ExpectedPayment, PaymentClient, ReceiptInfo, format_vnd

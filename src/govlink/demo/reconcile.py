@@ -13,14 +13,17 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from govlink.demo import DemoContext
 
 __all__ = ["DRIFT", "run"]
 
 DRIFT: dict[str, Any] = {"lose": 0.04, "stale": 0.06, "drop_results": 0.06, "seed": 2026}
 
 
-def run(demo: Any) -> None:
+def run(demo: DemoContext) -> None:
     from govlink.dossiers import DossierClient, DossierSink
     from govlink.dossiers._outbox import enqueue_dossiers
     from govlink.dossiers._reconcile import ReconcileClass, outbox_blocks, plan_fix, reconcile

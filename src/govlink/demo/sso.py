@@ -9,28 +9,17 @@ identity goes to ``demo.state["citizen"]`` for the later steps.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import httpx
-    from rich.console import Console
-
-    from govlink.core.config import GovLinkSettings
+    from govlink.demo import DemoContext
 
 __all__ = ["run"]
 
 _FALLBACK_CITIZEN = "001085000001"
 
 
-class _Demo(Protocol):
-    settings: GovLinkSettings
-    console: Console
-    mock_base_url: str
-    admin: httpx.Client
-    state: dict[str, Any]
-
-
-def _pick_citizen(demo: _Demo) -> str:
+def _pick_citizen(demo: DemoContext) -> str:
     """A seeded citizen with LoA2 if there is one (the demo should show a strong login)."""
     try:
         citizens = demo.admin.get("/seed/citizens").json()
@@ -43,7 +32,7 @@ def _pick_citizen(demo: _Demo) -> str:
     return str(chosen.get("so_dinh_danh") or _FALLBACK_CITIZEN)
 
 
-def run(demo: _Demo) -> None:
+def run(demo: DemoContext) -> None:
     import httpx
     from rich.table import Table
 

@@ -18,6 +18,7 @@ import pytest
 BINARY = b"\xff\xfe\x00\x9c binary \x00"
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
 BIG_FIELD = "x" * (20 * 1024 * 1024)
+BAD_JSON_LINE = '{"reference": "R1", "amount": 1, "status": "paid", "MaHoSo": "H1"}\nnot json\n'
 
 
 def _write(tmp: Path, name: str, data: bytes | str) -> str:
@@ -43,6 +44,21 @@ CASES: dict[str, tuple[Case, str]] = {
     "deeply nested ledger": (
         lambda t, m: ["payments", "reconcile", "--ledger", _write(t, "d.jsonl", DEEP_JSON)],
         "nested too deeply",
+    ),
+    "ledger line that is not JSON (payments reconcile)": (
+        lambda t, m: ["payments", "reconcile", "--ledger", _write(t, "l.jsonl", BAD_JSON_LINE)],
+        "l.jsonl:2: not a JSON object",
+    ),
+    "ledger line that is not JSON (report)": (
+        lambda t, m: [
+            "report",
+            _write(t, "export.csv", "MaHoSo,TrangThaiHoSo\nH1,1\n"),
+            "--from-reconcile",
+            _write(t, "saved.json", '{"differences": []}'),
+            "--ledger",
+            _write(t, "l.jsonl", BAD_JSON_LINE),
+        ],
+        "l.jsonl:2: not a JSON object",
     ),
     "20 MB CSV field in a ledger": (
         lambda t, m: [
