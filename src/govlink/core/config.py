@@ -387,11 +387,12 @@ def _refuse_unknown_keys(section: dict[str, Any], path: Path, name: str) -> None
         )
 
 
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, tables merged key by key (profile layering)."""
     out = dict(base)
     for key, value in top.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out
@@ -409,7 +410,7 @@ class _ProfileSource(PydanticBaseSettingsSource):
         file_value = state.get("profile_file")
         values: dict[str, Any] = builtin_profile(name) or {}
         if file_value:
-            values = _deep_merge(values, _load_profile_file(Path(file_value), name))
+            values = deep_merge(values, _load_profile_file(Path(file_value), name))
         elif builtin_profile(name) is None:
             raise ConfigurationError(
                 f"profile {name!r} is not built in and no profile file is set",

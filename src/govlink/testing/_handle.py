@@ -29,16 +29,6 @@ class MockAdminError(ValueError):
         self.status = status
 
 
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def _params(filters: dict[str, Any]) -> dict[str, str]:
     params: dict[str, str] = {}
     for key, value in filters.items():
@@ -109,9 +99,9 @@ class MockHandle:
     def settings(self, **overrides: Any) -> GovLinkSettings:
         """:class:`GovLinkSettings` for this server; ``overrides`` are deep-merged
         (``settings(http={"max_retries": 0})``)."""
-        from govlink.core.config import GovLinkSettings
+        from govlink.core.config import GovLinkSettings, deep_merge
 
-        values = _deep_merge({"profile": "mock", "profile_file": None, **self.profile()}, overrides)
+        values = deep_merge({"profile": "mock", "profile_file": None, **self.profile()}, overrides)
         return GovLinkSettings.load(**values)
 
     def client(self, **overrides: Any) -> GovLink:

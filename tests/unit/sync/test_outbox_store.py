@@ -169,7 +169,8 @@ def test_release_owner_hands_back_only_that_owners_leases(store: SqliteOutbox) -
     store.enqueue_many([change("A", 1), change("B", 1), change("C", 1)], now=1.0)
     mine = claim(store, 2, owner="w1")
     theirs = claim(store, 1, owner="w2")
-    assert len(mine) == 2 and len(theirs) == 1
+    assert len(mine) == 2
+    assert len(theirs) == 1
     assert store.release_owner("w1", now=1001.0) == 2
     assert {i.attempts for i in store.items() if i.id in {m.id for m in mine}} == {0}
     assert store.release_owner("w1", now=1002.0) == 0  # nothing left: a no-op
