@@ -6,6 +6,9 @@ have the same name, parameters (names, kinds, defaults, annotations) and be awai
 (a coroutine function, or an async iterator for a streaming method). A method that
 does no I/O is written once, in a base both clients share: the very same function on
 both sides passes. A callback parameter of the async twin may also accept awaitables.
+
+This is the signature half; ``test_parity_results`` checks that both twins give the
+same result against the in-process mock.
 """
 
 from __future__ import annotations
