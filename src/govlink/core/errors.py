@@ -173,7 +173,15 @@ class PlatformError(GovLinkError):
 
 
 class NotFoundError(PlatformError):
-    """The platform has no record for what was asked (dossier, citizen, document)."""
+    """The platform has no record for what was asked (dossier, citizen, document).
+
+    Never retryable, whatever HTTP status carried it (a SOAP service sends every
+    fault, "no such citizen" included, with HTTP 500): asking again finds nothing more.
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retryable = False
 
 
 class ValidationError(GovLinkError):

@@ -443,3 +443,15 @@ async def test_async_transport_is_built_by_zeeps_constructor_and_never_uses_its_
     await transport.post(ADDRESS, b"<x/>", {})
     assert [str(r.url) for r in sent] == [ADDRESS]
     await transport.aclose()
+
+
+def test_a_fault_blamed_on_the_request_is_not_retryable() -> None:
+    from govlink.core.errors import NotFoundError
+    from govlink.core.soap import SoapFault, SoapFaultError
+
+    client_fault = SoapFault(code="soap:Client", message="bad field", status_code=500)
+    server_fault = SoapFault(code="soap:Server", message="database busy", status_code=500)
+    assert SoapFaultError("x", fault=client_fault).retryable is False
+    assert SoapFaultError("x", fault=server_fault).retryable is True
+    # "No such record" stays so however it travels (SOAP faults come with HTTP 500).
+    assert NotFoundError("no citizen", code="KHONG_TIM_THAY", status_code=500).retryable is False

@@ -123,6 +123,14 @@ class SoapFaultError(PlatformError):
             hint=hint,
             correlation_id=fault.correlation_id,
         )
+        # SOAP sends every fault with HTTP 500, so that status alone does not make a
+        # fault retryable: one whose code blames the request (SOAP 1.1 ``Client``,
+        # 1.2 ``Sender``) fails the same way again.
+        if fault.local_code in _REQUEST_FAULT_CODES:
+            self.retryable = False
+
+
+_REQUEST_FAULT_CODES = frozenset({"Client", "Sender", "VersionMismatch", "MustUnderstand"})
 
 
 class SoapAuthenticationError(AuthenticationError):
