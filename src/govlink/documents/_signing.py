@@ -51,6 +51,7 @@ from govlink.core.xml import (
 from govlink.documents.edxml._build import BuiltTree, package_tree, status_tree
 from govlink.documents.edxml._parse import (
     DEFAULT_PACKAGE_MAX_BYTES,
+    edxml_child,
     edxml_local,
     kind_of,
     package_from_tree,
@@ -73,16 +74,12 @@ __all__ = [
 
 SignatureScope = Literal["document", "envelope"]
 
-_HEADER_LOCATION = f"./{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader/"
+_EDXML_TAG = f"{{{EDXML_NS}}}edXML"
+_HEADER_TAG = f"{{{EDXML_NS}}}edXMLHeader"
 
 
 _local = edxml_local
-
-
-def _child(element: etree._Element | None, name: str) -> etree._Element | None:
-    if element is None:
-        return None
-    return next((c for c in element if _local(c) == name), None)
+_child = edxml_child
 
 
 def _header_of(root: etree._Element) -> etree._Element | None:
@@ -387,7 +384,7 @@ class PackageVerifier:
         Close the result (or let it be garbage-collected) to delete the spooled
         attachment files of large packages.
         """
-        if isinstance(source, bytes | bytearray) and len(source) <= _IN_MEMORY_LIMIT:
+        if isinstance(source, (bytes, bytearray)) and len(source) <= _IN_MEMORY_LIMIT:
             # small: libxml2 parses the bytes (attachments inline), no spooling
             verified = self.verifier.verify(
                 bytes(source), location=_signature_location, at=at, max_bytes=self.max_bytes
@@ -445,7 +442,7 @@ class PackageVerifier:
         else:
             raise SignatureError(f"unsupported signature reference {reference!r}")
         result = VerifiedEdxml(
-            kind_of(signed),
+            _kind(signed, verified.signed_data),
             verified,
             scope,
             found_as,
@@ -465,19 +462,30 @@ class PackageVerifier:
 _IN_MEMORY_LIMIT = 8 * 1024 * 1024
 
 
-def _signature_location(root: etree._Element) -> str | None:
-    """Where the standard puts the signature (``edXMLEnvelope/edXMLHeader``) when it
-    is there in proper namespaces; else None (anywhere, exactly one)."""
-    if root.tag != f"{{{EDXML_NS}}}edXML":
+def _kind(signed: etree._Element, canonical: bytes | str) -> Literal["edoc", "status"]:
+    """:func:`kind_of` the signed content, whose canonical bytes are at hand: without
+    ``Status`` in them it has neither a ``Status`` nor a ``StatusCode`` element (an
+    element's name is always spelled out in canonical XML), so it is a document
+    package; a byte search is cheaper than walking the header for each package."""
+    if isinstance(canonical, bytes) and b"Status" not in canonical:
+        return "edoc"
+    return kind_of(signed)
+
+
+def _signature_location(root: etree._Element) -> etree._Element | None:
+    """Where the standard puts the signature (``edXMLEnvelope/edXMLHeader``, handed
+    on as the element itself) when it is there in proper namespaces; else None
+    (anywhere, exactly one)."""
+    if root.tag != _EDXML_TAG:
         return None
-    header = _header_of(root)
-    if header is None or header.tag != f"{{{EDXML_NS}}}edXMLHeader":
+    header = _child(_child(root, "edXMLEnvelope"), "edXMLHeader")
+    if header is None or header.tag != _HEADER_TAG:
         return None
-    if header.getparent() is None or header.getparent().getparent() is not root:  # type: ignore[union-attr]
-        return None
-    if not any(isinstance(c.tag, str) and etree.QName(c).localname == "Signature" for c in header):
-        return None
-    return _HEADER_LOCATION
+    for child in header:  # a Signature child, in any namespace or none
+        tag = child.tag
+        if isinstance(tag, str) and (tag == "Signature" or tag.endswith("}Signature")):
+            return header
+    return None
 
 
 def signer_from_settings(settings: GovLinkSettings) -> PackageSigner | None:

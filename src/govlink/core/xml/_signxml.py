@@ -6,6 +6,7 @@ changes one fails loudly)."""
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
@@ -41,7 +42,7 @@ def _rooted(node: Any) -> Any:
     if (
         isinstance(node, etree._Element)
         and node.getparent() is not None
-        and any(e.prefix is None for e in node.iter() if isinstance(e.tag, str))
+        and any(e.prefix is None for e in node.iter(etree.Element))
     ):
         # only subtrees with unprefixed (default-namespace) elements are affected
         return etree.fromstring(etree.tostring(node, with_tail=False), parser=hardened_parser())
@@ -49,7 +50,8 @@ def _rooted(node: Any) -> Any:
 
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
-_C14N11_INHERITED = frozenset({f"{{{_XML_NS}}}lang", f"{{{_XML_NS}}}space"})
+_XML_PREFIX = f"{{{_XML_NS}}}"
+_C14N11_INHERITED = frozenset({f"{_XML_PREFIX}lang", f"{_XML_PREFIX}space"})
 
 
 def _inherited_xml_attributes(
@@ -69,13 +71,15 @@ def _inherited_xml_attributes(
     top = node
     for ancestor in node.iterancestors():
         top = ancestor
-        for name, value in ancestor.attrib.items():
+        for name, value in ancestor.items():
             key = str(name)
-            if key.startswith(f"{{{_XML_NS}}}") and key not in found:
+            if key.startswith(_XML_PREFIX) and key not in found:
                 found[key] = str(value)
-    if outer and top is not node and etree.QName(top).localname == "Signature":
+    if outer and top is not node and str(top.tag).rpartition("}")[2] == "Signature":
         for key, value in outer.items():
             found.setdefault(key, value)
+    if not found:  # the usual case: nothing to add
+        return found
     c14n11 = "xml-c14n11" in algorithm_uri
     return {
         key: value
@@ -84,20 +88,45 @@ def _inherited_xml_attributes(
     }
 
 
-def _c14n_fixed(self: Any, nodes: Any, algorithm: Any, inclusive_ns_prefixes: Any) -> bytes:
+_UNPREFIXED_END_TAG = re.compile(rb"</[^:>]*+>")
+"""An element without a prefix in canonical XML, which writes every end tag
+(``</Name>``): text and attribute values never hold a raw ``<``, so only such an
+element (or a comment's content, which merely costs a second pass) can match."""
+
+
+def _c14n_fixed(self: Any, nodes: Any, algorithm: Any, inclusive_ns_prefixes: Any = None) -> bytes:
     items = nodes if isinstance(nodes, list) else [nodes]
-    uri = str(getattr(algorithm, "value", algorithm))
+    c14n = super(type(self), self)._c14n
+    for node in items:
+        if isinstance(node, etree._Element) and node.getparent() is not None:
+            break
+    else:
+        # whole documents: libxml2 renders them right and they inherit nothing
+        canonical: bytes = c14n(
+            items, algorithm=algorithm, inclusive_ns_prefixes=inclusive_ns_prefixes
+        )
+        return canonical
+    uri = str(getattr(algorithm, "_value_", algorithm))  # an Enum member's value
     outer = getattr(self, "outer_xml_attributes", None)
-    inherited = [(node, _inherited_xml_attributes(node, uri, outer)) for node in items]
+    inherited = [
+        (node, attributes)
+        for node in items
+        if (attributes := _inherited_xml_attributes(node, uri, outer))
+    ]
     for node, attributes in inherited:
         for name, value in attributes.items():
             node.set(name, value)
     try:
-        canonical: bytes = super(type(self), self)._c14n(
-            [_rooted(n) for n in items],
-            algorithm=algorithm,
-            inclusive_ns_prefixes=inclusive_ns_prefixes,
-        )
+        canonical = c14n(items, algorithm=algorithm, inclusive_ns_prefixes=inclusive_ns_prefixes)
+        # The libxml2 subtree bug (see _rooted) needs an unprefixed element, and every
+        # element of the subset is in the output: look there rather than walk the
+        # subtree beforehand (usually all prefixed, so one pass is all it costs).
+        if _UNPREFIXED_END_TAG.search(canonical):
+            canonical = c14n(
+                [_rooted(n) for n in items],
+                algorithm=algorithm,
+                inclusive_ns_prefixes=inclusive_ns_prefixes,
+            )
     finally:
         for node, attributes in inherited:
             for name in attributes:

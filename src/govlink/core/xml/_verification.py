@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -73,6 +73,18 @@ class VerifiedXml:
     signature wrapping (is the signed element the one in place?), never for
     reading content."""
 
+    @classmethod
+    def _of(cls, **values: Any) -> VerifiedXml:
+        """The instance with these field values, built without the generated
+        ``__init__`` (a frozen dataclass sets each field through
+        ``object.__setattr__``, a measurable part of a small verification). Every
+        field must be given."""
+        if values.keys() != _VERIFIED_FIELDS:
+            raise TypeError(f"VerifiedXml needs exactly the fields {sorted(_VERIFIED_FIELDS)}")
+        instance = object.__new__(cls)
+        instance.__dict__.update(values)
+        return instance
+
     @property
     def signer_subject(self) -> str:
         return _subject(self.certificate)
@@ -82,13 +94,25 @@ class VerifiedXml:
         return "sha1" in self.algorithm or self.digest_algorithm == "sha1"
 
 
-def _find_signatures(root: etree._Element, location: str | None) -> list[etree._Element]:
-    base = root if location is None else root.find(location.rstrip("/") or ".")
-    if base is None:
-        return []
+_SIGNATURE_TAG = f"{{{DSIG_NS}}}Signature"
+
+
+_VERIFIED_FIELDS = frozenset(f.name for f in fields(VerifiedXml))
+
+
+def _find_signatures(
+    root: etree._Element, location: str | None, base: etree._Element | None = None
+) -> tuple[list[etree._Element], bool]:
+    """The xmldsig ``Signature`` children of ``base`` (the element ``location`` names,
+    when the caller already holds it), or anywhere in the document (no location);
+    and whether the document holds no other xmldsig ``Signature``."""
+    everywhere = list(root.iter(_SIGNATURE_TAG))
     if location is None:
-        return list(root.iter(f"{{{DSIG_NS}}}Signature"))
-    return base.findall(f"{{{DSIG_NS}}}Signature")
+        return everywhere, True
+    if base is None:
+        base = root.find(location.rstrip("/") or ".")
+    found = [s for s in everywhere if s.getparent() is base] if base is not None else []
+    return found, len(everywhere) == len(found)
 
 
 def _find_foreign_signature(root: etree._Element, location: str | None) -> etree._Element | None:
@@ -122,6 +146,10 @@ def _to_dsig_namespace(element: etree._Element) -> etree._Element:
         return new
 
     return convert(element, None)
+
+
+SignatureLocation = str | etree._Element | Callable[[etree._Element], str | etree._Element | None]
+"""Where :meth:`XmlVerifier.verify` expects the signature: see there."""
 
 
 class XmlVerifier:
@@ -167,8 +195,22 @@ class XmlVerifier:
         self._cls = _verifier_class()
         self._methods = accepted_signature_methods(allow_sha1)
         self._digests = accepted_digests(allow_sha1)
+        self._configs: dict[str, Any] = {}
 
-    def _config(self, location: str, at: datetime) -> Any:
+    def _config(self, location: str, at: datetime | None) -> Any:
+        """signxml's expectations; ``at=None``: signxml checks the certificate's
+        validity at the current time, and the configuration is built once per
+        location (it then holds nothing that changes between calls)."""
+        if at is None:
+            cached = self._configs.get(location)
+            if cached is None:
+                if len(self._configs) > 64:
+                    self._configs.clear()
+                cached = self._configs[location] = self._new_config(location, None)
+            return cached
+        return self._new_config(location, at)
+
+    def _new_config(self, location: str, at: datetime | None) -> Any:
         return SignatureConfiguration(
             require_x509=True,
             location=location,
@@ -284,14 +326,14 @@ class XmlVerifier:
         self,
         data: bytes | etree._Element,
         *,
-        location: str | Callable[[etree._Element], str | None] | None = None,
+        location: SignatureLocation | None = None,
         at: datetime | None = None,
         external: ExternalText | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> VerifiedXml:
         """Verify the one signature at ``location`` (an ElementPath to its parent,
-        e.g. ``"./{ns}Header/"``, or a function of the parsed document giving one;
-        default: anywhere, but then exactly one).
+        e.g. ``"./{ns}Header/"``, or that parent element itself, or a function of the
+        parsed document giving either; default: anywhere, but then exactly one).
 
         Raises :class:`~govlink.core.errors.SignatureError` naming what failed.
         """
@@ -299,20 +341,27 @@ class XmlVerifier:
         # is), so the document is parsed once, by the hardened parser.
         root = (
             parse_xml(bytes(data), max_bytes=max_bytes)
-            if isinstance(data, bytes | bytearray)
+            if isinstance(data, (bytes, bytearray))
             else data
         )
         if (
-            b"WithComments" in data if isinstance(data, bytes | bytearray) else True
+            b"WithComments" in data if isinstance(data, (bytes, bytearray)) else True
         ) and _uri_empty_with_comments(root):
             root = _without_comments(root)
         payload: etree._Element = root
         if callable(location):
             location = location(root)
+        base: etree._Element | None = None
+        if isinstance(location, etree._Element):
+            # the parent itself (found by the caller): its path is what signxml needs
+            tree = location.getroottree()
+            path = tree.getelementpath(location)
+            base = location if tree.getroot() is root else None  # else: a copy of root
+            location = "./" if path == "." else f"./{path}/"
         when = (at or self.clock.now()).astimezone(UTC)
         found_as = "xmldsig"
         found_namespace: str | None = DSIG_NS
-        signatures = _find_signatures(root, location)
+        signatures, alone = _find_signatures(root, location, base)
         if not signatures:
             foreign = _find_foreign_signature(root, location)
             if foreign is None:
@@ -347,38 +396,35 @@ class XmlVerifier:
         signature = signatures[0]
         embedded = _order_chain(_embedded_chain(signature))
         candidates, trusted, note = self._pick_certificate(embedded, when)
-        config_location = location if location is not None else ".//"
-        config = self._config(config_location, when)
+        # signxml looks the signature up again by its location; when it is the only
+        # xmldsig Signature in the document, ".//" finds the same element for less
+        # (an ElementPath of several steps is a measurable part of a small verification)
+        config_location = location if location is not None and not alone else ".//"
+        # on the real clock signxml's own "now" is this same time, so the configuration
+        # without a time is reused; an explicit time or a given Clock is passed on
+        real_time = at is None and type(self.clock) is SystemClock
+        config = self._config(config_location, None if real_time else when)
         result, signing_cert, last_error = self._attempt(
             payload, candidates, config, external, _xml_attributes_in_scope(signature)
         )
         if result is None or signing_cert is None:
             assert last_error is not None
             raise last_error
-        signature_xml = result.signature_xml
-        method = signature_xml.find(f"{{{DSIG_NS}}}SignedInfo/{{{DSIG_NS}}}SignatureMethod")
-        c14n_node = signature_xml.find(
-            f"{{{DSIG_NS}}}SignedInfo/{{{DSIG_NS}}}CanonicalizationMethod"
-        )
-        reference = signature_xml.find(f"{{{DSIG_NS}}}SignedInfo/{{{DSIG_NS}}}Reference")
-        digest_node = signature_xml.find(
-            f"{{{DSIG_NS}}}SignedInfo/{{{DSIG_NS}}}Reference/{{{DSIG_NS}}}DigestMethod"
-        )
-        method_uri = method.get("Algorithm", "") if method is not None else ""
-        c14n_uri = c14n_node.get("Algorithm", "") if c14n_node is not None else ""
-        digest_uri = digest_node.get("Algorithm", "") if digest_node is not None else ""
-        algorithm = _ALGORITHM_NAMES.get(method_uri, method_uri)
-        digest_name = _DIGEST_NAMES.get(digest_uri, digest_uri)
+        # what signxml verified, read from its own copy of the Signature
+        c14n_node, method, reference, digest_node = _signed_info_parts(result.signature_xml)
+        method_uri = _algorithm_of(method)
+        c14n_uri = _algorithm_of(c14n_node)
+        digest_uri = _algorithm_of(digest_node)
         if result.signed_xml is None:
             raise SignatureError("the signed content is not XML")
-        verified = VerifiedXml(
+        verified = VerifiedXml._of(
             signed_xml=result.signed_xml,
             signed_data=result.signed_data,
-            reference_uri=reference.get("URI", "") if reference is not None else "",
+            reference_uri=str(reference.get("URI", "")) if reference is not None else "",
             certificate=signing_cert,
-            algorithm=algorithm,
-            digest_algorithm=digest_name,
-            c14n=next((k for k, v in C14N_METHODS.items() if c14n_uri.startswith(v)), c14n_uri),
+            algorithm=_ALGORITHM_NAMES.get(method_uri, method_uri),
+            digest_algorithm=_DIGEST_NAMES.get(digest_uri, digest_uri),
+            c14n=_c14n_name(c14n_uri),
             trusted=trusted,
             trust_note=note,
             found_as=found_as,
@@ -394,6 +440,63 @@ class XmlVerifier:
         return verified
 
 
+_SIGNED_INFO_TAG = f"{{{DSIG_NS}}}SignedInfo"
+_C14N_METHOD_TAG = f"{{{DSIG_NS}}}CanonicalizationMethod"
+_SIGNATURE_METHOD_TAG = f"{{{DSIG_NS}}}SignatureMethod"
+_REFERENCE_TAG = f"{{{DSIG_NS}}}Reference"
+_DIGEST_METHOD_TAG = f"{{{DSIG_NS}}}DigestMethod"
+
+
+_Found = etree._Element | None
+
+
+def _signed_info_parts(signature: etree._Element) -> tuple[_Found, _Found, _Found, _Found]:
+    """``SignedInfo``'s ``CanonicalizationMethod``, ``SignatureMethod`` and
+    ``Reference``, and the reference's ``DigestMethod``: the first of each, as
+    ``find`` gives them. Plain loops that stop once all are found (the schema puts
+    them first): this runs for every verification, where ElementPath is a measurable
+    part of the cost."""
+    signed_info = None
+    for child in signature:
+        if child.tag == _SIGNED_INFO_TAG:
+            signed_info = child
+            break
+    c14n_node = method = reference = digest_node = None
+    if signed_info is not None:
+        for child in signed_info:
+            tag = child.tag
+            if tag == _C14N_METHOD_TAG and c14n_node is None:
+                c14n_node = child
+            elif tag == _SIGNATURE_METHOD_TAG and method is None:
+                method = child
+            elif tag == _REFERENCE_TAG and reference is None:
+                reference = child
+            if c14n_node is not None and method is not None and reference is not None:
+                break
+    if reference is not None:
+        for child in reference:
+            if child.tag == _DIGEST_METHOD_TAG:
+                digest_node = child
+                break
+    return c14n_node, method, reference, digest_node
+
+
+_C14N_NAMES = {uri: name for name, uri in C14N_METHODS.items()}
+
+
+def _c14n_name(uri: str) -> str:
+    """The friendly name of a canonicalisation URI (``#WithComments`` variants
+    included), or the URI itself."""
+    name = _C14N_NAMES.get(uri)
+    if name is not None:
+        return name
+    return next((k for k, v in C14N_METHODS.items() if uri.startswith(v)), uri)
+
+
+def _algorithm_of(element: etree._Element | None) -> str:
+    return str(element.get("Algorithm", "")) if element is not None else ""
+
+
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 
@@ -401,7 +504,7 @@ def _xml_attributes_in_scope(element: etree._Element) -> dict[str, str]:
     """The ``xml:*`` attributes in scope at ``element`` (its own, then inherited)."""
     found: dict[str, str] = {}
     for node in (element, *element.iterancestors()):
-        for name, value in node.attrib.items():
+        for name, value in node.items():
             key = str(name)
             if key.startswith(f"{{{_XML_NS}}}") and key not in found:
                 found[key] = str(value)

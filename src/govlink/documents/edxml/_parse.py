@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_PACKAGE_MAX_BYTES",
     "ParsedEdxml",
     "SignatureInfo",
+    "edxml_child",
     "edxml_local",
     "kind_of",
     "package_from_tree",
@@ -181,10 +182,25 @@ def _children(element: etree._Element | None, name: str) -> list[etree._Element]
     return [c for c in element if _local(c) == name]
 
 
-def _first(element: etree._Element | None, name: str) -> etree._Element | None:
+def edxml_child(element: etree._Element | None, name: str) -> etree._Element | None:
+    """The first child named ``name`` in the edXML namespace or in none (as
+    :func:`edxml_local` matches).
+
+    Plain tag comparison: this runs several times per verification, and the child
+    wanted is usually the first or second one, where this loop beats both a call
+    per child and lxml's tag-filtered iterators (which build a matcher each call).
+    """
     if element is None:
         return None
-    return next((c for c in element if _local(c) == name), None)
+    qualified = _EDXML_PREFIX + name
+    for child in element:
+        tag = child.tag
+        if tag in (qualified, name):
+            return child
+    return None
+
+
+_first = edxml_child
 
 
 def _unknown_children(element: etree._Element | None, known: set[str]) -> list[str]:
@@ -319,13 +335,20 @@ def _status_element(header: etree._Element | None) -> etree._Element | None:
     """Where the status fields sit: ``edXMLHeader/Status`` (the standard), or — as in
     a public Bkav sample — directly under ``edXMLHeader/MessageHeader`` (recognised
     by its ``StatusCode``)."""
-    status = _first(header, "Status")
-    if status is not None:
-        return status
-    message = _first(header, "MessageHeader")
-    if message is not None and _first(message, "StatusCode") is not None:
-        return message
-    return None
+    if header is None:
+        return None
+    message = None
+    for child in header:  # one pass: this decides the kind of every verified message
+        name = _local(child)
+        if name == "Status":
+            return child
+        if name == "MessageHeader" and message is None:
+            message = child
+    # usually absent: lxml's tag filter scans the children faster than a loop here
+    if message is None:
+        return None
+    found = next(message.iterchildren(_EDXML_PREFIX + "StatusCode", "StatusCode"), None)
+    return message if found is not None else None
 
 
 def status_from_tree(root: etree._Element) -> StatusMessage:
