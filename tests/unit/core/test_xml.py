@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,12 +13,15 @@ from lxml import etree
 
 from govlink.core.errors import SignatureError
 from govlink.core.xml import (
+    DSIG_NS,
     SpooledText,
     TrustStore,
+    VerifiedXml,
     XmlRejectedError,
     XmlSigner,
     XmlVerifier,
     c14n_escape_text,
+    load_certificates,
     new_marker,
     parse_xml,
     parse_xml_streaming,
@@ -169,6 +174,51 @@ def test_two_signatures_are_refused() -> None:
     twice = _signer().sign(signed, parent=signed[1])
     with pytest.raises(SignatureError, match="2 signatures"):
         XmlVerifier(trust=TrustStore.from_pem(PKI / "ca.cert.pem")).verify(etree.tostring(twice))
+
+
+def test_the_signature_at_the_location_is_verified_when_another_comes_first() -> None:
+    """signxml looks the signature up again: with another xmldsig Signature earlier
+    in the document, the one at the location (a path or the element) is still the
+    one checked, and the other stays part of the signed content."""
+    root = etree.fromstring(b"<doc><body><p>1</p></body><head/></doc>")
+    first = _signer().sign(root, parent=root[0])  # a signature inside body...
+    both = _signer().sign(first, parent=first[1])  # ...then the one in head over it
+    data = etree.tostring(both)
+    verifier = XmlVerifier(trust=TrustStore.from_pem(PKI / "ca.cert.pem"))
+    for location in ("./head/", lambda document: document[1]):
+        result = verifier.verify(data, location=location)
+        assert result.trusted
+        assert result.signed_xml.find(f"body/{{{DSIG_NS}}}Signature") is not None
+    with pytest.raises(SignatureError, match="2 signatures"):
+        verifier.verify(data)  # anywhere: exactly one
+
+
+def test_an_expired_pinned_certificate_is_refused_on_every_call() -> None:
+    """Pinned certificates get no chain check; signxml checks their dates, at the
+    current time (its configuration is reused between calls) or at ``at``."""
+    expired = XmlSigner.from_files(PKI / "expired.key.pem", PKI / "expired.cert.pem")
+    data = etree.tostring(expired.sign(etree.fromstring(b"<doc><a>1</a></doc>")))
+    verifier = XmlVerifier(pinned=load_certificates(PKI / "expired.cert.pem"))
+    for _ in range(2):
+        with pytest.raises(SignatureError, match="not valid"):
+            verifier.verify(data)
+    assert verifier.verify(data, at=datetime(2025, 3, 1, tzinfo=UTC)).trusted
+
+
+def test_verified_xml_is_a_complete_frozen_dataclass() -> None:
+    root = etree.fromstring(b"<doc><a>1</a></doc>")
+    data = etree.tostring(_signer().sign(root))
+    result = XmlVerifier(trust=TrustStore.from_pem(PKI / "ca.cert.pem")).verify(data)
+    values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    assert values["algorithm"] == "rsa-sha256"
+    assert values["digest_algorithm"] == "sha256"
+    assert values["c14n"] == "c14n"
+    assert values["reference_uri"] == ""
+    assert dataclasses.replace(result, trusted=False).trusted is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.trusted = False  # type: ignore[misc]
+    with pytest.raises(TypeError, match="exactly the fields"):
+        VerifiedXml._of(trusted=True)
 
 
 @pytest.mark.parametrize("reference", ["", "#body"])

@@ -271,6 +271,19 @@ def test_status_message_signed_and_verified(
     assert result.status.response_for.document_id == package.message_header.document_id
 
 
+def test_a_package_whose_text_says_status_is_still_a_document_package(
+    signer: PackageSigner, verifier: PackageVerifier, package: EdxmlPackage
+) -> None:
+    """Only the canonical bytes of a status message hold "Status" as a name; text that
+    says it sends the verifier down the full check, with the same answer."""
+    package.message_header.subject = "StatusCode 03: Status của văn bản"
+    result = verifier.verify(signer.sign(package))
+    assert result.kind == "edoc"
+    assert result.status is None
+    assert result.package is not None
+    assert result.package.message_header.subject == "StatusCode 03: Status của văn bản"
+
+
 def test_sign_existing_file_refuses_to_sign_twice(
     signer: PackageSigner, verifier: PackageVerifier, package: EdxmlPackage
 ) -> None:
