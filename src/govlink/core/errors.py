@@ -10,7 +10,7 @@ that ends up in a log never leaks a citizen's ID number.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from govlink.core.redact import redact_text
 
@@ -152,6 +152,9 @@ class PlatformError(GovLinkError):
     partly rejected.
     """
 
+    #: A reply with HTTP 5xx makes the error retryable (a subclass may say no).
+    retry_on_server_error: ClassVar[bool] = True
+
     def __init__(
         self,
         message: str,
@@ -168,7 +171,7 @@ class PlatformError(GovLinkError):
         self.items = tuple(items)
         self.status_code = status_code
         super().__init__(message, hint=hint, correlation_id=correlation_id)
-        if status_code is not None and status_code >= 500:
+        if status_code is not None and status_code >= 500 and self.retry_on_server_error:
             self.retryable = True
 
 
@@ -179,9 +182,7 @@ class NotFoundError(PlatformError):
     fault, "no such citizen" included, with HTTP 500): asking again finds nothing more.
     """
 
-    def __init__(self, message: str, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retryable = False
+    retry_on_server_error: ClassVar[bool] = False
 
 
 class ValidationError(GovLinkError):
